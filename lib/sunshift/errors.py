@@ -1,0 +1,37 @@
+"""The one exception hierarchy of sunshift."""
+
+
+class SunshiftError(Exception):
+    """Base of every error sunshift raises on purpose."""
+
+
+class Problem:
+    """One finding in a user's file: where it is, what it says, and how bad it is."""
+
+    def __init__(self, path, line, col, message, warning=False):
+        self.path = path
+        self.line = line
+        self.col = col
+        self.message = message
+        self.warning = warning
+
+    def __str__(self):
+        kind = "warning: " if self.warning else ""
+        return "%s:%d:%d: %s%s" % (self.path, self.line, self.col, kind, self.message)
+
+
+class RuleError(SunshiftError):
+    """A rule set that cannot be loaded; ``problems`` lists every error found."""
+
+    def __init__(self, problems):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class TraceError(SunshiftError):
+    """A trace file that cannot be replayed; the message names file, line and column."""
+
+
+class EvalError(SunshiftError):
+    """An expression that cannot be computed from the values it got (a text where a
+    number belongs, a division by zero)."""

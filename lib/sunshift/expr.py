@@ -1,0 +1,228 @@
+"""Evaluating expression nodes, and explaining in words why they came out as they did.
+
+Values are numbers, texts, booleans, or None for "unknown" (a signal never
+seen).  Unknown spreads: ``unknown > 5`` is unknown, and a condition that is
+unknown is not true.  A value of the wrong kind (a text where a number belongs)
+raises EvalError naming the expression, so a rule can say why it stopped.
+"""
+
+from . import nodes, units
+from .errors import EvalError
+from .nodes import (
+    ADD,
+    AGE,
+    AND,
+    BOOL,
+    CALL,
+    CMP,
+    DIV,
+    FOR,
+    LET,
+    MUL,
+    NEG,
+    NOT,
+    NUM,
+    OR,
+    SIG,
+    STR,
+    SUB,
+    WINDOW,
+)
+from .signals import is_number
+
+
+def _need_number(node, value):
+    if not is_number(value):
+        raise EvalError("%s is %s, not a number" % (nodes.unparse(node), units.format_value(value)))
+
+
+def _need_truth(node, value):
+    if value is not None and type(value) is not bool:
+        raise EvalError("%s is %s, not true or false" % (nodes.unparse(node), units.format_value(value)))
+
+
+class Evaluator:
+    """Evaluates nodes against a Signals store at time ``now``.
+
+    ``timers`` is the list of `for` start times of whichever rule or let is
+    being evaluated; the engine sets it before each one.
+    """
+
+    def __init__(self, signals):
+        self.signals = signals
+        self.now = 0
+        self.timers = None
+
+    def value(self, node):
+        """The value of ``node`` now (may update `for` timers)."""
+        op = node[0]
+        if op == NUM or op == STR or op == BOOL:
+            return node[1]
+        if op == SIG or op == LET:
+            return self.signals.values.get(node[1])
+        if op == CMP:
+            return self.compare(node)
+        if op == AND or op == OR:
+            return self.logic(node)
+        if op == FOR:
+            return self.timer(node)
+        if op == NOT:
+            a = self.value(node[1])
+            _need_truth(node[1], a)
+            return None if a is None else not a
+        if op == WINDOW:
+            history = self.signals.series.get(node[2])
+            if history is None:
+                return None
+            if node[1] == "avg":
+                return history.average(self.now, node[3])
+            return history.extreme(self.now, node[3], node[1] == "max")
+        if op == AGE:
+            t = self.signals.times.get(node[1])
+            return None if t is None else self.now - t
+        if op == NEG:
+            a = self.value(node[1])
+            if a is None:
+                return None
+            _need_number(node[1], a)
+            return -a
+        if op == CALL:
+            return self.call(node)
+        return self.arithmetic(node)
+
+    def arithmetic(self, node):
+        op = node[0]
+        a = self.value(node[1])
+        b = self.value(node[2])
+        if a is None or b is None:
+            return None
+        _need_number(node[1], a)
+        _need_number(node[2], b)
+        if op == ADD:
+            return a + b
+        if op == SUB:
+            return a - b
+        if op == MUL:
+            return a * b
+        if op == DIV:
+            if b == 0:
+                raise EvalError("%s is zero, so %s cannot be divided by it" % (nodes.unparse(node[2]), nodes.unparse(node[1])))
+            return a / b
+        raise EvalError("unknown operation %d" % op)
+
+    def compare(self, node):
+        op = node[1]
+        a = self.value(node[2])
+        b = self.value(node[3])
+        if a is None or b is None:
+            return None
+        if op == "==":
+            return units.same_value(a, b)
+        if op == "!=":
+            return not units.same_value(a, b)
+        _need_number(node[2], a)
+        _need_number(node[3], b)
+        if op == "<":
+            return a < b
+        if op == "<=":
+            return a <= b
+        if op == ">":
+            return a > b
+        return a >= b
+
+    def logic(self, node):
+        a = self.value(node[1])
+        _need_truth(node[1], a)
+        is_and = node[0] == AND
+        # Short-circuit unless the right side holds a `for` timer, which must
+        # see every tick to know how long its condition has held.
+        if not node[3] and a is (not is_and):
+            return a
+        b = self.value(node[2])
+        _need_truth(node[2], b)
+        if is_and:
+            if a is False or b is False:
+                return False
+            if a is None or b is None:
+                return None
+            return True
+        if a is True or b is True:
+            return True
+        if a is None or b is None:
+            return None
+        return False
+
+    def timer(self, node):
+        inner = self.value(node[1])
+        _need_truth(node[1], inner)
+        slot = node[3]
+        if inner is not True:
+            self.timers[slot] = None
+            return inner
+        since = self.timers[slot]
+        if since is None:
+            since = self.timers[slot] = self.now
+        return self.now >= since + node[2]
+
+    def call(self, node):
+        fn = node[1]
+        args = [self.value(a) for a in node[2]]
+        for a, v in zip(node[2], args):
+            if v is None:
+                return None
+            _need_number(a, v)
+        if fn == "abs":
+            return abs(args[0])
+        if fn == "min":
+            return min(args)
+        if fn == "max":
+            return max(args)
+        if fn == "round":
+            if len(args) == 1:
+                return round(args[0])
+            return round(args[0], args[1])
+        raise EvalError("unknown function %s" % fn)
+
+    # --- reasons -----------------------------------------------------------
+
+    def describe(self, node, dimension):
+        """A value with what it is: '1.4 kW' for a literal, 'avg(surplus, 1m) 1.52 kW' else."""
+        value = self.value(node)
+        shown = units.format_value(value, dimension)
+        op = node[0]
+        if op == NUM or op == STR or op == BOOL:
+            return shown
+        text = nodes.unparse(node)
+        if nodes.precedence(node) < nodes.PREC_ATOM:
+            text = "(" + text + ")"
+        return text + " " + shown
+
+    def explain(self, node, truth):
+        """Words for why ``node`` is ``truth`` now: 'avg(surplus, 1m) 1.52 kW > 1.4 kW for 2m'."""
+        op = node[0]
+        if truth is None:
+            return nodes.unparse(node) + " is unknown"
+        if op == CMP:
+            sign = node[1] if truth else nodes.NEGATED[node[1]]
+            return self.describe(node[2], node[4]) + " " + sign + " " + self.describe(node[3], node[4])
+        if op == AND or op == OR:
+            both = truth if op == AND else not truth
+            if both:
+                return self.explain(node[1], truth) + " and " + self.explain(node[2], truth)
+            for side in (node[1], node[2]):
+                if self.value(side) is truth:
+                    return self.explain(side, truth)
+            return nodes.unparse(node) + " is unknown"
+        if op == NOT:
+            return self.explain(node[1], not truth)
+        if op == FOR:
+            inner = self.value(node[1])
+            need = units.format_duration(node[2])
+            if truth:
+                return self.explain(node[1], True) + " for " + need
+            if inner is True:
+                since = self.timers[node[3]]
+                held = units.format_duration(self.now - since)
+                return self.explain(node[1], True) + " for only " + held + " of " + need
+            return self.explain(node[1], inner)
+        return nodes.unparse(node) + " is " + units.format_value(self.value(node))

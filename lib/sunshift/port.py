@@ -1,0 +1,284 @@
+"""The portable layer: the one place that picks the CPython or the MicroPython way.
+
+Everything else in sunshift takes ticks, the wall clock, sleeping, JSON, files and
+logging from here, so the rest of the code reads the same on both interpreters.
+The choice is made by feature detection (``try: import``), never by asking
+``sys.implementation``.
+
+Network transports (HTTP, MQTT) are not here: they are backends of their own,
+loaded through :func:`backend` so that a board only imports what it uses.
+"""
+
+import os
+import sys
+import time
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(value):
+        """Stand-in for MicroPython's compile-time constant marker."""
+        return value
+
+
+import json
+
+# --- monotonic ticks -------------------------------------------------------
+#
+# MicroPython's ticks counters wrap at 2**30 on 32-bit boards (the small-int
+# range).  The CPython versions wrap at the same period on purpose, so code that
+# forgets ticks_diff() breaks on the PC too, not only after 12 days on a board.
+
+TICKS_PERIOD = const(1 << 30)
+_TICKS_MASK = const((1 << 30) - 1)
+_TICKS_HALF = const(1 << 29)
+
+try:
+    ticks_ms = time.ticks_ms
+    ticks_us = time.ticks_us
+    ticks_add = time.ticks_add
+    ticks_diff = time.ticks_diff
+    sleep_ms = time.sleep_ms
+except AttributeError:  # CPython
+
+    def ticks_ms():
+        """Milliseconds from an arbitrary origin, wrapping at TICKS_PERIOD."""
+        return (time.monotonic_ns() // 1000000) & _TICKS_MASK
+
+    def ticks_us():
+        """Microseconds from an arbitrary origin, wrapping at TICKS_PERIOD."""
+        return (time.monotonic_ns() // 1000) & _TICKS_MASK
+
+    def ticks_add(ticks, delta):
+        """The ticks value ``delta`` after ``ticks``, wrapped."""
+        return (ticks + delta) & _TICKS_MASK
+
+    def ticks_diff(later, earlier):
+        """Signed difference ``later - earlier`` of two wrapped ticks values."""
+        return ((later - earlier + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
+
+    def sleep_ms(ms):
+        """Sleep for ``ms`` milliseconds."""
+        time.sleep(ms / 1000)
+
+
+class Monotonic:
+    """Whole seconds since creation, from wrapping ticks, that never wrap themselves.
+
+    The engine takes time as an argument; this is where a real loop gets it.
+    Whole seconds stay exact as small ints for decades, where a 32-bit float
+    would lose the seconds after a few months of uptime.  ``read()`` must be
+    called at least once per ``TICKS_PERIOD / 2`` ms (6 days) to see every wrap.
+    """
+
+    def __init__(self, ticks=None):
+        self._ticks = ticks or ticks_ms
+        self._last = self._ticks()
+        self._seconds = 0
+        self._ms = 0
+
+    def read(self):
+        """Seconds since this clock was made (an int)."""
+        now = self._ticks()
+        self._ms += ticks_diff(now, self._last)
+        self._last = now
+        if self._ms >= 1000:
+            whole = self._ms // 1000
+            self._seconds += whole
+            self._ms -= whole * 1000
+        return self._seconds
+
+
+# --- wall clock ------------------------------------------------------------
+
+# MicroPython boards count from 2000-01-01, CPython and the unix port from 1970.
+UNIX_2000 = const(946684800)
+EPOCH_OFFSET = UNIX_2000 if time.gmtime(0)[0] == 2000 else 0
+
+
+def unix_time():
+    """Seconds since 1970-01-01 UTC on every interpreter."""
+    return time.time() + EPOCH_OFFSET
+
+
+def utc_parts(unix_seconds):
+    """(year, month, day, hour, minute, second) in UTC for a Unix time."""
+    return time.gmtime(int(unix_seconds) - EPOCH_OFFSET)[:6]
+
+
+def format_utc(unix_seconds):
+    """'YYYY-MM-DD HH:MM:SS' for a Unix time, in UTC."""
+    y, mo, d, h, mi, s = utc_parts(unix_seconds)
+    return "%04d-%02d-%02d %02d:%02d:%02d" % (y, mo, d, h, mi, s)
+
+
+# --- numbers ---------------------------------------------------------------
+
+# ESP32 builds have 32-bit floats; the PC, the unix and WebAssembly ports have
+# 64-bit ones.  Arrays of floats use whichever the interpreter computes with.
+FLOAT_TYPECODE = "d" if 1.0 + 2.0**-40 != 1.0 else "f"
+
+
+# --- files -----------------------------------------------------------------
+
+_S_IFDIR = const(0x4000)
+
+
+def file_size(path):
+    """Size of a file in bytes, or None if it does not exist."""
+    try:
+        return os.stat(path)[6]
+    except OSError:
+        return None
+
+
+def is_dir(path):
+    """True if ``path`` is a directory."""
+    try:
+        return (os.stat(path)[0] & _S_IFDIR) != 0
+    except OSError:
+        return False
+
+
+def list_dir(path):
+    """Sorted entry names of a directory."""
+    return sorted(os.listdir(path))
+
+
+def join(folder, name):
+    """Join two path parts with '/' (there is no os.path on the boards)."""
+    if not folder or folder.endswith("/"):
+        return folder + name
+    return folder + "/" + name
+
+
+def read_bytes(path):
+    """The whole file as bytes."""
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def read_text(path):
+    """The whole file as text, decoded as UTF-8."""
+    return read_bytes(path).decode("utf-8")
+
+
+def write_atomic(path, data):
+    """Replace ``path`` with ``data`` (str or bytes) so a reader never sees half a file.
+
+    Writes a temporary file beside it, then renames it over the old one.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        if hasattr(os, "fsync"):
+            f.flush()
+            os.fsync(f.fileno())
+    if hasattr(os, "replace"):
+        os.replace(tmp, path)
+        return
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        # Some board filesystems (FAT) refuse to rename onto an existing file.
+        os.remove(path)
+        os.rename(tmp, path)
+
+
+def remove(path):
+    """Delete a file; no error if it is already gone."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+# --- JSON ------------------------------------------------------------------
+
+
+def json_loads(text):
+    """Parse JSON text; raises ValueError on bad input on both interpreters."""
+    return json.loads(text)
+
+
+def json_dumps(value):
+    """Compact JSON text for a value."""
+    return json.dumps(value)
+
+
+# --- logging ---------------------------------------------------------------
+
+DEBUG = const(10)
+INFO = const(20)
+WARN = const(30)
+ERROR = const(40)
+_LEVEL_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARN: "WARN", ERROR: "ERROR"}
+
+
+def _stderr_line(line):
+    sys.stderr.write(line + "\n")
+
+
+class Log:
+    """A small logger: ``log.warn("envoy", "timed out")``.
+
+    ``sink`` takes each formatted line (stderr by default); ``stamp`` gives the
+    time prefix (UTC wall clock by default; the simulator passes virtual time).
+    """
+
+    def __init__(self, level=INFO, sink=None, stamp=None):
+        self.level = level
+        self.sink = sink or _stderr_line
+        self.stamp = stamp
+
+    def log(self, level, source, message):
+        """Write one line if ``level`` is at or above the logger's level."""
+        if level < self.level:
+            return
+        when = self.stamp() if self.stamp else format_utc(unix_time())
+        self.sink("%s %s %s: %s" % (when, _LEVEL_NAMES.get(level, str(level)), source, message))
+
+    def debug(self, source, message):
+        """Log at DEBUG level."""
+        self.log(DEBUG, source, message)
+
+    def info(self, source, message):
+        """Log at INFO level."""
+        self.log(INFO, source, message)
+
+    def warn(self, source, message):
+        """Log at WARN level."""
+        self.log(WARN, source, message)
+
+    def error(self, source, message):
+        """Log at ERROR level."""
+        self.log(ERROR, source, message)
+
+
+# --- transport backends ----------------------------------------------------
+
+# The network seam: adapters ask for "http" or "mqtt" and get the module for
+# this interpreter.  Each name lists candidates in order; the first that
+# imports wins (feature detection, as above).
+BACKENDS = {
+    "http": ("sunshift.http_cpython", "sunshift.http_micropython"),
+    "mqtt": ("sunshift.mqtt_cpython", "sunshift.mqtt_micropython"),
+}
+
+
+def backend(kind):
+    """The transport module for ``kind`` ("http" or "mqtt") on this interpreter."""
+    tried = []
+    for name in BACKENDS[kind]:
+        try:
+            module = __import__(name, None, None, ["request"])
+        except ImportError as e:
+            tried.append("%s (%s)" % (name, e))
+            continue
+        if getattr(module, "AVAILABLE", True):
+            return module
+        tried.append("%s (not usable here)" % name)
+    raise ImportError("no %s backend: tried %s" % (kind, ", ".join(tried)))

@@ -1,0 +1,92 @@
+"""Write a made-up but plausible day as a trace CSV for `sunshift sim`.
+
+    python3 tools/make_trace.py cloudy > tests/traces/cloudy_day.csv
+
+The day is deterministic (a fixed-seed generator), so the committed trace can
+be made again byte for byte.  It starts at 06:00 (use --start ...T06:00 with
+sim) and has one sample every 10 s until 20:00:
+
+* production: a clear-sky bell from 07:00 to 19:00, peak 7 kW, under broken
+  clouds that pass every few minutes and cut it to a third;
+* the house draws about 450 W with kettle and oven spikes;
+* the car is plugged in all day (not charging in this open-loop recording);
+* the Envoy drops out from 12:30 to 12:36 (empty cells), so rules that read it
+  go stale;
+* the hot-water tank cools slowly, with a shower at 18:00.
+"""
+
+import math
+import sys
+
+START = 6 * 3600
+END = 20 * 3600
+STEP = 10
+DROPOUT = (12 * 3600 + 30 * 60, 12 * 3600 + 36 * 60)
+
+COLUMNS = [
+    "envoy.net_consumption",
+    "evcc.loadpoints.1.chargePower",
+    "evcc.loadpoints.1.connected",
+    "evcc.loadpoints.1.charging",
+    "evcc.loadpoints.1.vehicleSoc",
+    "evcc.site.batterySoc",
+    "emsesp.boiler.dhw.curtemp",
+]
+
+
+class Lcg:
+    """A tiny fixed-seed generator: the same numbers on every Python."""
+
+    def __init__(self, seed):
+        self.state = seed
+
+    def random(self):
+        self.state = (self.state * 1103515245 + 12345) % (1 << 31)
+        return self.state / (1 << 31)
+
+
+def clear_sky(tod):
+    sunrise, sunset = 7 * 3600, 19 * 3600
+    if not sunrise < tod < sunset:
+        return 0.0
+    return 7000.0 * math.sin(math.pi * (tod - sunrise) / (sunset - sunrise)) ** 1.5
+
+
+def cloudy_rows():
+    rnd = Lcg(20261121)
+    cloudy = False
+    switch_at = START
+    tank = 52.0
+    battery = 45.0
+    rows = []
+    for tod in range(START, END + 1, STEP):
+        if tod >= switch_at:
+            cloudy = not cloudy
+            switch_at = tod + int(60 + rnd.random() * (240 if cloudy else 420))
+        production = clear_sky(tod) * (0.33 if cloudy else 1.0)
+        house = 450 + rnd.random() * 120
+        if rnd.random() < 0.02:
+            house += 2000  # a kettle or the oven
+        net = round(house - production)
+        tank -= STEP * 0.00012
+        if 18 * 3600 <= tod < 18 * 3600 + 600:
+            tank -= STEP * 0.02  # a shower
+        battery = min(100.0, max(5.0, battery + (-net) * STEP / 3600 / 100 * 0.5))
+        envoy = "" if DROPOUT[0] <= tod < DROPOUT[1] else str(net)
+        rows.append([str(tod - START), envoy, "0", "true", "false", "35", "%.1f" % battery, "%.1f" % tank])
+    return rows
+
+
+def main(argv):
+    if argv != ["cloudy"]:
+        sys.stderr.write("usage: python3 tools/make_trace.py cloudy > FILE.csv\n")
+        return 2
+    out = sys.stdout
+    out.write("t," + ",".join(COLUMNS) + "\n")
+    for row in cloudy_rows():
+        out.write(",".join(row) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+// Run a Python file under the real MicroPython (the official WebAssembly build,
+// pinned in tools/package.json), with the project's lib/, tests/, tools/ and
+// rules/ copied into its in-memory filesystem.
+//
+//   node tools/mprun.mjs [--heap BYTES] FILE.py [ARGS...]
+//
+// The build's own entry always exits 0, even after an exception; this runner
+// exits 1 when the script raises, and with the script's `exit_code` global
+// when it sets one.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const COPY = ["lib", "tests", "tools", "rules"];
+const SKIP = new Set(["node_modules", "__pycache__", ".pytest_cache", ".hypothesis"]);
+
+function copyTree(mp, from, to) {
+  mp.FS.mkdir(to);
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    if (SKIP.has(entry.name)) continue;
+    const src = path.join(from, entry.name);
+    const dst = to + "/" + entry.name;
+    if (entry.isDirectory()) copyTree(mp, src, dst);
+    else if (entry.isFile()) mp.FS.writeFile(dst, fs.readFileSync(src));
+  }
+}
+
+let args = process.argv.slice(2);
+let heap = 4 * 1024 * 1024;
+if (args[0] === "--heap") {
+  heap = Number(args[1]);
+  args = args.slice(2);
+}
+if (args.length === 0) {
+  process.stderr.write("usage: node tools/mprun.mjs [--heap BYTES] FILE.py [ARGS...]\n");
+  process.exit(2);
+}
+const script = args[0];
+const mp = await loadMicroPython({
+  heapsize: heap,
+  stdout: (line) => process.stdout.write(line + "\n"),
+  stderr: (line) => process.stderr.write(line + "\n"),
+});
+for (const dir of COPY) {
+  if (fs.existsSync(path.join(root, dir))) copyTree(mp, path.join(root, dir), "/" + dir);
+}
+const argv = JSON.stringify(["/" + path.relative(root, path.resolve(script))].concat(args.slice(1)));
+let code = 0;
+try {
+  mp.runPython(
+    "import sys, os\nos.chdir('/')\nsys.path[:] = ['/lib', '']\nsys.argv[:] = " + argv + "\n"
+  );
+  mp.runPython(fs.readFileSync(script, "utf8"));
+  const set = mp.globals.get("exit_code");
+  if (typeof set === "number") code = set;
+} catch (err) {
+  process.stderr.write(String(err.message || err) + "\n");
+  code = 1;
+}
+process.exit(code);
