@@ -118,6 +118,10 @@ class Engine:
         self.let_timers = [[None] * let.timers for let in self.lets]
         self.let_faults = [None] * len(self.lets)
         max_ages = max_ages or {}
+        let_index = {}
+        for k, let in enumerate(self.lets):
+            let_index[let.name] = k
+        self.let_uses = []  # per rule: indexes of the lets it reads, directly or not
         self.limits = []
         self.durations = []
         self.when_slots = []
@@ -129,6 +133,7 @@ class Engine:
                     limit = max_ages.get(name, max_ages.get(name.split(".")[0], default_max_age))
                 limits.append((name, limit))
             self.limits.append(limits)
+            self.let_uses.append(_lets_read(r, self.lets, let_index))
             durations = [0] * r.timers
             _slot_durations(r.when, durations)
             if r.until is not None:
@@ -209,6 +214,9 @@ class Engine:
             self.signals.update(let.name, value, now)
 
     def _fault(self, i, now):
+        for k in self.let_uses[i]:
+            if self.let_faults[k] is not None:
+                return self.lets[k].name, "error: %s (in let %s)" % (self.let_faults[k], self.lets[k].name)
         values = self.signals.values
         times = self.signals.times
         for name, limit in self.limits[i]:
@@ -257,10 +265,10 @@ class Engine:
         fault = self._fault(i, now)
         if fault is None:
             try:
-                w = ev.value(r.when)
+                w = ev.condition(r.when)
                 u = None
                 if st.state >= ACTIVE and r.until is not None:
-                    u = ev.value(r.until)
+                    u = ev.condition(r.until)
             except EvalError as e:
                 fault = ("error", "error: %s" % e)
         if fault is not None:
@@ -336,14 +344,20 @@ class Engine:
             try:
                 value = self.evaluator.value(node)
             except EvalError as e:
-                if self.value_faults.get(target) != str(e):
-                    self.value_faults[target] = str(e)
-                    self._log(target, "not written: %s" % e)
+                self._value_fault(target, str(e))
                 return
             if value is None:
                 return
+            if type(value) is float and value - value != 0:
+                self._value_fault(target, "%s is %s" % (nodes.unparse(node), value))
+                return
         self.value_faults.pop(target, None)
         self._offer(target, value, rule, st, now, changes)
+
+    def _value_fault(self, target, text):
+        if self.value_faults.get(target) != text:
+            self.value_faults[target] = text
+            self._log(target, "not written: " + text)
 
     def _offer(self, target, value, rule, st, now, changes):
         written = self.written.get(target, _UNSET)
@@ -411,6 +425,21 @@ class Engine:
     def status(self):
         """[(rule name, state name, reason)] for every rule, for a status display."""
         return [(r.name, STATE_NAMES[self.states[i].state], self.states[i].reason) for i, r in enumerate(self.rules)]
+
+
+def _lets_read(rule, lets, let_index):
+    """Indexes of the lets ``rule`` reads, directly or through other lets."""
+    found = []
+    todo = []
+    for node in [rule.when, rule.until] + [n for _, n in rule.then + rule.otherwise]:
+        if node is not None:
+            nodes.names(node, todo)
+    while todo:
+        k = let_index.get(todo.pop())
+        if k is not None and k not in found:
+            found.append(k)
+            nodes.names(lets[k].expr, todo)
+    return found
 
 
 def _earliest(best, candidate, now):

@@ -15,7 +15,6 @@ from .nodes import (
     BOOL,
     CALL,
     CMP,
-    DIV,
     FOR,
     LET,
     MUL,
@@ -32,7 +31,9 @@ from .signals import is_number
 
 
 def _need_number(node, value):
-    if not is_number(value):
+    # NaN and infinity come from devices' JSON now and then; they are not
+    # measurements, and `v - v` is 0 for every number that is one.
+    if not is_number(value) or value - value != 0:
         raise EvalError("%s is %s, not a number" % (nodes.unparse(node), units.format_value(value)))
 
 
@@ -90,6 +91,12 @@ class Evaluator:
             return self.call(node)
         return self.arithmetic(node)
 
+    def condition(self, node):
+        """The value of a condition: True, False or None (unknown); anything else is an error."""
+        value = self.value(node)
+        _need_truth(node, value)
+        return value
+
     def arithmetic(self, node):
         op = node[0]
         a = self.value(node[1])
@@ -98,17 +105,18 @@ class Evaluator:
             return None
         _need_number(node[1], a)
         _need_number(node[2], b)
-        if op == ADD:
-            return a + b
-        if op == SUB:
-            return a - b
-        if op == MUL:
-            return a * b
-        if op == DIV:
+        try:
+            if op == ADD:
+                return a + b
+            if op == SUB:
+                return a - b
+            if op == MUL:
+                return a * b
             if b == 0:
                 raise EvalError("%s is zero, so %s cannot be divided by it" % (nodes.unparse(node[2]), nodes.unparse(node[1])))
             return a / b
-        raise EvalError("unknown operation %d" % op)
+        except OverflowError:
+            raise EvalError("%s is too large to compute" % nodes.unparse(node))
 
     def compare(self, node):
         op = node[1]
@@ -178,9 +186,12 @@ class Evaluator:
         if fn == "max":
             return max(args)
         if fn == "round":
-            if len(args) == 1:
-                return round(args[0])
-            return round(args[0], args[1])
+            try:
+                if len(args) == 1:
+                    return round(args[0])
+                return round(args[0], args[1])
+            except OverflowError:
+                raise EvalError("%s is too large to compute" % nodes.unparse(node))
         raise EvalError("unknown function %s" % fn)
 
     # --- reasons -----------------------------------------------------------

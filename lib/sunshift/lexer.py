@@ -20,6 +20,7 @@ STRING = const(3)  # value: the text
 CLOCK = const(4)  # value: seconds after midnight ("07:30" -> 27000)
 OP = const(5)  # value: the operator text
 END = const(6)  # end of the file
+BAD = const(7)  # stands where something could not be read, so parsing can go on
 
 _NL = const(10)
 _HASH = const(35)
@@ -90,6 +91,9 @@ class _Lexer:
 
     def error(self, pos, message):
         self.errors.append((pos, self.line, message))
+        # A stand-in token keeps the parser in step with the line: its own
+        # complaints about this line are dropped, the rest of the file is checked.
+        self.add(BAD, None, pos)
 
     def add(self, kind, value, start):
         self.tokens.append((kind, value, start, self.line, self.first))

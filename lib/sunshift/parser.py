@@ -11,7 +11,7 @@ expression is capped at MAX_DEPTH levels so evaluation is bounded too.
 
 from . import lexer, nodes, port, units
 from .errors import Problem, RuleError
-from .lexer import CLOCK, END, NAME, NUMBER, OP, STRING
+from .lexer import BAD, CLOCK, END, NAME, NUMBER, OP, STRING
 from .port import const
 
 # Nesting allowed in one expression (parentheses, operators, functions).  The
@@ -135,7 +135,14 @@ def _describe(tok):
         return "the number %s" % nodes.literal_text(value[0], value[1], value[2])
     if kind == STRING:
         return 'the text "%s"' % value
-    return "the time %s" % units.format_clock(value)
+    if kind == CLOCK:
+        return "the time %s" % units.format_clock(value)
+    return "something unreadable"
+
+
+def _plain(node):
+    """A number written without a unit."""
+    return node[0] == nodes.NUM and node[2] == units.NONE
 
 
 def _is_duration(node):
@@ -149,8 +156,10 @@ class _FileParser:
         self.tokens, lex_errors = lexer.tokenize(src)
         self.pos = 0
         self.problems = []
+        self.bad_lines = []
         for pos, line, message in lex_errors:
-            self.problem(pos, line, message)
+            self.problems.append(Problem(path, line, lexer.column(src, pos), message))
+            self.bad_lines.append(line)
         self.lets = []
         self.rules = []
         self.refs = []  # (name, line, col, actions list or None, index)
@@ -164,6 +173,8 @@ class _FileParser:
     # --- helpers -----------------------------------------------------------
 
     def problem(self, pos, line, message, warning=False):
+        if line in self.bad_lines:
+            return  # this line already has a reading error; more would be noise
         self.problems.append(Problem(self.path, line, lexer.column(self.src, pos), message, warning))
 
     def fail(self, tok, message):
@@ -233,8 +244,6 @@ class _FileParser:
     # --- statements --------------------------------------------------------
 
     def parse(self):
-        if self.problems:  # the text itself could not be read: parsing it would only add noise
-            return
         while True:
             tok = self.peek()
             if tok[0] == END:
@@ -271,9 +280,9 @@ class _FileParser:
 
     def let(self, start):
         name_tok = self.new_name("let")
-        self.expect_op("=", "after the let's name")
+        eq = self.expect_op("=", "after the let's name")
         self.slots = 0
-        expr = self.condition_or_value(allow_for=True, what="a value")
+        expr = self.condition_or_value(True, "a value", eq)
         self.lets.append(Let(self.intern(name_tok[1]), expr, self.path, name_tok[3], lexer.column(self.src, name_tok[2]), self.slots))
         if not self.starts_clause(self.peek()):
             self.fail(self.peek(), "unexpected %s after the let's value" % _describe(self.peek()))
@@ -314,7 +323,9 @@ class _FileParser:
             except _Stop:
                 self.recover(start, self.starts_clause)
         r.timers = self.slots
-        if len(self.problems) == before:
+        end_line = self.peek()[3]
+        unreadable = [line for line in self.bad_lines if r.line <= line <= end_line]
+        if len(self.problems) == before and not unreadable:
             if r.when is None:
                 self.problem(name_tok[2], name_tok[3], "rule '%s' has no 'when' clause" % r.name)
             elif not r.then:
@@ -323,11 +334,11 @@ class _FileParser:
 
     def clause(self, r, word, tok):
         if word == "when":
-            r.when = self.condition_or_value(allow_for=True, what="a condition")
+            r.when = self.condition_or_value(True, "a condition", tok)
             self.check_condition(r.when, tok)
         elif word == "until":
             first_slot = self.slots
-            r.until = self.condition_or_value(allow_for=True, what="a condition")
+            r.until = self.condition_or_value(True, "a condition", tok)
             self.check_condition(r.until, tok)
             r.until_timers = tuple(range(first_slot, self.slots))
         elif word == "then":
@@ -407,7 +418,7 @@ class _FileParser:
                 if other == target:
                     self.fail(tok, "'%s' is set twice in this '%s'" % (target, branch))
             refs_before = len(self.refs)
-            value = self.condition_or_value(allow_for=False, what="a value")
+            value = self.condition_or_value(False, "a value", eq)
             if value[0] == nodes.LET and len(self.refs) == refs_before + 1:
                 # A lone bare word: text (`mode = pv`) unless a let has that name.
                 ref = self.refs[-1]
@@ -427,10 +438,10 @@ class _FileParser:
 
     # --- expressions -------------------------------------------------------
 
-    def condition_or_value(self, allow_for, what):
+    def condition_or_value(self, allow_for, what, after):
         tok = self.peek()
         if self.starts_clause(tok) and not (tok[0] == NAME and tok[1] in OPERATOR_WORDS):
-            self.fail(tok, "expected %s, got %s" % (what, _describe(tok)))
+            self.fail(after, "'%s' needs %s" % (after[1], what))
         self.allow_for = allow_for
         self.nest = 0
         self.parens = []
@@ -520,10 +531,14 @@ class _FileParser:
             if ldim and rdim:
                 pair = (ldim, rdim)
                 dim = units.POWER if pair in ((units.CURRENT, units.VOLTAGE), (units.VOLTAGE, units.CURRENT)) else None
+            elif _plain(left) or _plain(right):
+                dim = ldim or rdim  # 2 * 1kW is a power; a signal * 1kW could be anything
             else:
-                dim = ldim or rdim
+                dim = None
+        elif ldim and rdim:
+            dim = units.CURRENT if (ldim, rdim) == (units.POWER, units.VOLTAGE) else None
         else:
-            dim = ldim if not rdim else (units.CURRENT if (ldim, rdim) == (units.POWER, units.VOLTAGE) else None)
+            dim = ldim if _plain(right) else None
         if left[0] == nodes.NUM and right[0] == nodes.NUM and op != nodes.DIV:
             # Fold constants so `-1kW + 200W` costs nothing at run time.
             a, b = left[1], right[1]
@@ -539,6 +554,8 @@ class _FileParser:
             self.fail(self.parens[-1], "this '(' is never closed")
         if kind == NUMBER:
             return (nodes.NUM, value[0], value[1], self.intern(value[2])), (value[1] or None), 1
+        if kind == BAD:
+            return (nodes.NUM, 0, units.NONE, ""), None, 1
         if kind == STRING:
             return (nodes.STR, self.intern(value)), None, 1
         if kind == CLOCK:
@@ -643,6 +660,7 @@ def parse(src, path="<rules>"):
         return [], [], [], [Problem(path, line, lexer.column(src, bad), "this is not UTF-8 text (byte 0x%02x); save the file as UTF-8" % src[bad])]
     p = _FileParser(src, path)
     p.parse()
+    p.problems.sort(key=lambda q: (q.line, q.col))
     return p.lets, p.rules, [(path, ref) for ref in p.refs], p.problems
 
 

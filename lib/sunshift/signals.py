@@ -29,7 +29,12 @@ class Signals:
         self.times[name] = t
         history = self.series.get(name)
         if history is not None and is_number(value):
-            history.add(t, value)
+            try:
+                value = float(value)
+            except OverflowError:
+                return  # an integer beyond any float: not a measurement
+            if value - value == 0:  # NaN and infinity would spoil the window for its whole length
+                history.add(t, value)
 
     def drop(self, name):
         """Forget the value of ``name``: it reads as missing (stale) until its next sample."""

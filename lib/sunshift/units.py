@@ -87,7 +87,7 @@ def _trim(text):
 
 def format_number(value, places=2):
     """A number with at most ``places`` decimals and no trailing zeros."""
-    if type(value) is int:
+    if type(value) is int or value - value != 0:
         return str(value)
     return _trim(("%." + str(places) + "f") % value)
 
@@ -95,6 +95,8 @@ def format_number(value, places=2):
 def format_duration(seconds):
     """A duration the way rules write it: '2m', '1h30m', '45s', '1.5s'."""
     if type(seconds) is not int:
+        if seconds - seconds != 0:
+            return str(seconds)  # nan or inf
         if seconds < 10 and seconds != int(seconds):
             return format_number(seconds, 1) + "s"
         seconds = int(seconds + 0.5)

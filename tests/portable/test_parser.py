@@ -162,7 +162,7 @@ def test_bad_units():
     assert first_problem("rule r\n  when a.x > 1kw\n  then a.b = 1\n") == "2:15: unknown unit 'kw'; did you mean 'kW'?"
     assert first_problem("rule r\n  when a.x > 1 kW\n  then a.b = 1\n") == "2:16: expected 'and', 'or' or a new clause after the condition, got 'kW'"
     assert first_problem("rule r\n  when a.x > 1kW + 5m\n  then a.b = 1\n") == "2:18: cannot add a power and a duration"
-    assert first_problem("rule r\n  when a.x * 2kW > 5m\n  then a.b = 1\n") == "2:18: cannot compare a power with a duration"
+    assert first_problem("rule r\n  when a.x + 2kW > 5m\n  then a.b = 1\n") == "2:18: cannot compare a power with a duration"
 
 
 def test_unbalanced_parentheses():
@@ -272,6 +272,23 @@ rulle z
         "6:8: this '(' is never closed",
         "8:1: unknown keyword 'rulle'; did you mean 'rule'?",
     ]
+
+
+def test_a_reading_error_does_not_hide_the_rest_of_the_file():
+    text = "rule r\n  whne a.x\n  then a.b = 1\nrule s\n  when a.y > 1kw and && a.z\n  then a.b = 2\n  hold 5\n"
+    assert problems(text) == [
+        "2:3: unknown clause 'whne'; did you mean 'when'?",
+        "5:15: unknown unit 'kw'; did you mean 'kW'?",
+        "5:22: write 'and' instead of '&&'",
+        "5:23: write 'and' instead of '&&'",
+        "7:8: hold needs a duration like 30s, 5m or 1h, got the number 5",
+    ]
+
+
+def test_a_clause_with_nothing_after_it():
+    assert first_problem("rule r\n  when\n  then a.b = 1\n") == "2:3: 'when' needs a condition"
+    assert first_problem("rule r\n  when a.x\n  then a.b =\n") == "3:12: '=' needs a value"
+    assert first_problem("let s =\n") == "1:7: '=' needs a value"
 
 
 def test_conflicts_are_warnings():
