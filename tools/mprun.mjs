@@ -7,6 +7,14 @@
 // The build's own entry always exits 0, even after an exception; this runner
 // exits 1 when the script raises, and with the script's `exit_code` global
 // when it sets one.
+//
+// Memory: inside one runPython call this build's conservative GC keeps dead
+// objects alive (stale words on its stack), so gc.mem_alloc() deltas taken
+// there count garbage.  A script that wants heap figures defines
+// MEASURE = [(label, function), ...]; after the script, the runner calls each
+// function in a runPython call of its own, with gc.collect() in separate calls
+// before and after, keeps what it returns alive, and prints
+// "<label>: <bytes> bytes held".
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,6 +61,16 @@ try {
     "import sys, os\nos.chdir('/')\nsys.path[:] = ['/lib', '']\nsys.argv[:] = " + argv + "\n"
   );
   mp.runPython(fs.readFileSync(script, "utf8"));
+  mp.runPython("_MEASURE = globals().get('MEASURE') or []\n_KEPT = []\nimport gc");
+  mp.runPython("_STEPS = len(_MEASURE)");
+  const steps = mp.globals.get("_STEPS");
+  for (let i = 0; i < steps; i++) {
+    mp.runPython("gc.collect()");
+    mp.runPython("_before = gc.mem_alloc()");
+    mp.runPython("_KEPT.append(_MEASURE[" + i + "][1]())");
+    mp.runPython("gc.collect()");
+    mp.runPython("print('%s: %d bytes held' % (_MEASURE[" + i + "][0], gc.mem_alloc() - _before))");
+  }
   const set = mp.globals.get("exit_code");
   if (typeof set === "number") code = set;
 } catch (err) {

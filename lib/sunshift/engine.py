@@ -125,6 +125,7 @@ class Engine:
         self.limits = []
         self.durations = []
         self.when_slots = []
+        self.until_slots = []
         for r in self.rules:
             limits = []
             for name in r.inputs:
@@ -139,7 +140,12 @@ class Engine:
             if r.until is not None:
                 _slot_durations(r.until, durations)
             self.durations.append(durations)
-            self.when_slots.append([s for s in range(r.timers) if s not in r.until_timers])
+            if r.until is None:
+                self.when_slots.append(tuple(range(r.timers)))
+                self.until_slots.append(())
+            else:
+                self.when_slots.append(tuple(range(r.until_first)))
+                self.until_slots.append(tuple(range(r.until_first, r.timers)))
         self.let_durations = []
         for let in self.lets:
             durations = [0] * let.timers
@@ -284,7 +290,7 @@ class Engine:
             inside = tod is not None and in_windows(r.during, tod)
         if st.state <= PENDING_ON:
             if w is True and inside:
-                for s in r.until_timers:
+                for s in self.until_slots[i]:
                     st.timers[s] = None
                 self._set(i, ACTIVE, r.when, True)
             elif w is True:
@@ -300,7 +306,7 @@ class Engine:
         elif r.until is not None:
             if u is True:
                 self._set(i, INACTIVE, r.until, True)
-            elif self._counting(i, r.until_timers):
+            elif self._counting(i, self.until_slots[i]):
                 self._set(i, PENDING_OFF, r.until, u)
             else:
                 self._set(i, ACTIVE, r.until, u)
@@ -431,7 +437,7 @@ def _lets_read(rule, lets, let_index):
     """Indexes of the lets ``rule`` reads, directly or through other lets."""
     found = []
     todo = []
-    for node in [rule.when, rule.until] + [n for _, n in rule.then + rule.otherwise]:
+    for node in [rule.when, rule.until] + [n for _, n in rule.then] + [n for _, n in rule.otherwise]:
         if node is not None:
             nodes.names(node, todo)
     while todo:

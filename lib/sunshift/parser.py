@@ -53,26 +53,32 @@ class Let:
 
 
 class Rule:
-    """One parsed rule.  Static: the engine keeps each rule's state apart."""
+    """One parsed rule.  Static: the engine keeps each rule's state apart.
 
-    def __init__(self, name, title, path, line, col):
+    Clauses a rule leaves out keep the class-level default: on MicroPython
+    every instance attribute costs a slot in the instance's dict, a default
+    on the class costs nothing per rule.
+    """
+
+    title = ""
+    when = None
+    until = None
+    hold = 0
+    during = None  # ((start, end), ...) in seconds after midnight
+    priority = 0
+    stale_after = None
+    timers = 0  # number of `for` timers in its conditions
+    until_first = 0  # the timers from this slot on belong to `until`
+    inputs = ()  # device signals whose staleness sends it to its safe branch
+    order = 0  # position in the rule set; breaks priority ties
+
+    def __init__(self, name, path, line, col):
         self.name = name
-        self.title = title
         self.path = path
         self.line = line
         self.col = col
-        self.when = None
-        self.until = None
-        self.then = []  # [(target, node)]
+        self.then = []  # [(target, node)]; a tuple once linked
         self.otherwise = []  # the `else` actions
-        self.hold = 0
-        self.during = None  # ((start, end), ...) in seconds after midnight
-        self.priority = 0
-        self.stale_after = None
-        self.timers = 0  # number of `for` timers in its conditions
-        self.until_timers = ()  # the slots of the ones in `until`
-        self.inputs = ()  # device signals whose staleness sends it to its safe branch
-        self.order = 0  # position in the rule set; breaks priority ties
 
     def location(self):
         """'path:line' where the rule is defined."""
@@ -289,10 +295,9 @@ class _FileParser:
 
     def rule(self, start):
         name_tok = self.new_name("rule")
-        title = ""
+        r = Rule(self.intern(name_tok[1]), self.path, name_tok[3], lexer.column(self.src, name_tok[2]))
         if self.peek()[0] == STRING:
-            title = self.next()[1]
-        r = Rule(self.intern(name_tok[1]), title, self.path, name_tok[3], lexer.column(self.src, name_tok[2]))
+            r.title = self.next()[1]
         self.slots = 0
         seen = []
         before = len(self.problems)
@@ -322,7 +327,8 @@ class _FileParser:
                 self.clause(r, word, tok)
             except _Stop:
                 self.recover(start, self.starts_clause)
-        r.timers = self.slots
+        if self.slots:
+            r.timers = self.slots
         end_line = self.peek()[3]
         unreadable = [line for line in self.bad_lines if r.line <= line <= end_line]
         if len(self.problems) == before and not unreadable:
@@ -340,17 +346,21 @@ class _FileParser:
             first_slot = self.slots
             r.until = self.condition_or_value(True, "a condition", tok)
             self.check_condition(r.until, tok)
-            r.until_timers = tuple(range(first_slot, self.slots))
+            r.until_first = first_slot
         elif word == "then":
             self.actions(r, r.then, "then")
         elif word == "else":
             self.actions(r, r.otherwise, "else")
         elif word == "hold":
-            r.hold = self.duration("hold")
+            hold = self.duration("hold")
+            if hold:
+                r.hold = hold
         elif word == "during":
             r.during = self.windows()
         elif word == "priority":
-            r.priority = self.priority()
+            priority = self.priority()
+            if priority:
+                r.priority = priority
         elif word == "stale":
             after = self.next()
             if not self.is_word(after, "after"):
@@ -711,11 +721,15 @@ def _link(lets, rules, refs, problems):
         inputs[let.name] = let.inputs
     rs.rules = rules
     for i, r in enumerate(rules):
-        r.order = i
+        if i:
+            r.order = i
         read = []
         for node in _rule_exprs(r):
             nodes.names(node, read, True)
-        r.inputs = tuple(_expand(read, inputs))
+        if read:
+            r.inputs = tuple(_expand(read, inputs))
+        r.then = tuple(r.then)
+        r.otherwise = tuple(r.otherwise)
     for item in lets + rules:
         for node in _rule_exprs(item) if isinstance(item, Rule) else (item.expr,):
             _collect_windows(node, rs.windows)
@@ -799,7 +813,7 @@ def _arbitration(rs, problems):
         entries = writers[target]
         # Strongest first: higher priority, then the rule that comes first.
         entries.sort(key=lambda e: (-e[0].priority, e[0].order))
-        writers[target] = [tuple(e) for e in entries]
+        writers[target] = tuple(tuple(e) for e in entries)
         rs.hold[target] = max(e[0].hold for e in entries)
         for i in range(1, len(entries)):
             a, b = entries[i - 1][0], entries[i][0]

@@ -36,8 +36,8 @@ def test_the_issue_example_parses_into_what_it_says():
     assert (ev.name, ev.title) == ("ev_surplus", "Car charges from surplus")
     assert nodes.unparse(ev.when) == "avg(surplus, 1m) > 1.4kW for 2m"
     assert nodes.unparse(ev.until) == "avg(surplus, 1m) < 300W for 5m"
-    assert ev.then == [("evcc.loadpoints.1.mode", (nodes.STR, "pv"))]
-    assert ev.otherwise == [("evcc.loadpoints.1.mode", (nodes.STR, "off"))]
+    assert ev.then == (("evcc.loadpoints.1.mode", (nodes.STR, "pv")),)
+    assert ev.otherwise == (("evcc.loadpoints.1.mode", (nodes.STR, "off")),)
     assert (ev.hold, ev.during, ev.priority) == (600, ((7 * 3600, 21 * 3600),), 10)
     assert ev.inputs == ("envoy.net_consumption", "evcc.loadpoints.1.chargePower")
     assert hw.priority == 0 and hw.hold == 0 and hw.during is None
@@ -78,7 +78,7 @@ def test_a_trailing_for_covers_the_whole_condition():
 def test_timers_get_slots_and_the_right_side_of_and_is_never_skipped():
     rs = rules("rule r\n  when a.x > 1 for 1m and a.y > 1 for 2m\n  until a.z for 3m\n  then a.b = 1\n")
     r = rs.rules[0]
-    assert r.timers == 3 and r.until_timers == (2,)
+    assert r.timers == 3 and r.until_first == 2
     assert nodes.timer_slots(r.when, []) == [0, 1]
     assert r.when[0] == nodes.AND and r.when[3] is True  # eval_both
 
@@ -98,7 +98,7 @@ rule r
     r = rs.rules[0]
     assert nodes.unparse(r.when) == "a.x > 1 and a.y < 2"
     assert [t for t, _ in r.then] == ["evcc.loadpoints.1.mode", "emsesp.boiler.dhw.seltemp", "evcc.site.prioritySoc"]
-    assert r.otherwise == [("evcc.loadpoints.1.mode", (nodes.STR, "off")), ("emsesp.boiler.dhw.seltemp", (nodes.NUM, 50, units.NONE, ""))]
+    assert r.otherwise == (("evcc.loadpoints.1.mode", (nodes.STR, "off")), ("emsesp.boiler.dhw.seltemp", (nodes.NUM, 50, units.NONE, "")))
 
 
 def test_values_can_be_expressions_lets_and_booleans():
