@@ -1,6 +1,11 @@
-"""Write a made-up but plausible day as a trace CSV for `sunshift sim`.
+"""Write made-up but plausible traces as CSV for `sunshift sim`.
 
     python3 tools/make_trace.py cloudy > tests/traces/cloudy_day.csv
+    python3 tools/make_trace.py surplus_hour > tests/traces/surplus_hour.csv
+    python3 tools/make_trace.py dropout > tests/traces/envoy_dropout.csv
+
+`surplus_hour` and `dropout` are short and flat, so what the rules do can be
+worked out by hand (tests/host/test_example_traces.py does).
 
 The day is deterministic (a fixed-seed generator), so the committed trace can
 be made again byte for byte.  It starts at 06:00 (use --start ...T06:00 with
@@ -77,13 +82,42 @@ def cloudy_rows():
     return rows
 
 
+def steps_rows(steps, every):
+    """Rows holding each (seconds, net W) step for its duration, one every ``every`` s;
+    a net of None leaves the Envoy's cell empty (no sample)."""
+    rows = []
+    t = 0
+    for length, net in steps:
+        end = t + length
+        while t < end:
+            envoy = "" if net is None else str(net)
+            rows.append([str(t), envoy, "0", "true", "false", "35", "60.0", "50.0"])
+            t += every
+    return rows
+
+
+def surplus_hour_rows():
+    """From 07:30: 10 min importing, 30 min of 2.5 kW surplus, 10 min of 1 kW
+    (between ev_surplus's thresholds), 10 min importing again; every 30 s."""
+    return steps_rows([(600, 500), (1800, -2500), (600, -1000), (600, 200)], 30)
+
+
+def dropout_rows():
+    """From 10:00: 10 min of 3 kW surplus, the Envoy silent for 5 min, then 15
+    min of 3 kW surplus again; every 10 s."""
+    return steps_rows([(600, -3000), (300, None), (900, -3000)], 10)
+
+
+TRACES = {"cloudy": cloudy_rows, "surplus_hour": surplus_hour_rows, "dropout": dropout_rows}
+
+
 def main(argv):
-    if argv != ["cloudy"]:
-        sys.stderr.write("usage: python3 tools/make_trace.py cloudy > FILE.csv\n")
+    if len(argv) != 1 or argv[0] not in TRACES:
+        sys.stderr.write("usage: python3 tools/make_trace.py {%s} > FILE.csv\n" % ",".join(TRACES))
         return 2
     out = sys.stdout
     out.write("t," + ",".join(COLUMNS) + "\n")
-    for row in cloudy_rows():
+    for row in TRACES[argv[0]]():
         out.write(",".join(row) + "\n")
     return 0
 

@@ -213,3 +213,33 @@ def test_blank_lines_comments_and_windows_line_ends_are_fine():
     f.close()
     rows = list(Trace(path).rows())
     assert rows == [(0.0, [("a.x", 1), ("a.mode", "pv")]), (10.0, [("a.mode", "off")])]
+
+
+def replay(name, start):
+    out = []
+    sim.Simulation(parser.load([RULES]), start, on_change=out.append).run(Trace(TRACES + "/" + name))
+    return [(c.t, c.target, c.value) for c in out if c.t > 0]
+
+
+def test_surplus_hour_worked_out_by_hand():
+    # Surplus 2.5 kW from t=600 (samples every 30 s): the 1-minute average is
+    # 2.5 kW from t=660, so `for 2m` ends at 780; the hold from the first write
+    # (t=0) ended at 600. 1 kW from t=2400 lies between the thresholds: the car
+    # keeps charging. -200 W from t=3000: the average is under 300 W from 3060,
+    # and `for 5m` ends at 3360. 2.5 kW is not above 2.5 kW: no hot water.
+    assert replay("surplus_hour.csv", 7 * 3600 + 1800) == [(780.0, MODE, "pv"), (3360.0, MODE, "off")]
+
+
+def test_envoy_dropout_worked_out_by_hand():
+    # 3 kW surplus from t=0: the car may start at 120 but the hold from the
+    # first write keeps it off until 600. The last sample before the gap is at
+    # 590: stale at 590 + 2m = 710, and off at once despite the hold. Samples
+    # again from 900: on at 1020 by `for`, but the hold from 710 runs to 1310.
+    # Hot water: on at 300 (5 min), held by its 20-minute hold until 1200; the
+    # gap sends it back to 50 before it was ever written, and it is on at 1200.
+    assert replay("envoy_dropout.csv", 10 * 3600) == [
+        (600.0, MODE, "pv"),
+        (710.0, MODE, "off"),
+        (1200.0, DHW, 60),
+        (1310.0, MODE, "pv"),
+    ]

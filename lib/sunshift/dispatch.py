@@ -1,0 +1,55 @@
+"""From the engine's decisions to the devices: one step of the real-time loop.
+
+The engine decides; this module logs each decision and hands the writes to a
+``write(target, value)`` function (the device adapters provide it).  In
+dry-run it logs the writes it would make and sends nothing, so a new rule set
+can run against the real site for a day before it may touch anything.
+"""
+
+from . import units
+from .errors import SunshiftError
+
+# How long a target whose write failed waits before the engine tries again.
+RETRY_AFTER = 30
+
+
+class Dispatcher:
+    """Ticks ``engine`` and carries out its changes through ``write``.
+
+    ``write(target, value)`` returns normally when the device took the value
+    and raises a SunshiftError (or OSError) naming device and endpoint when
+    it did not; the engine then retries after ``retry_after`` seconds.
+    """
+
+    def __init__(self, engine, write, log, dry_run=False, retry_after=RETRY_AFTER):
+        self.engine = engine
+        self.write = write
+        self.log = log
+        self.dry_run = dry_run
+        self.retry_after = retry_after
+        self.failures = {}  # target -> error text, to log once per episode
+
+    def step(self, now, tod=None):
+        """Tick the engine at ``now`` and dispatch its changes; returns them."""
+        changes = self.engine.tick(now, tod)
+        for _, source, text in self.engine.take_events():
+            self.log.info(source, text)
+        for change in changes:
+            shown = units.format_value(change.value)
+            if self.dry_run:
+                self.log.info(change.target, "dry-run: would set %s (%s: %s)" % (shown, change.rule, change.reason))
+                continue
+            try:
+                self.write(change.target, change.value)
+            except (SunshiftError, OSError) as e:
+                self.engine.write_failed(change.target, now, self.retry_after)
+                text = str(e)
+                if self.failures.get(change.target) != text:
+                    self.failures[change.target] = text
+                    self.log.warn(change.target, "could not set %s: %s; trying again in %ds" % (shown, text, self.retry_after))
+                continue
+            if change.target in self.failures:
+                del self.failures[change.target]
+                self.log.info(change.target, "reachable again")
+            self.log.info(change.target, "set %s (%s: %s)" % (shown, change.rule, change.reason))
+        return changes

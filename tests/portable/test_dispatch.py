@@ -1,0 +1,68 @@
+"""Dispatching decisions: real writes, dry-run, and failed writes retried."""
+
+from sunshift import engine, port
+from sunshift.dispatch import Dispatcher
+from sunshift.errors import SunshiftError
+from support import rules
+
+TEXT = "rule r\n  when a.x > 10\n  then t.mode = pv\n  else t.mode = off\n"
+
+
+class Device:
+    """A stand-in device that keeps what it is told and can be made to refuse."""
+
+    def __init__(self):
+        self.settings = {}
+        self.refuse = None
+
+    def write(self, target, value):
+        if self.refuse:
+            raise SunshiftError(self.refuse)
+        self.settings[target] = value
+
+
+def setup(dry_run=False):
+    lines = []
+    log = port.Log(sink=lines.append, stamp=lambda: "T")
+    device = Device()
+    eng = engine.Engine(rules(TEXT))
+    return Dispatcher(eng, device.write, log, dry_run=dry_run, retry_after=30), device, lines
+
+
+def test_changes_reach_the_device_and_the_log():
+    d, device, lines = setup()
+    d.engine.update("a.x", 20, 0)
+    d.step(0)
+    assert device.settings == {"t.mode": "pv"}
+    assert lines == ["T INFO r: start -> active: a.x 20 > 10", 'T INFO t.mode: set "pv" (r: a.x 20 > 10)']
+
+
+def test_dry_run_logs_what_it_would_write_and_writes_nothing():
+    d, device, lines = setup(dry_run=True)
+    d.engine.update("a.x", 20, 0)
+    changes = d.step(0)
+    assert [(c.target, c.value) for c in changes] == [("t.mode", "pv")]
+    assert device.settings == {}
+    assert lines[-1] == 'T INFO t.mode: dry-run: would set "pv" (r: a.x 20 > 10)'
+    # Said once: the same wanted value is not announced again.
+    d.engine.update("a.x", 20, 10)
+    d.step(10)
+    assert len([line for line in lines if "dry-run" in line]) == 1
+
+
+def test_a_failed_write_is_logged_once_and_retried():
+    d, device, lines = setup()
+    device.refuse = "evcc http://evcc.local:7070 POST /api/loadpoints/1/mode/pv: timed out after 5 s"
+    d.engine.update("a.x", 20, 0)
+    d.step(0)
+    for t in (10, 20, 30):
+        d.engine.update("a.x", 20, t)
+        d.step(t)
+    warnings = [line for line in lines if "WARN" in line]
+    assert warnings == ['T WARN t.mode: could not set "pv": %s; trying again in 30s' % device.refuse]
+    assert device.settings == {}
+    device.refuse = None
+    d.engine.update("a.x", 20, 60)
+    d.step(60)
+    assert device.settings == {"t.mode": "pv"}
+    assert lines[-2:] == ["T INFO t.mode: reachable again", 'T INFO t.mode: set "pv" (r: a.x 20 > 10)']
