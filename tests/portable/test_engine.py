@@ -286,3 +286,10 @@ def test_nan_is_never_written_to_a_device():
     run.at(10, {"a.on": True, "a.x": float("nan")})
     assert [(c.t, c.value) for c in run.changes] == [(0, 7)]
     assert run.events[-1] == (10, "t.v", "not written: a.x is nan")
+
+
+def test_a_condition_held_before_the_window_opens_turns_the_rule_on_at_once():
+    run = Run("rule r\n  when a.x > 1 for 10m\n  then t.v = 1\n  else t.v = 0\n  during 07:00-21:00\n", tod_start=6 * 3600 + 30 * 60)
+    run.hold(0, 1790, 10, {"a.x": 5})
+    assert run.last("t.v").value == 0
+    assert run.at(1800, {"a.x": 5}) == [("t.v", 1)]  # 07:00: the 10 minutes were met at 06:40
