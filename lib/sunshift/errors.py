@@ -35,3 +35,31 @@ class TraceError(SunshiftError):
 class EvalError(SunshiftError):
     """An expression that cannot be computed from the values it got (a text where a
     number belongs, a division by zero)."""
+
+
+class TransportError(SunshiftError):
+    """A network call that failed: ``kind`` is one of timeout, refused, reset,
+    tls, dns, closed, protocol, network; the message says what happened."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+class DeviceError(SunshiftError):
+    """A device that did not answer as it should, named with the endpoint asked.
+
+    ``kind`` groups episodes for logging (a timeout that becomes a 401 is a new
+    episode; the same timeout on every poll is not).
+    """
+
+    def __init__(self, device, endpoint, message, kind="error"):
+        super().__init__("%s %s: %s" % (device, endpoint, message))
+        self.device = device
+        self.endpoint = endpoint
+        self.message = message
+        self.kind = kind
+
+
+class ValueRefused(SunshiftError):
+    """A value a target does not take (checked before anything is sent)."""

@@ -1,0 +1,218 @@
+"""What every device simulator shares: a real HTTP server on loopback that can be
+told to fail the ways real devices do.
+
+A simulator subclasses ``Simulator`` and implements ``handle(request)`` to return
+(status, content type, body bytes).  Tests then call ``fail(mode)`` / ``heal()``:
+
+    timeout       accept, then never answer (until healed)
+    reset         accept, then close without a word
+    refuse        stop listening: connections are refused
+    http500       HTTP 500 with an HTML error page
+    http503       HTTP 503, as a device that is busy or booting
+    html          HTTP 200 with an HTML page instead of JSON
+    truncated     the real answer cut in half (with a matching Content-Length)
+    non_utf8      the real answer with a byte that is not UTF-8 in a text
+    wrong_type    the real answer with every number turned into text
+    unauthorized  HTTP 401 with the device's own error body
+
+``fail(mode, path="/prefix")`` limits a fault to paths starting with the prefix.
+The certificate in this folder is for tests only (CN envoy.local, 127.0.0.1).
+"""
+
+import json
+import os
+import re
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CERT = os.path.join(HERE, "selfsigned.crt")
+KEY = os.path.join(HERE, "selfsigned.key")
+
+FAULTS = ("timeout", "reset", "refuse", "http500", "http503", "html", "truncated", "non_utf8", "wrong_type", "unauthorized")
+ERROR_PAGE = b"<html><head><title>500 Internal Server Error</title></head><body><h1>500 Internal Server Error</h1></body></html>"
+BUSY_PAGE = b"<html><head><title>503 Service Unavailable</title></head><body><h1>503 Service Unavailable</h1></body></html>"
+LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Login</title></head><body><form action='/login'>Password</form></body></html>"
+
+
+class Request:
+    """One request as a simulator sees it."""
+
+    def __init__(self, method, target, headers, body):
+        self.method = method
+        self.target = target
+        path, _, query = target.partition("?")
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+
+    def bearer(self):
+        """The bearer token sent, or None."""
+        value = self.headers.get("authorization", "")
+        return value[7:] if value.startswith("Bearer ") else None
+
+    def json(self):
+        """The body as JSON (None if it is not)."""
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (ValueError, UnicodeError):
+            return None
+
+
+def numbers_to_text(body):
+    """A JSON body with every number turned into a string: a 'wrong types' answer."""
+    return re.sub(rb"(?<=[:\[,])\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?=\s*[,}\]])", rb'"\1"', body)
+
+
+class Simulator:
+    """A device on 127.0.0.1 over HTTP (or HTTPS with ``tls=True``)."""
+
+    name = "device"
+
+    def __init__(self, port=0, tls=False):
+        self.tls = tls
+        self.port = port
+        self.server = None
+        self.thread = None
+        self.fault = None
+        self.fault_path = ""
+        self.healed = threading.Event()
+        self.requests = []
+        self.lock = threading.Lock()
+
+    # --- life cycle ----------------------------------------------------------
+
+    @property
+    def url(self):
+        """Base URL of the running simulator."""
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
+
+    def start(self):
+        """Start serving in a background thread; returns self."""
+        sim = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the devices do
+
+            def log_message(self, *args):
+                pass
+
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                request = Request(self.command, self.path, headers, body)
+                sim.serve(self, request)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(CERT, KEY)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        """Stop serving and free the port."""
+        self.healed.set()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- faults --------------------------------------------------------------
+
+    def fail(self, mode, path=""):
+        """Fail the way ``mode`` says (see the module docstring) until heal()."""
+        if mode not in FAULTS:
+            raise ValueError("unknown fault %r; one of %s" % (mode, ", ".join(FAULTS)))
+        self.heal()
+        self.healed.clear()
+        self.fault = mode
+        self.fault_path = path
+        if mode == "refuse":
+            self.stop()
+
+    def heal(self):
+        """Answer normally again."""
+        was = self.fault
+        self.fault = None
+        self.healed.set()
+        if was == "refuse":
+            self.start()
+
+    # --- serving -------------------------------------------------------------
+
+    def serve(self, handler, request):
+        """Answer one request, applying the current fault."""
+        with self.lock:
+            self.requests.append(request)
+        fault = self.fault if request.path.startswith(self.fault_path) else None
+        if fault == "timeout":
+            self.healed.wait(60)
+            handler.close_connection = True
+            return
+        if fault == "reset":
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault == "http500":
+            return self.send(handler, 500, "text/html", ERROR_PAGE)
+        if fault == "http503":
+            return self.send(handler, 503, "text/html", BUSY_PAGE)
+        if fault == "html":
+            return self.send(handler, 200, "text/html", LOGIN_PAGE)
+        if fault == "unauthorized":
+            status, kind, body = self.unauthorized(request)
+            return self.send(handler, status, kind, body)
+        status, kind, body = self.handle(request)
+        if fault == "truncated":
+            body = body[: max(1, len(body) // 2)]
+        elif fault == "non_utf8":
+            body = body.replace(b'"', b'"\xff\xfe', 1) if b'"' in body else b"\xff" + body
+        elif fault == "wrong_type":
+            body = numbers_to_text(body)
+        return self.send(handler, status, kind, body)
+
+    def send(self, handler, status, kind, body):
+        """Write an answer with a Content-Length (so keep-alive works)."""
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", kind)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        except OSError:
+            pass  # the client went away; so do we
+
+    def handle(self, request):
+        """(status, content type, body) for a request; simulators override this."""
+        return 404, "application/json", b'{"error": "not found"}'
+
+    def unauthorized(self, request):
+        """The device's own 401 answer."""
+        return 401, "application/json", b'{"error": "unauthorized"}'
+
+    def wait_for(self, predicate, timeout=5.0):
+        """Wait until ``predicate()`` is true (True) or ``timeout`` passes (False)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if predicate():
+                return True
+            time.sleep(0.01)
+        return predicate()

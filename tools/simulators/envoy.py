@@ -1,0 +1,170 @@
+"""An Enphase Envoy on loopback, serving one firmware variant of the corpus.
+
+    python3 tools/simulators/envoy.py --variant 7.6.175_with_cts [--port 8080] [--token T]
+
+It answers what the captured Envoy answered, byte for byte, with the status
+the real one gave (404 for its "Page Not Found" and `{"error": "404 - Not
+Found"}` bodies, 401 for "Error: 401" and HTML 401 pages).  Like pyenphase's
+test harness it answers `/production.json?details=1` with the `production.json`
+capture.  Firmware 7 and later want HTTPS and a bearer token on everything
+but `/info`, as the real gateways do.
+
+``set_power(production, consumption)`` turns it into a live Envoy: the
+production and consumption sections then carry those figures (net =
+consumption - production), for the end-to-end tests and the demo.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from simulators.base import Simulator
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS = os.path.join(ROOT, "tests", "fixtures", "envoy")
+NGINX_401 = (
+    b"<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"
+    b"<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+NOT_FOUND = b'{ "error" : "404 - Not Found" }'
+
+
+def variants():
+    """Names of every variant folder in the corpus."""
+    return sorted(n for n in os.listdir(CORPUS) if os.path.isdir(os.path.join(CORPUS, n)))
+
+
+def file_for(path):
+    """The capture's file name for a request path ('/ivp/meters' -> 'ivp_meters')."""
+    return path.lstrip("/").replace("/", "_")
+
+
+def status_of(body):
+    """The HTTP status the real Envoy sent with a captured body."""
+    head = body[:400]
+    if b"Error: 401" in head or b"401 Unauthorized" in head or b"401 Authorization Required" in head or re.search(rb'"status"\s*:\s*401', head):
+        return 401
+    if b"404 - Not Found" in head or b"Page Not Found" in head or b"<title>error</title>" in head:
+        return 404
+    return 200
+
+
+def content_type(name, body):
+    """A plausible Content-Type for a captured body."""
+    stripped = body.lstrip()
+    if name == "info":
+        return "text/xml"
+    if stripped.startswith(b"<"):
+        return "text/html"
+    if stripped.startswith(b"{") or stripped.startswith(b"["):
+        return "application/json"
+    return "text/plain"
+
+
+def firmware(variant):
+    """The firmware major version of a variant, from its /info."""
+    try:
+        with open(os.path.join(CORPUS, variant, "info"), "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return 0
+    m = re.search(r"<software>[A-Za-z]*(\d+)", text)
+    return int(m.group(1)) if m else 0
+
+
+class EnvoySimulator(Simulator):
+    """One corpus variant on loopback.  ``token`` defaults to the variant's need:
+    firmware 7+ requires one (and HTTPS), older firmware none."""
+
+    name = "envoy"
+
+    def __init__(self, variant="7.6.175_with_cts", token="test-envoy-token", port=0, tls=None, hide=(), details_file="production.json"):
+        modern = firmware(variant) >= 7
+        Simulator.__init__(self, port, modern if tls is None else tls)
+        self.variant = variant
+        self.folder = os.path.join(CORPUS, variant)
+        self.token = token if modern else None
+        self.power = None  # (production W, consumption W) in live mode
+        # Files answered 404, as if this firmware had no such endpoint.
+        self.hide = set(hide)
+        # The capture answered for /production.json (pyenphase's harness: production.json).
+        self.details_file = details_file
+
+    def set_power(self, production, consumption):
+        """Serve these figures from now on (W); net is consumption - production."""
+        self.power = (production, consumption)
+
+    def unauthorized(self, request):
+        return 401, "text/html", NGINX_401
+
+    def handle(self, request):
+        if self.token and request.path != "/info" and request.bearer() != self.token:
+            return self.unauthorized(request)
+        name = file_for(request.path)
+        if name in self.hide:
+            return 404, "application/json", NOT_FOUND
+        path = os.path.join(self.folder, self.details_file if name == "production.json" else name)
+        if not name or not os.path.isfile(path):
+            return 404, "application/json", NOT_FOUND
+        with open(path, "rb") as f:
+            body = f.read()
+        if self.power is not None and status_of(body) == 200:
+            body = self.live(name, body)
+        return status_of(body), content_type(name, body), body
+
+    def live(self, name, body):
+        """The captured body with the live figures written in."""
+        production, consumption = self.power
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body
+        if name in ("production.json", "production") and isinstance(data, dict):
+            for entry in data.get("production", []):
+                if entry.get("type") == "eim":
+                    _set_watts(entry, production)
+                elif entry.get("type") == "inverters":
+                    entry["wNow"] = production
+            for entry in data.get("consumption", []):
+                if entry.get("measurementType") == "total-consumption":
+                    _set_watts(entry, consumption)
+                elif entry.get("measurementType") == "net-consumption":
+                    _set_watts(entry, consumption - production)
+        elif name == "api_v1_production" and isinstance(data, dict):
+            data["wattsNow"] = production
+        else:
+            return body
+        return json.dumps(data, indent=2).encode()
+
+
+def _set_watts(entry, watts):
+    entry["wNow"] = watts
+    entry["readingTime"] = int(time.time())
+    lines = entry.get("lines")
+    if lines:
+        for line in lines:
+            line["wNow"] = watts / len(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variant", default="7.6.175_with_cts", choices=variants())
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--token", default="test-envoy-token")
+    args = parser.parse_args()
+    sim = EnvoySimulator(args.variant, args.token, args.port).start()
+    print("Envoy %s at %s%s" % (args.variant, sim.url, " (token %s)" % sim.token if sim.token else ""))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()
