@@ -216,3 +216,46 @@ class Simulator:
                 return True
             time.sleep(0.01)
         return predicate()
+
+
+class DeviceMqtt:
+    """A simulator's MQTT side: connects to a broker with a last will, publishes
+    retained state, and calls ``on_message(topic, payload)`` for its subscriptions."""
+
+    def __init__(self, host, port, client_id, status_topic, subscriptions, on_message):
+        import paho.mqtt.client as paho
+
+        self.status_topic = status_topic
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.will_set(status_topic, "offline", qos=1, retain=True)
+        self.connected = threading.Event()
+
+        def connected(client, userdata, flags, reason, properties):
+            client.publish(status_topic, "online", qos=1, retain=True)
+            for topic in subscriptions:
+                client.subscribe(topic, qos=1)
+            self.connected.set()
+
+        def disconnected(client, userdata, flags, reason, properties):
+            self.connected.clear()
+
+        self.client.on_connect = connected
+        self.client.on_disconnect = disconnected
+        self.client.on_message = lambda client, userdata, m: on_message(m.topic, m.payload)
+        self.client.reconnect_delay_set(0.1, 1)
+        self.client.connect_async(host, port, keepalive=10)
+        self.client.loop_start()
+
+    def publish(self, topic, payload, retain=True):
+        """Publish (QoS 1) if connected; silently dropped while the broker is away."""
+        if self.connected.is_set():
+            self.client.publish(topic, payload, qos=1, retain=retain)
+
+    def close(self, clean=True):
+        """Disconnect; ``clean=False`` drops the socket so the broker sends the last will."""
+        if clean:
+            self.client.publish(self.status_topic, "offline", qos=1, retain=True)
+            self.client.disconnect()
+        else:
+            self.client.socket().close()
+        self.client.loop_stop()

@@ -1,0 +1,154 @@
+"""EMS-ESP: the gateway to Bosch, Buderus and Nefit boilers and heat pumps.
+
+Signals mirror EMS-ESP's API paths with dots: `GET /api/boiler` gives
+`{"curflowtemp": 60.2, "dhw": {"seltemp": 52, "curtemp": 48.5}}`, which become
+`emsesp.boiler.curflowtemp`, `emsesp.boiler.dhw.seltemp`,
+`emsesp.boiler.dhw.curtemp`; the thermostat's circuits are
+`emsesp.thermostat.hc1.seltemp` and so on.  EMS-ESP's "on"/"off" become
+true/false.  (Names are EMS-ESP 3.7's; 3.6 called the hot-water entities
+`boiler.wwseltemp` and so on.)
+
+Read by REST (`GET /api/<device>` for each device) or MQTT (the
+`<base>/<device>_data` topics, nested or one topic per circuit).  Written by
+REST (`POST /api/boiler/dhw/seltemp` with `{"value": 60}` and the bearer
+token) or MQTT (`<base>/boiler/dhw/seltemp`, payload `60`).
+"""
+
+from .errors import DeviceError, TransportError, ValueRefused
+from .feed import MqttFeed, flatten, json_value
+from .webapi import WebApi
+
+DEVICES = ("boiler", "thermostat", "mixer", "heatpump", "solar", "switch", "controller", "pump", "ventilation", "heatsource", "water")
+_TRUE = ("on", "ON", "true", "TRUE")
+_FALSE = ("off", "OFF", "false", "FALSE")
+AUTH_HINT = "make a token in EMS-ESP's Security > Manage Users (key button of the admin user) and put it in the secrets file"
+
+
+def normalise(value):
+    """EMS-ESP's "on"/"off" (its default boolean format) as true/false."""
+    if isinstance(value, str):
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+    return value
+
+
+def device_signals(name, device, data):
+    """Signals of one device's values answer (``data`` is its JSON object)."""
+    out = {}
+    if isinstance(data, dict):
+        flatten(data, "%s.%s" % (name, device), out)
+    for key in out:
+        out[key] = normalise(out[key])
+    return out
+
+
+class EmsEsp:
+    """One EMS-ESP gateway.  ``devices`` are the ones polled over REST."""
+
+    kind = "emsesp"
+
+    def __init__(self, name, url=None, token=None, transport="rest", mqtt=None, base="ems-esp", devices=("boiler", "thermostat"), timeout=5, session=None):
+        self.name = name
+        self.transport = transport
+        self.base = base.rstrip("/")
+        self.mqtt = mqtt
+        self.devices = tuple(devices)
+        self.api = WebApi(name, url, token, False, timeout, AUTH_HINT, session) if url else None
+        self.feed = MqttFeed()
+        if transport == "mqtt":
+            if mqtt is None:
+                raise DeviceError(name, "mqtt", "transport mqtt needs the site's mqtt broker settings", "config")
+            mqtt.subscribe(self.base + "/#")
+        elif self.api is None:
+            raise DeviceError(name, "config", "transport rest needs the url of EMS-ESP (like http://ems-esp.local)", "config")
+
+    # --- reading ----------------------------------------------------------------
+
+    def poll(self):
+        """REST: every configured device's values.  MQTT: what arrived since the last call."""
+        if self.transport == "mqtt":
+            return self.feed.take()
+        signals = {}
+        for device in self.devices:
+            data = self.api.get_json("/api/" + device)
+            for key, value in device_signals(self.name, device, data).items():
+                signals[key] = value
+        return signals
+
+    def handle(self, topic, payload):
+        """An MQTT message; True if it was this gateway's."""
+        if not topic.startswith(self.base + "/"):
+            return False
+        rest = topic[len(self.base) + 1 :]
+        if rest == "status":
+            self.feed.status(payload.decode() if isinstance(payload, bytes) else payload)
+            return True
+        if rest == "response":
+            return True  # answers to commands, only when EMS-ESP is set to send them
+        # <device>_data             {"curflowtemp": 60, "dhw": {"seltemp": 52}}  (nested format)
+        # <device>_data_<circuit>   {"seltemp": 52}                             (a topic per circuit)
+        # <device>_data[_<circuit>]/<entity...>   52                            (a topic per value)
+        cut = rest.find("_data")
+        if cut <= 0 or "/" in rest[:cut]:
+            return True  # our own commands echoed back, heartbeat, info ...
+        prefix = "%s.%s" % (self.name, rest[:cut])
+        after = rest[cut + 5 :]
+        if after.startswith("_"):
+            slash = after.find("/")
+            circuit = after[1:] if slash < 0 else after[1:slash]
+            prefix += "." + circuit
+            after = "" if slash < 0 else after[slash:]
+        if after.startswith("/"):
+            text = payload.decode() if isinstance(payload, bytes) else payload
+            value = json_value(text)
+            self.feed.set(prefix + "." + after[1:].replace("/", "."), normalise(text if value is None else value))
+            return True
+        data = json_value(payload)
+        if isinstance(data, dict):
+            found = {}
+            flatten(data, prefix, found)
+            for key in found:
+                self.feed.set(key, normalise(found[key]))
+        return True
+
+    # --- writing ----------------------------------------------------------------
+
+    def write(self, target, value):
+        """Set one entity; raises ValueRefused or DeviceError (with EMS-ESP's own message)."""
+        parts = target.split(".")
+        if len(parts) < 3 or parts[1] not in DEVICES:
+            raise DeviceError(self.name, target, "not an EMS-ESP entity (like emsesp.boiler.dhw.seltemp)", "refused")
+        if value is None or not isinstance(value, (int, float, str, bool)) or (isinstance(value, float) and value - value != 0):
+            raise ValueRefused("%s needs a number, true/false or text, not %r" % (target, value))
+        path = "/".join(parts[1:])
+        if self.transport == "mqtt":
+            topic = "%s/%s" % (self.base, path)
+            payload = ("on" if value else "off") if type(value) is bool else str(value)
+            try:
+                self.mqtt.publish(topic, payload)
+            except TransportError as e:
+                raise DeviceError(self.name, "MQTT " + topic, str(e), e.kind)
+            return
+        body = '{"value": %s}' % _json(value)
+        url = "/api/" + path
+        status, _, answer = self.api.call("POST", url, body, {"Content-Type": "application/json"})
+        if status in (400, 404):
+            data = self.api.parse("POST", url, answer) if answer[:1] == b"{" else None
+            message = data.get("message") if isinstance(data, dict) else None
+            raise DeviceError(self.name, "POST " + url, "EMS-ESP refused %s = %s: %s" % (path, _json(value), message or "HTTP %d" % status), "refused")
+        self.api.check_status("POST", url, status, answer)
+
+    def close(self):
+        """Close kept-alive connections."""
+        if self.api:
+            self.api.close()
+
+
+def _json(value):
+    if type(value) is bool:
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value) if isinstance(value, float) else str(value)

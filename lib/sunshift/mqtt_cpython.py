@@ -1,0 +1,170 @@
+"""MQTT on CPython, on paho-mqtt, driven by our own non-blocking poll.
+
+The same interface as mqtt_micropython:
+
+    client = Client(host, port, client_id, username, password, will=(topic, payload))
+    client.subscribe("evcc/#")
+    messages = client.poll()          # [(topic, payload bytes)]; never blocks
+    client.publish(topic, payload, retain=False)
+
+``poll()`` (re)connects when it is time (backoff from 1 s to 60 s), moves the
+socket's pending traffic, and returns what arrived.  State changes go to
+``on_state(up, text)`` so the caller can log them once per episode.  paho runs
+without its thread (its "external loop" API), so everything happens inside
+poll() on the caller's thread, as on a board.
+"""
+
+import select
+
+import paho.mqtt.client as paho
+
+from .backoff import Backoff
+from .errors import TransportError
+from .port import ticks_ms
+
+AVAILABLE = True
+# Packets moved per poll at most: a subscription to evcc/# can bring hundreds
+# of retained messages at once; the rest waits for the next poll.
+MAX_PACKETS = 2000
+
+
+class Client:
+    """One connection to a broker."""
+
+    def __init__(self, host, port=1883, client_id="sunshift", username=None, password=None, will=None, keepalive=30, timeout=5, on_state=None):
+        self.host = host
+        self.port = port
+        self.keepalive = keepalive
+        self.on_state = on_state
+        self.topics = []
+        self.inbox = []
+        self.connected = False  # CONNACK received
+        self.open = False  # socket open (maybe still waiting for CONNACK)
+        self.backoff = Backoff(1, 60)
+        self.last_error = None
+        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, reconnect_on_failure=False)
+        c.connect_timeout = timeout
+        if username:
+            c.username_pw_set(username, password)
+        if will:
+            c.will_set(will[0], will[1], qos=1, retain=True)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        self.client = c
+
+    # --- paho callbacks (called from inside poll) --------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason, properties):
+        if reason.is_failure:
+            self._down("the broker refused the connection (%s)" % reason, "auth" if "authoriz" in str(reason).lower() else "refused")
+            return
+        self.connected = True
+        self.backoff.succeeded()
+        for topic in self.topics:
+            client.subscribe(topic, qos=1)
+        if self.on_state:
+            self.on_state(True, "connected to %s:%d" % (self.host, self.port))
+
+    def _on_disconnect(self, client, userdata, flags, reason, properties):
+        if self.open:
+            self._down("the connection to %s:%d was lost (%s)" % (self.host, self.port, reason), "reset")
+
+    def _on_message(self, client, userdata, message):
+        self.inbox.append((message.topic, message.payload))
+
+    # --- state --------------------------------------------------------------------
+
+    def _down(self, text, kind):
+        was_up = self.connected
+        self.connected = False
+        self.open = False
+        try:
+            self.client.disconnect()
+        except Exception:
+            pass
+        self.client._sock_close()
+        self.backoff.failed(ticks_ms())
+        self.last_error = TransportError(kind, text)
+        if self.on_state and (was_up or kind != getattr(self, "_last_kind", None)):
+            self.on_state(False, text)
+        self._last_kind = kind
+
+    def _connect(self):
+        try:
+            self.client.connect(self.host, self.port, self.keepalive)
+            self.open = True
+        except ConnectionRefusedError:
+            self._down("connection to %s:%d refused (is the broker running?)" % (self.host, self.port), "refused")
+        except (TimeoutError, OSError) as e:
+            self._down("cannot connect to %s:%d (%s)" % (self.host, self.port, e.strerror or e), "network")
+
+    # --- the interface -----------------------------------------------------------
+
+    def subscribe(self, topic):
+        """Subscribe now if connected, and again after every reconnect."""
+        if topic not in self.topics:
+            self.topics.append(topic)
+            if self.connected:
+                self.client.subscribe(topic, qos=1)
+
+    def publish(self, topic, payload, retain=False):
+        """Publish (QoS 1); raises TransportError when not connected."""
+        if not self.connected:
+            raise TransportError("closed", "not connected to the MQTT broker at %s:%d" % (self.host, self.port))
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise TransportError("closed", "could not publish to %s (%s)" % (topic, paho.error_string(info.rc)))
+        self._pump()
+
+    def poll(self):
+        """Connect if due, move pending traffic, return [(topic, payload)] received."""
+        if not self.open and self.backoff.due(ticks_ms()):
+            self._connect()
+        if self.open:
+            self._pump()
+        messages = self.inbox
+        self.inbox = []
+        return messages
+
+    def _pump(self):
+        c = self.client
+        for _ in range(MAX_PACKETS):
+            sock = c.socket()
+            if sock is None:
+                if self.open:
+                    self._down("the connection to %s:%d was lost" % (self.host, self.port), "reset")
+                return
+            try:
+                readable, writable, _ = select.select([sock], [sock] if c.want_write() else [], [], 0)
+            except (OSError, ValueError):
+                self._down("the connection to %s:%d was lost" % (self.host, self.port), "reset")
+                return
+            if not readable and not writable:
+                break
+            if writable and c.loop_write() != paho.MQTT_ERR_SUCCESS:
+                self._down("the connection to %s:%d was lost while sending" % (self.host, self.port), "reset")
+                return
+            if readable and c.loop_read() != paho.MQTT_ERR_SUCCESS:
+                if self.open:
+                    self._down("the connection to %s:%d was lost" % (self.host, self.port), "reset")
+                return
+        if self.open and c.loop_misc() != paho.MQTT_ERR_SUCCESS:
+            self._down("the broker at %s:%d stopped answering" % (self.host, self.port), "timeout")
+
+    def close(self):
+        """Disconnect cleanly (the broker then does not publish the last will)."""
+        if self.open:
+            self.open = False
+            self.connected = False
+            self.client.disconnect()
+            self._pump_out()
+
+    def _pump_out(self):
+        try:
+            self.client.loop_write()
+        except Exception:
+            pass
+        self.client._sock_close()

@@ -1,0 +1,155 @@
+"""MQTT on MicroPython, on micropython-lib's umqtt.simple.
+
+The same interface as mqtt_cpython (Client, subscribe, publish, poll, close).
+umqtt.simple needs three things added for unattended use, done here without
+changing it:
+
+* its sockets get a timeout (it creates them without one), through a small
+  stand-in for its ``socket`` module;
+* after each non-blocking check it leaves the socket blocking for ever, so the
+  timeout is set again after every poll;
+* it never pings, so poll() sends PINGREQ every keepalive / 2 seconds.
+
+It checks the protocol with ``assert``; an AssertionError is a protocol error
+here.  Publishes use QoS 0: umqtt's QoS 1 waits for the PUBACK without a
+timeout.
+"""
+
+from .backoff import Backoff
+from .errors import TransportError
+from .port import ticks_diff, ticks_ms
+
+try:
+    from umqtt import simple
+except ImportError:
+    simple = None
+
+AVAILABLE = simple is not None
+MAX_MESSAGES = 200  # handled per poll; more wait for the next
+
+
+class _TimedSockets:
+    """Stands in for the socket module inside umqtt.simple: same calls, sockets with a timeout."""
+
+    def __init__(self, real, timeout):
+        self.real = real
+        self.timeout = timeout
+
+    def socket(self, *args):
+        sock = self.real.socket(*args)
+        sock.settimeout(self.timeout)
+        return sock
+
+    def getaddrinfo(self, *args):
+        return self.real.getaddrinfo(*args)
+
+
+class Client:
+    """One connection to a broker from a board."""
+
+    def __init__(self, host, port=1883, client_id="sunshift", username=None, password=None, will=None, keepalive=30, timeout=5, on_state=None):
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.keepalive = keepalive
+        self.on_state = on_state
+        self.topics = []
+        self.inbox = []
+        self.connected = False
+        self.open = False
+        self.backoff = Backoff(1, 60)
+        self.last_error = None
+        self.last_kind = None
+        self.pinged = 0
+        if not isinstance(simple.socket, _TimedSockets):
+            simple.socket = _TimedSockets(simple.socket, timeout)
+        self.client = simple.MQTTClient(client_id, host, port, username, password, keepalive)
+        if will:
+            self.client.set_last_will(will[0], will[1], True, 1)
+        self.client.set_callback(self._on_message)
+
+    def _on_message(self, topic, payload):
+        self.inbox.append((topic.decode() if isinstance(topic, bytes) else topic, payload))
+
+    def _down(self, text, kind):
+        was_up = self.connected
+        self.connected = False
+        self.open = False
+        try:
+            self.client.sock.close()
+        except Exception:
+            pass
+        self.backoff.failed(ticks_ms())
+        self.last_error = TransportError(kind, text)
+        if self.on_state and (was_up or kind != self.last_kind):
+            self.on_state(False, text)
+        self.last_kind = kind
+
+    def _connect(self):
+        try:
+            self.client.connect(True)
+            for topic in self.topics:
+                self.client.subscribe(topic, 0)
+        except simple.MQTTException as e:
+            code = e.args[0] if e.args else 0
+            self._down("the broker refused the connection (code %s)" % code, "auth" if code in (4, 5) else "refused")
+            return
+        except (OSError, AssertionError, IndexError) as e:
+            self._down("cannot connect to %s:%d (%s)" % (self.host, self.port, e), "network")
+            return
+        self.open = True
+        self.connected = True
+        self.backoff.succeeded()
+        self.pinged = ticks_ms()
+        if self.on_state:
+            self.on_state(True, "connected to %s:%d" % (self.host, self.port))
+
+    def subscribe(self, topic):
+        """Subscribe now if connected, and again after every reconnect."""
+        if topic not in self.topics:
+            self.topics.append(topic)
+            if self.connected:
+                try:
+                    self.client.subscribe(topic, 0)
+                except (OSError, AssertionError, IndexError):
+                    self._down("the connection was lost while subscribing", "reset")
+
+    def publish(self, topic, payload, retain=False):
+        """Publish (QoS 0); raises TransportError when not connected or the write fails."""
+        if not self.connected:
+            raise TransportError("closed", "not connected to the MQTT broker at %s:%d" % (self.host, self.port))
+        try:
+            self.client.publish(topic, payload, retain)
+        except OSError:
+            self._down("the connection was lost while publishing", "reset")
+            raise TransportError("reset", "the connection to the MQTT broker was lost")
+
+    def poll(self):
+        """Connect if due, read what arrived, keep the connection alive."""
+        now = ticks_ms()
+        if not self.open and self.backoff.due(now):
+            self._connect()
+        if self.open:
+            try:
+                for _ in range(MAX_MESSAGES):
+                    if self.client.check_msg() is None:
+                        break
+                self.client.sock.settimeout(self.timeout)
+                if self.keepalive and ticks_diff(now, self.pinged) >= self.keepalive * 500:
+                    self.client.ping()
+                    self.pinged = now
+            except (OSError, AssertionError, IndexError):
+                self._down("the connection to %s:%d was lost" % (self.host, self.port), "reset")
+        messages = self.inbox
+        self.inbox = []
+        return messages
+
+    def close(self):
+        """Disconnect cleanly."""
+        if self.open:
+            self.open = False
+            self.connected = False
+            try:
+                self.client.disconnect()
+            except OSError:
+                pass

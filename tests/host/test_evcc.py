@@ -1,0 +1,180 @@
+"""The evcc adapter against the evcc simulator, over REST and over MQTT (real Mosquitto)."""
+
+import itertools
+
+import pytest
+from conftest import pump
+from simulators.evcc import EvccSimulator
+
+from sunshift.errors import DeviceError, ValueRefused
+from sunshift.evcc import Evcc, check, state_signals
+from sunshift.mqtt_cpython import Client
+
+_ids = itertools.count()
+
+# (target, value written, where the simulator keeps it, value it keeps)
+WRITES = [
+    ("evcc.site.prioritySoc", 80, ("site", None, "prioritySoc"), 80),
+    ("evcc.site.bufferSoc", 90, ("site", None, "bufferSoc"), 90),
+    ("evcc.site.bufferStartSoc", 95, ("site", None, "bufferStartSoc"), 95),
+    ("evcc.site.residualPower", -200, ("site", None, "residualPower"), -200),
+    ("evcc.site.smartCostLimit", 0.25, ("site", None, "smartCostLimit"), 0.25),
+    ("evcc.site.batteryDischargeControl", True, ("site", None, "batteryDischargeControl"), True),
+    ("evcc.loadpoints.1.mode", "pv", ("loadpoints", 1, "mode"), "pv"),
+    ("evcc.loadpoints.1.limitSoc", 70, ("loadpoints", 1, "limitSoc"), 70),
+    ("evcc.loadpoints.1.limitEnergy", 12.5, ("loadpoints", 1, "limitEnergy"), 12.5),
+    ("evcc.loadpoints.1.minCurrent", 8, ("loadpoints", 1, "minCurrent"), 8),
+    ("evcc.loadpoints.1.maxCurrent", 10, ("loadpoints", 1, "maxCurrent"), 10),
+    ("evcc.loadpoints.1.phases", 1, ("loadpoints", 1, "phasesConfigured"), 1),
+    ("evcc.loadpoints.1.enableThreshold", -500, ("loadpoints", 1, "enableThreshold"), -500),
+    ("evcc.loadpoints.1.disableThreshold", 200, ("loadpoints", 1, "disableThreshold"), 200),
+    ("evcc.loadpoints.1.planEnergy", "20@2026-06-21T05:00:00Z", ("loadpoints", 1, "planEnergy"), 20),
+    ("evcc.vehicles.car.minSoc", 20, ("vehicles", "car", "minSoc"), 20),
+    ("evcc.vehicles.car.limitSoc", 90, ("vehicles", "car", "limitSoc"), 90),
+    ("evcc.vehicles.car.planSoc", "80@2026-06-21T05:00:00Z", ("vehicles", "car", "planSoc"), 80),
+]
+
+
+def kept(sim, where):
+    scope, key, setting = where
+    if scope == "site":
+        return sim.state[setting]
+    if scope == "loadpoints":
+        return sim.state["loadpoints"][key - 1][setting]
+    return sim.state["vehicles"][key][setting]
+
+
+def test_state_becomes_signals_named_like_the_mqtt_topics():
+    with EvccSimulator() as sim:
+        signals = Evcc("evcc", sim.url).poll()
+    assert signals["evcc.site.grid.power"] == 450.0
+    assert signals["evcc.site.battery.soc"] == 60.0
+    assert signals["evcc.loadpoints.1.mode"] == "off"
+    assert signals["evcc.loadpoints.1.connected"] is True
+    assert signals["evcc.vehicles.car.limitSoc"] == 100
+    assert "evcc.site.smartCostLimit" not in signals  # null: no value
+
+
+def test_the_old_result_wrapper_is_unwrapped():
+    with EvccSimulator(wrap_result=True) as sim:
+        signals = Evcc("evcc", sim.url).poll()
+    assert signals["evcc.loadpoints.1.mode"] == "off"
+    assert state_signals("evcc", {"result": {"gridPower": 5}}) == {"evcc.site.gridPower": 5}
+
+
+@pytest.mark.parametrize("target, value, where, stored", WRITES, ids=[w[0] for w in WRITES])
+def test_every_setting_is_written_over_rest(target, value, where, stored):
+    with EvccSimulator() as sim:
+        Evcc("evcc", sim.url).write(target, value)
+        assert kept(sim, where) == stored
+        assert sim.writes[-1][0] == "rest"
+        assert sim.requests[-1].method == "POST"
+
+
+def test_deleting_a_plan_or_limit_uses_delete():
+    with EvccSimulator() as sim:
+        evcc = Evcc("evcc", sim.url)
+        evcc.write("evcc.loadpoints.1.planEnergy", "20@2026-06-21T05:00:00Z")
+        evcc.write("evcc.loadpoints.1.planEnergy", "none")
+        assert sim.requests[-1].method == "DELETE" and sim.requests[-1].path == "/api/loadpoints/1/plan/energy"
+        assert sim.loadpoint(1)["planTime"] is None
+        evcc.write("evcc.site.smartCostLimit", "none")
+        assert sim.requests[-1].path == "/api/smartcostlimit" and sim.state["smartCostLimit"] is None
+
+
+@pytest.mark.parametrize(
+    "target, value, message",
+    [
+        ("evcc.loadpoints.1.mode", "fast", "needs one of off pv minpv now smart"),
+        ("evcc.loadpoints.1.limitSoc", 120, "needs a state of charge from 0 to 100"),
+        ("evcc.site.prioritySoc", "high", "needs a state of charge"),
+        ("evcc.loadpoints.1.phases", 2, "needs 0 (automatic), 1 or 3"),
+        ("evcc.site.batteryDischargeControl", 1, "needs true or false"),
+        ("evcc.loadpoints.1.planEnergy", "20@tomorrow", "needs a time in UTC like 2026-06-21T05:00:00Z"),
+        ("evcc.loadpoints.1.planEnergy", "2026-06-21T05:00:00Z", 'needs "AMOUNT@TIME"'),
+        ("evcc.vehicles.car.planSoc", "80@2026-06-21T05:00:00+02:00", "needs a time in UTC"),
+        ("evcc.loadpoints.1.maxCurrent", float("nan"), "needs a current in A"),
+    ],
+)
+def test_bad_values_are_refused_before_anything_is_sent(target, value, message):
+    with EvccSimulator() as sim:
+        with pytest.raises(ValueRefused) as raised:
+            Evcc("evcc", sim.url).write(target, value)
+        assert message in str(raised.value)
+        assert sim.requests == []
+
+
+def test_what_evcc_refuses_is_reported_with_its_reason():
+    with EvccSimulator() as sim:
+        evcc = Evcc("evcc", sim.url)
+        with pytest.raises(DeviceError) as raised:
+            evcc.write("evcc.loadpoints.7.mode", "pv")
+        assert raised.value.kind == "refused" and "POST /api/loadpoints/7/mode/pv" in str(raised.value)
+        with pytest.raises(DeviceError) as raised:
+            evcc.write("evcc.vehicles.bike.minSoc", 10)
+        assert "evcc refused evcc.vehicles.bike.minSoc = 10: HTTP 404" in str(raised.value)
+        with pytest.raises(DeviceError) as raised:
+            evcc.write("evcc.site.pvPower", 10)
+        assert "not a writable evcc setting" in str(raised.value)
+
+
+def test_evcc_2026_reports_smart_and_takes_pv():
+    with EvccSimulator(smart_modes=True) as sim:
+        evcc = Evcc("evcc", sim.url)
+        evcc.write("evcc.loadpoints.1.mode", "pv")
+        assert evcc.poll()["evcc.loadpoints.1.mode"] == "smart"  # read what the device reports
+        evcc.write("evcc.loadpoints.1.mode", "smart")
+        assert sim.requests[-1].path == "/api/loadpoints/1/mode/smart"
+    with EvccSimulator() as sim:
+        Evcc("evcc", sim.url).write("evcc.loadpoints.1.mode", "smart")  # an older evcc: sent as pv
+        assert sim.requests[-1].path == "/api/loadpoints/1/mode/pv" and sim.loadpoint(1)["mode"] == "pv"
+
+
+def mqtt_client(broker):
+    return Client("127.0.0.1", broker.port, "test-%d" % next(_ids))
+
+
+def test_state_over_mqtt_has_the_same_names(broker):
+    with EvccSimulator(broker=("127.0.0.1", broker.port), topic="evcc-read", interval=0.2) as sim:
+        client = mqtt_client(broker)
+        evcc = Evcc("evcc", transport="mqtt", mqtt=client, topic="evcc-read")
+        names = ("evcc.site.grid.power", "evcc.site.battery.soc", "evcc.loadpoints.1.mode", "evcc.loadpoints.1.connected", "evcc.vehicles.car.minSoc")
+        seen = {}
+        assert pump(client, [evcc], lambda: seen.update(evcc.poll()) or all(n in seen for n in names))
+        rest = Evcc("evcc", sim.url).poll()
+        for name in names:
+            assert seen[name] == rest[name], name
+        client.close()
+
+
+@pytest.mark.parametrize("target, value, where, stored", WRITES, ids=[w[0] for w in WRITES])
+def test_every_setting_is_written_over_mqtt(broker, target, value, where, stored):
+    topic = "evcc-w%d" % next(_ids)
+    with EvccSimulator(broker=("127.0.0.1", broker.port), topic=topic, interval=5) as sim:
+        client = mqtt_client(broker)
+        evcc = Evcc("evcc", transport="mqtt", mqtt=client, topic=topic)
+        assert pump(client, [evcc], lambda: client.connected and sim.mqtt.connected.is_set())
+        evcc.write(target, value)
+        assert pump(client, [evcc], lambda: sim.writes), "the simulator never got %s" % target
+        assert sim.writes[-1][0] == "mqtt" and kept(sim, where) == stored
+        client.close()
+
+
+def test_an_offline_evcc_stops_feeding_signals(broker):
+    topic = "evcc-off"
+    sim = EvccSimulator(broker=("127.0.0.1", broker.port), topic=topic, interval=0.1).start()
+    client = mqtt_client(broker)
+    evcc = Evcc("evcc", transport="mqtt", mqtt=client, topic=topic)
+    assert pump(client, [evcc], lambda: "evcc.loadpoints.1.mode" in evcc.feed.values)
+    sim.stop(clean=False)  # the broker publishes evcc's last will: offline
+    assert pump(client, [evcc], lambda: not evcc.feed.online)
+    evcc.poll()
+    assert evcc.poll() == {}
+    client.close()
+
+
+def test_check_passes_good_values_through():
+    assert check("t", "mode", "PV") == "pv"
+    assert check("t", "plan", "12.5@2026-06-21T05:00:00Z") == (12.5, "2026-06-21T05:00:00Z")
+    assert check("t", "plan", "none") is None
+    assert check("t", "price", 0.3) == 0.3

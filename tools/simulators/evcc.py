@@ -1,0 +1,403 @@
+"""An evcc on loopback: REST (`GET /api/state`, the setter endpoints) and MQTT.
+
+    python3 tools/simulators/evcc.py [--port 7070] [--broker 127.0.0.1:1883] [--smart]
+
+It behaves as evcc's source does (tools/simulators/README.md has the notes):
+
+* `GET /api/state` answers the state without a "result" wrapper (evcc 0.207+;
+  `wrap_result=True` gives the older form); grid power is `grid.power`, the
+  battery `battery.soc` / `battery.power`.
+* Setters: `POST /api/<setting>/<value>` for the site, `/api/loadpoints/<n>/...`
+  and `/api/vehicles/<name>/...`; success is 200 with the value read back,
+  a bad value 400 with `{"error": "..."}`, an unknown path 404 with Go's
+  `404 page not found`.  No token: evcc's setters have none.
+* MQTT: the whole state is published retained under `evcc/` every
+  ``interval`` seconds (values as text, lists as /1, /2 ...), `evcc/status` is
+  `online` with `offline` as the last will; `<topic>/set` writes are applied,
+  then the setter topic is cleared with an empty retained message; empty
+  payloads are ignored.
+* ``smart_modes=True`` behaves as evcc 2026: it reports `smart` and accepts
+  `pv` and `minpv` as `smart`.
+
+Every applied write is recorded in ``writes`` as (transport, target, value).
+"""
+
+import argparse
+import copy
+import json
+import os
+import re
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from simulators.base import DeviceMqtt, Simulator
+
+MODES = ("off", "pv", "minpv", "now")
+UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+def initial_state(loadpoints=1, vehicles=("car",)):
+    """A quiet evening: nothing produced, the car plugged in and waiting."""
+    state = {
+        "siteTitle": "Home",
+        "grid": {"power": 450.0},
+        "pvPower": 0.0,
+        "homePower": 450.0,
+        "battery": {"soc": 60.0, "power": 0.0},
+        "prioritySoc": 0.0,
+        "bufferSoc": 100.0,
+        "bufferStartSoc": 0.0,
+        "residualPower": 100.0,
+        "smartCostLimit": None,
+        "batteryDischargeControl": False,
+        "loadpoints": [],
+        "vehicles": {},
+    }
+    for n in range(loadpoints):
+        state["loadpoints"].append(
+            {
+                "title": "Carport %d" % (n + 1),
+                "mode": "off",
+                "chargePower": 0.0,
+                "charging": False,
+                "connected": True,
+                "enabled": False,
+                "vehicleName": vehicles[0] if vehicles else "",
+                "vehicleSoc": 35.0,
+                "limitSoc": 80,
+                "limitEnergy": 0.0,
+                "minCurrent": 6.0,
+                "maxCurrent": 16.0,
+                "phasesConfigured": 3,
+                "phasesActive": 3,
+                "enableThreshold": 0.0,
+                "disableThreshold": 0.0,
+                "planEnergy": 0.0,
+                "planTime": None,
+                "offeredCurrent": 0.0,
+            }
+        )
+    for name in vehicles:
+        state["vehicles"][name] = {"title": name.title(), "minSoc": 0, "limitSoc": 100, "planSoc": 0, "planTime": None}
+    return state
+
+
+def text(value):
+    """A value as evcc publishes it over MQTT."""
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return ("%.3f" % value).rstrip("0").rstrip(".")
+    return str(value)
+
+
+def topics(value, topic, out):
+    """[(topic, payload)] for a value, the way evcc splits state into topics."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            topics(item, topic + "/" + key, out)
+    elif isinstance(value, list):
+        out.append((topic, str(len(value))))
+        for k, item in enumerate(value):
+            topics(item, "%s/%d" % (topic, k + 1), out)
+    else:
+        out.append((topic, text(value)))
+    return out
+
+
+class BadValue(Exception):
+    """A setter value evcc would refuse (HTTP 400)."""
+
+
+def parse_number(raw, integer=False):
+    try:
+        return int(raw) if integer else float(raw)
+    except (TypeError, ValueError):
+        raise BadValue("invalid value: %s" % raw)
+
+
+def parse_bool(raw):
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0"):
+        return False
+    raise BadValue("invalid bool: %s" % raw)
+
+
+class EvccSimulator(Simulator):
+    """evcc's REST and MQTT APIs over a state dictionary."""
+
+    name = "evcc"
+
+    def __init__(self, port=0, broker=None, topic="evcc", loadpoints=1, vehicles=("car",), smart_modes=False, wrap_result=False, interval=1.0):
+        Simulator.__init__(self, port)
+        self.state = initial_state(loadpoints, vehicles)
+        self.smart_modes = smart_modes
+        self.wrap_result = wrap_result
+        self.topic = topic
+        self.interval = interval
+        self.broker = broker
+        self.mqtt = None
+        self.writes = []
+        self.publisher = None
+        self.running = threading.Event()
+        self.state_lock = threading.Lock()
+
+    # --- life cycle ----------------------------------------------------------
+
+    def start(self):
+        Simulator.start(self)
+        if self.broker:
+            host, port = self.broker
+            self.mqtt = DeviceMqtt(host, port, "evcc-sim-%d" % self.port, self.topic + "/status", [self.topic + "/#"], self.on_mqtt)
+            self.running.set()
+            self.publisher = threading.Thread(target=self._publish_loop, daemon=True)
+            self.publisher.start()
+        return self
+
+    def stop(self, clean=True):
+        self.running.clear()
+        if self.mqtt:
+            self.mqtt.close(clean)
+            self.mqtt = None
+        Simulator.stop(self)
+
+    def _publish_loop(self):
+        while self.running.is_set():
+            self.publish_state()
+            time.sleep(self.interval)
+
+    def publish_state(self):
+        """Publish the whole state once (retained), as evcc does every cycle."""
+        if not self.mqtt:
+            return
+        with self.state_lock:
+            state = copy.deepcopy(self.state)
+        out = []
+        for key, value in state.items():
+            if key == "loadpoints":
+                topics(value, self.topic + "/loadpoints", out)
+            elif key == "vehicles":
+                topics(value, self.topic + "/vehicles", out)
+            else:
+                topics(value, self.topic + "/site/" + key, out)
+        for topic, payload in out:
+            self.mqtt.publish(topic, payload)
+        self.mqtt.publish(self.topic + "/updated", str(int(time.time())))
+
+    # --- the physics a test or the demo drives -------------------------------------
+
+    def set_site(self, **values):
+        """Change site values, e.g. set_site(pvPower=4000)."""
+        with self.state_lock:
+            for key, value in values.items():
+                if key == "gridPower":
+                    self.state["grid"]["power"] = value
+                else:
+                    self.state[key] = value
+
+    def loadpoint(self, n=1):
+        """The state dictionary of loadpoint ``n`` (from 1)."""
+        return self.state["loadpoints"][n - 1]
+
+    # --- REST -----------------------------------------------------------------------
+
+    def unauthorized(self, request):
+        return 401, "application/json", b'{"error": "unauthorized"}'
+
+    def handle(self, request):
+        if request.method == "GET" and request.path == "/api/state":
+            with self.state_lock:
+                body = json.dumps({"result": self.state} if self.wrap_result else self.state)
+            return 200, "application/json", body.encode()
+        if request.method == "GET" and request.path == "/api/health":
+            return 200, "text/plain", b"OK"
+        if request.method in ("POST", "DELETE") and request.path.startswith("/api/"):
+            try:
+                result = self.rest_write(request.method, request.path[5:].split("/"))
+            except BadValue as e:
+                return 400, "application/json", json.dumps({"error": str(e)}).encode()
+            if result is not _NOT_FOUND:
+                body = {"result": result} if self.wrap_result else result
+                return 200, "application/json", json.dumps(body).encode()
+        return 404, "text/plain; charset=utf-8", b"404 page not found\n"
+
+    def rest_write(self, method, parts):
+        """Apply a REST setter; returns the value read back, or _NOT_FOUND."""
+        site = {
+            "prioritysoc": "prioritySoc",
+            "buffersoc": "bufferSoc",
+            "bufferstartsoc": "bufferStartSoc",
+            "residualpower": "residualPower",
+            "smartcostlimit": "smartCostLimit",
+            "batterydischargecontrol": "batteryDischargeControl",
+        }
+        if len(parts) == 2 and parts[0] in site and method == "POST":
+            return self.apply("rest", "site", None, site[parts[0]], parts[1])
+        if len(parts) == 1 and parts[0] == "smartcostlimit" and method == "DELETE":
+            return self.apply("rest", "site", None, "smartCostLimit", None)
+        if len(parts) >= 3 and parts[0] == "loadpoints" and parts[1].isdigit():
+            n = int(parts[1])
+            if not 1 <= n <= len(self.state["loadpoints"]):
+                return _NOT_FOUND
+            names = {
+                "mode": "mode",
+                "limitsoc": "limitSoc",
+                "limitenergy": "limitEnergy",
+                "mincurrent": "minCurrent",
+                "maxcurrent": "maxCurrent",
+                "phases": "phasesConfigured",
+            }
+            rest = parts[2:]
+            if method == "POST" and len(rest) == 2 and rest[0] in names:
+                return self.apply("rest", "loadpoints", n, names[rest[0]], rest[1])
+            if method == "POST" and len(rest) == 3 and rest[0] in ("enable", "disable") and rest[1] == "threshold":
+                return self.apply("rest", "loadpoints", n, rest[0] + "Threshold", rest[2])
+            if rest[:2] == ["plan", "energy"]:
+                if method == "POST" and len(rest) == 4:
+                    return self.apply("rest", "loadpoints", n, "planEnergy", (rest[2], rest[3]))
+                if method == "DELETE" and len(rest) == 2:
+                    return self.apply("rest", "loadpoints", n, "planEnergy", None)
+        if len(parts) >= 3 and parts[0] == "vehicles":
+            name = parts[1]
+            if name not in self.state["vehicles"]:
+                return _NOT_FOUND
+            rest = parts[2:]
+            if method == "POST" and len(rest) == 2 and rest[0] in ("minsoc", "limitsoc"):
+                return self.apply("rest", "vehicles", name, "minSoc" if rest[0] == "minsoc" else "limitSoc", rest[1])
+            if rest[:2] == ["plan", "soc"]:
+                if method == "POST" and len(rest) == 4:
+                    return self.apply("rest", "vehicles", name, "planSoc", (rest[2], rest[3]))
+                if method == "DELETE" and len(rest) == 2:
+                    return self.apply("rest", "vehicles", name, "planSoc", None)
+        return _NOT_FOUND
+
+    # --- MQTT -----------------------------------------------------------------------
+
+    def on_mqtt(self, topic, payload):
+        """A message on evcc/#: applies `.../set` writes."""
+        if not topic.endswith("/set") or not payload:
+            return  # evcc ignores empty setter payloads (and sees its own clears as such)
+        parts = topic[len(self.topic) + 1 : -4].split("/")
+        raw = payload.decode("utf-8", "replace")
+        try:
+            if len(parts) == 2 and parts[0] == "site":
+                self.apply("mqtt", "site", None, parts[1], raw)
+            elif len(parts) == 3 and parts[0] == "loadpoints" and parts[1].isdigit():
+                setting = {"phasesConfigured": "phasesConfigured", "planEnergy": "planEnergy"}.get(parts[2], parts[2])
+                value = self._plan(raw) if setting == "planEnergy" else raw
+                self.apply("mqtt", "loadpoints", int(parts[1]), setting, value)
+            elif len(parts) == 3 and parts[0] == "vehicles":
+                value = self._plan(raw) if parts[2] == "planSoc" else raw
+                self.apply("mqtt", "vehicles", parts[1], parts[2], value)
+        except BadValue:
+            pass  # evcc only logs a bad setter value
+        if self.mqtt:
+            self.mqtt.publish(topic, "", retain=True)  # evcc clears the setter topic
+
+    @staticmethod
+    def _plan(raw):
+        if raw in ("none", "null", "nil", "-"):
+            return None
+        try:
+            data = json.loads(raw)
+            return (str(data["value"]), data["time"])
+        except (ValueError, KeyError, TypeError):
+            raise BadValue("invalid plan: %s" % raw)
+
+    # --- applying a write ---------------------------------------------------------
+
+    def apply(self, transport, scope, key, setting, raw):
+        """Check and apply one write; returns the value read back (REST answer)."""
+        with self.state_lock:
+            if scope == "site":
+                target = self.state
+            elif scope == "loadpoints":
+                if not 1 <= key <= len(self.state["loadpoints"]):
+                    raise BadValue("invalid loadpoint: %s" % key)
+                target = self.state["loadpoints"][key - 1]
+            else:
+                if key not in self.state["vehicles"]:
+                    raise BadValue("invalid vehicle: %s" % key)
+                target = self.state["vehicles"][key]
+            value = self._convert(setting, raw)
+            if setting in ("planEnergy", "planSoc"):
+                amount, when = (0, None) if value is None else value
+                target[setting] = amount
+                target["planTime"] = when
+                answer = {} if value is None else {("energy" if setting == "planEnergy" else "soc"): amount, "time": when}
+            elif setting == "smartCostLimit" and value is None:
+                target[setting] = None
+                answer = None
+            elif setting not in target:
+                raise BadValue("invalid setting: %s" % setting)
+            else:
+                target[setting] = value
+                answer = value
+                if setting == "mode":
+                    self._mode_changed(target)
+            name = "%s.%s%s" % (self.name, scope, "" if key is None else ".%s" % key)
+            self.writes.append((transport, "%s.%s" % (name, setting), value))
+        return answer
+
+    def _convert(self, setting, raw):
+        if raw is None:
+            return None
+        if setting == "mode":
+            if raw == "smart" and self.smart_modes:
+                return "smart"
+            if raw not in MODES:
+                raise BadValue("invalid mode: %s" % raw)
+            return "smart" if self.smart_modes and raw in ("pv", "minpv") else raw
+        if setting in ("prioritySoc", "bufferSoc", "bufferStartSoc", "limitSoc", "minSoc"):
+            value = parse_number(raw)
+            if not 0 <= value <= 100:
+                raise BadValue("invalid soc: %s" % raw)
+            return int(value) if setting in ("limitSoc", "minSoc") else value
+        if setting == "batteryDischargeControl":
+            return parse_bool(raw)
+        if setting == "phasesConfigured":
+            value = parse_number(raw, True)
+            if value not in (0, 1, 3):
+                raise BadValue("invalid phases: %s" % raw)
+            return value
+        if setting in ("planEnergy", "planSoc"):
+            amount, when = raw
+            if not UTC.match(when):
+                raise BadValue("invalid time: %s" % when)
+            return parse_number(amount), when
+        return parse_number(raw)
+
+    def _mode_changed(self, lp):
+        lp["enabled"] = lp["mode"] != "off" and lp["connected"]
+
+
+_NOT_FOUND = object()
+
+
+def main():
+    parser = argparse.ArgumentParser(description="An evcc simulator on loopback.")
+    parser.add_argument("--port", type=int, default=7070)
+    parser.add_argument("--broker", help="HOST:PORT of an MQTT broker to publish to")
+    parser.add_argument("--smart", action="store_true", help="behave as evcc 2026 (mode smart)")
+    args = parser.parse_args()
+    broker = None
+    if args.broker:
+        host, _, port = args.broker.partition(":")
+        broker = (host, int(port or 1883))
+    sim = EvccSimulator(args.port, broker, smart_modes=args.smart).start()
+    print("evcc at %s%s" % (sim.url, " publishing to %s:%d" % broker if broker else ""))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()
