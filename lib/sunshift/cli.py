@@ -7,7 +7,7 @@ module must import everywhere the core does.
 import sys
 
 from . import VERSION, engine, lexer, parser, port, sim, units
-from .errors import RuleError, TraceError
+from .errors import RuleError, SunshiftError, TraceError
 from .trace import Trace
 
 USAGE = """usage: sunshift <command> [options]
@@ -22,6 +22,15 @@ commands:
       --out FILE.jsonl          write the changes there instead of stdout
       --stale-after DURATION    how long a sample stays fresh (default 2m)
       --verbose, -v             print the decision log to stderr
+  run                 the real thing: poll the devices, run the rules, write
+      --config FILE             the site config (default site.json)
+      --secrets FILE            tokens and passwords (default: secrets.json beside it)
+      --rules PATH...           rule files or folders (default: the config's "rules")
+      --dry-run                 log the writes it would make, write nothing
+      --verbose, -v             log more
+  read DEVICE         poll one device once; print every signal it offers as JSON
+      --config FILE             take the device from the site config, or:
+      --url URL [--token T] [--insecure]   a quick look without a config
   version             print the version
 """
 
@@ -172,7 +181,102 @@ def cmd_sim(args, out, err):
     return 0
 
 
-COMMANDS = {"check": cmd_check, "sim": cmd_sim}
+def _log(options):
+    level = port.DEBUG if options.get("--verbose") else port.INFO
+    return port.Log(level)
+
+
+def cmd_run(args, out, err):
+    """`run`: the real thing, against the devices in the site config."""
+    from . import app, config
+
+    spec = {"--config": "one", "--secrets": "one", "--dry-run": "flag", "--rules": "many", "--verbose": "flag", "-v": "--verbose"}
+    options, rest = parse_options(args, spec)
+    if rest:
+        raise UsageError("unexpected argument %s" % rest[0])
+    log = _log(options)
+    try:
+        site = config.load(options.get("--config", "site.json"), options.get("--secrets"))
+        if "--rules" in options:
+            site.rules = options["--rules"]
+        runner = app.Runner(site, log, dry_run=bool(options.get("--dry-run")))
+    except RuleError as e:
+        _print_problems(e.problems, err)
+        return 1
+    except SunshiftError as e:
+        _write(err, "sunshift run: %s" % e)
+        return 1
+    try:
+        app.run_forever(runner)
+    except KeyboardInterrupt:
+        log.info("site", "stopped")
+    finally:
+        runner.close()
+    return 0
+
+
+def cmd_read(args, out, err):
+    """`read DEVICE`: poll one device once and print every signal it offers as JSON."""
+    from . import app, config, feed
+
+    spec = {"--config": "one", "--secrets": "one", "--url": "one", "--token": "one", "--insecure": "flag", "--listen": "one"}
+    options, rest = parse_options(args, spec)
+    if len(rest) != 1:
+        raise UsageError("read needs one device name, like: read envoy --url http://192.168.1.20")
+    name = rest[0]
+    try:
+        if "--url" in options:
+            if name not in config.DEVICE_TYPES:
+                raise UsageError("with --url the device is one of %s" % ", ".join(config.DEVICE_TYPES))
+            spec = {"type": name, "url": options["--url"], "token": options.get("--token"), "insecure_tls": bool(options.get("--insecure")), "timeout": 10}
+            mqtt_spec = None
+        else:
+            site = config.load(options.get("--config", "site.json"), options.get("--secrets"))
+            if name not in site.devices:
+                raise config.ConfigError("%s has no device %r (devices: %s)" % (site.path, name, ", ".join(sorted(site.devices))))
+            spec = site.devices[name]
+            mqtt_spec = site.mqtt
+        mqtt = None
+        if spec.get("transport") == "mqtt":
+            mqtt = app._mqtt_client(mqtt_spec, None)
+        adapter = app.build_adapter(name, spec, mqtt)
+        if mqtt is None:
+            signals = adapter.poll()
+        else:
+            signals = _listen(adapter, mqtt, float(options.get("--listen", 5)))
+            if not signals:
+                raise SunshiftError(
+                    "%s: nothing arrived over MQTT within %s s (%s)"
+                    % (name, options.get("--listen", 5), mqtt.last_error or "connected, but the device published nothing")
+                )
+            mqtt.close()
+        adapter.close()
+    except (SunshiftError, ValueError) as e:
+        _write(err, "sunshift read %s: %s" % (name, e))
+        return 1
+    _write(out, feed.json_object(signals))
+    return 0
+
+
+def _listen(adapter, mqtt, seconds):
+    """Collect an MQTT device's values for up to ``seconds`` (stops 1 s after they stop coming)."""
+    start = port.ticks_ms()
+    last = None
+    values = {}
+    while port.ticks_diff(port.ticks_ms(), start) < seconds * 1000:
+        got = mqtt.poll()
+        for topic, payload in got:
+            adapter.handle(topic, payload)
+        if got:
+            last = port.ticks_ms()
+            values = dict(adapter.feed.values)
+        elif last is not None and port.ticks_diff(port.ticks_ms(), last) > 1000:
+            break
+        port.sleep_ms(20)
+    return values
+
+
+COMMANDS = {"check": cmd_check, "sim": cmd_sim, "run": cmd_run, "read": cmd_read}
 
 
 def main(argv, out=None, err=None):

@@ -174,10 +174,12 @@ class Engine:
 
     def reassert(self, prefix):
         """Write every target whose name starts with ``prefix`` again at the next
-        tick (a device came back and may have lost its settings)."""
+        tick, without waiting out a failed write's pause (a device or the
+        broker came back, and may have lost or never had its settings)."""
         for target in self.targets:
             if target.startswith(prefix):
                 self.written.pop(target, None)
+                self.retry_at.pop(target, None)
 
     def write_failed(self, target, now, retry_after=30):
         """The write of ``target`` did not reach the device: try again after ``retry_after`` s."""

@@ -90,3 +90,11 @@ class MqttFeed:
             return {}
         self.heard = False
         return self.values
+
+
+def json_object(values):
+    """A JSON object of ``values``, keys sorted, one per line (the same on both interpreters)."""
+    from .port import json_dumps
+
+    lines = ["  %s: %s" % (json_dumps(key), json_dumps(values[key])) for key in sorted(values)]
+    return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"

@@ -36,8 +36,8 @@ def _describe_tls(e):
     text = str(getattr(e, "reason", None) or e)
     if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(e, ssl.SSLCertVerificationError):
         return (
-            'its certificate is not trusted (%s); for a device with a self-signed certificate, such as an Envoy with firmware 7+, set "insecure_tls": true'
-            % text
+            "its certificate is not trusted (%s); for a device with a self-signed certificate, such as an Envoy "
+            'with firmware 7+, set "insecure_tls": true in its config (--insecure with read)' % text
         )
     return "TLS failed (%s)" % text
 

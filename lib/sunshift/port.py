@@ -113,6 +113,44 @@ def format_utc(unix_seconds):
     return "%04d-%02d-%02d %02d:%02d:%02d" % (y, mo, d, h, mi, s)
 
 
+def make_clock():
+    """A function giving monotonic seconds for the engine: float seconds on
+    CPython, whole seconds on a board (exact in 32-bit floats for years)."""
+    if hasattr(time, "monotonic"):
+        return time.monotonic
+    return Monotonic().read
+
+
+# The first year a clock that says so is believed set (a board starts at 2000).
+CLOCK_SET_FROM = const(2025)
+
+
+def time_of_day(zone="local", unix_seconds=None):
+    """Seconds after local midnight, or None while the wall clock is not set.
+
+    ``zone`` is "local" (the system's zone; UTC on a board), "UTC", or a fixed
+    offset like "+01:00" / "-05:30".
+    """
+    now = unix_time() if unix_seconds is None else unix_seconds
+    if utc_parts(now)[0] < CLOCK_SET_FROM:
+        return None
+    if zone == "local" and EPOCH_OFFSET == 0 and hasattr(time, "mktime"):
+        parts = time.localtime(int(now))
+        return parts[3] * 3600 + parts[4] * 60 + parts[5]
+    offset = 0
+    if zone not in ("local", "UTC", "utc"):
+        offset = parse_offset(zone)
+    return (int(now) + offset) % 86400
+
+
+def parse_offset(zone):
+    """Seconds east of UTC for "+01:00" / "-05:30"; ValueError otherwise."""
+    if len(zone) == 6 and zone[0] in "+-" and zone[3] == ":" and zone[1:3].isdigit() and zone[4:6].isdigit():
+        seconds = int(zone[1:3]) * 3600 + int(zone[4:6]) * 60
+        return -seconds if zone[0] == "-" else seconds
+    raise ValueError('%r is not a time zone: use "local", "UTC" or an offset like "+01:00"' % zone)
+
+
 # --- numbers ---------------------------------------------------------------
 
 # ESP32 builds have 32-bit floats; the PC, the unix and WebAssembly ports have

@@ -239,6 +239,14 @@ def test_a_failed_write_is_retried_after_a_pause():
     assert run.at(30, net(0)) == [(MODE, "off")]
 
 
+def test_reassert_does_not_wait_out_a_failed_writes_pause():
+    run = Run(EV)
+    run.at(0, net(0))
+    run.engine.write_failed(MODE, 0, retry_after=30)
+    run.engine.reassert("evcc.")  # the broker connection came up
+    assert run.at(1, net(0)) == [(MODE, "off")]
+
+
 def test_lets_can_hold_timers_too():
     run = Run("let sunny = a.sun > 1kW for 10m\nrule r\n  when sunny\n  then t.v = 1\n  else t.v = 0\n")
     run.hold(0, 590, 10, {"a.sun": 2000})

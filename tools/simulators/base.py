@@ -82,6 +82,7 @@ class Simulator:
         self.fault_path = ""
         self.healed = threading.Event()
         self.requests = []
+        self.connections = set()
         self.lock = threading.Lock()
 
     # --- life cycle ----------------------------------------------------------
@@ -100,6 +101,16 @@ class Simulator:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                BaseHTTPRequestHandler.setup(self)
+                with sim.lock:
+                    sim.connections.add(self.connection)
+
+            def finish(self):
+                with sim.lock:
+                    sim.connections.discard(self.connection)
+                BaseHTTPRequestHandler.finish(self)
 
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -128,6 +139,14 @@ class Simulator:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        # Kept-alive connections die with the device, as they would.
+        with self.lock:
+            for connection in list(self.connections):
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.connections.clear()
 
     def __enter__(self):
         return self.start()

@@ -1,0 +1,197 @@
+"""The site at work: devices polled, MQTT drained, the engine ticked, writes dispatched.
+
+``Runner.step(now, tod)`` is one turn of the loop and does no waiting, so
+tests drive it step by step; ``run_forever`` adds the clock and the pauses.
+Nothing a device does escapes a step: every failure becomes a logged
+DeviceError (once per episode), the device's signals go stale, the rest of the
+site carries on, and a device that answers again gets its settings re-sent.
+"""
+
+from . import engine as engine_module
+from . import parser, port
+from .dispatch import Dispatcher
+from .emsesp import EmsEsp
+from .envoy import Envoy
+from .errors import DeviceError, SunshiftError
+from .evcc import Evcc
+from .webapi import Health
+
+# Longest pause between loop turns: MQTT messages are seen this soon.
+TURN_MS = 50
+
+
+def build_adapter(name, spec, mqtt=None, session=None):
+    """A device adapter from its config entry (see config.Site)."""
+    kind = spec["type"]
+    timeout = spec.get("timeout", 5)
+    if kind == "envoy":
+        return Envoy(name, spec["url"], spec.get("token"), spec.get("insecure_tls", False), timeout, session)
+    if kind == "evcc":
+        return Evcc(name, spec.get("url"), spec.get("transport", "rest"), mqtt, spec.get("topic", "evcc"), timeout, session)
+    if kind == "emsesp":
+        devices = spec.get("devices", ("boiler", "thermostat"))
+        return EmsEsp(name, spec.get("url"), spec.get("token"), spec.get("transport", "rest"), mqtt, spec.get("base", "ems-esp"), devices, timeout, session)
+    raise DeviceError(name, "config", "unknown device type %r" % kind, "config")
+
+
+def check_names(rs, devices):
+    """Problems with names the rules use that the site does not have: (errors, warnings)."""
+    errors = []
+    warnings = []
+    for target in rs.targets:
+        device = target.split(".")[0]
+        if device not in devices:
+            errors.append("the rules set %s, but the site has no device %r (devices: %s)" % (target, device, ", ".join(sorted(devices))))
+        elif devices[device]["type"] == "envoy":
+            errors.append("the rules set %s, but the Envoy has nothing to write" % target)
+    for signal in rs.signals():
+        device = signal.split(".")[0]
+        if device not in devices:
+            warnings.append("the rules read %s, but the site has no device %r: rules that need it stay in their safe branch" % (signal, device))
+    return errors, warnings
+
+
+class Runner:
+    """A configured site: adapters, MQTT, engine and dispatcher."""
+
+    def __init__(self, site, log, dry_run=False, ruleset=None, mqtt_client=None):
+        self.site = site
+        self.log = log
+        self.rules = ruleset or parser.load(site.rules)
+        errors, warnings = check_names(self.rules, site.devices)
+        if errors:
+            raise SunshiftError("; ".join(errors))
+        for text in warnings:
+            log.warn("site", text)
+        self.engine = engine_module.Engine(self.rules, site.stale_after, site.max_ages())
+        self.wanted = self.rules.signals()
+        self.mqtt = mqtt_client
+        if self.mqtt is None and site.mqtt and any(d.get("transport") == "mqtt" for d in site.devices.values()):
+            self.mqtt = _mqtt_client(site.mqtt, self._mqtt_state)
+        self.adapters = {}
+        self.health = {}
+        self.next_poll = {}
+        for name, spec in site.devices.items():
+            self.adapters[name] = build_adapter(name, spec, self.mqtt)
+            self.health[name] = Health(log, name)
+            self.next_poll[name] = None
+        self.dispatcher = Dispatcher(self.engine, self.write, log, dry_run)
+        self.online = {}
+
+    def _mqtt_state(self, up, text):
+        if up:
+            self.log.info("mqtt", text)
+            status = self.site.mqtt.get("status_topic", "sunshift/status")
+            try:
+                self.mqtt.publish(status, "online", retain=True)
+            except SunshiftError:
+                pass  # lost again at once: the next connect says it
+            # Whatever was published before or while the link was down is lost: send it again.
+            for name, adapter in self.adapters.items():
+                if getattr(adapter, "transport", "rest") == "mqtt":
+                    self.engine.reassert(name + ".")
+        else:
+            self.log.warn("mqtt", text + "; MQTT signals will go stale")
+
+    def write(self, target, value):
+        """Send one target value to its device (the dispatcher's writer)."""
+        adapter = self.adapters.get(target.split(".")[0])
+        if adapter is None:
+            raise DeviceError("site", target, "no such device", "config")
+        adapter.write(target, value)
+
+    def feed(self, signals, now):
+        """Give the engine the samples it needs from a device's reading."""
+        for name in self.wanted:
+            if name in signals:
+                self.engine.update(name, signals[name], now)
+
+    def step(self, now, tod, now_ms=None):
+        """One turn: MQTT, due polls, the engine, the writes.  Returns the changes."""
+        now_ms = port.ticks_ms() if now_ms is None else now_ms
+        if self.mqtt is not None:
+            for topic, payload in self.mqtt.poll():
+                for adapter in self.adapters.values():
+                    handle = getattr(adapter, "handle", None)
+                    if handle is not None and getattr(adapter, "transport", "rest") == "mqtt" and handle(topic, payload):
+                        break
+        for name, adapter in self.adapters.items():
+            if getattr(adapter, "transport", "rest") == "mqtt":
+                self._take_mqtt(name, adapter, now)
+            elif self.next_poll[name] is None or port.ticks_diff(now_ms, self.next_poll[name]) >= 0:
+                self.next_poll[name] = port.ticks_add(now_ms, int(self.site.devices[name]["poll"] * 1000))
+                self._poll(name, adapter, now)
+        return self.dispatcher.step(now, tod)
+
+    def _poll(self, name, adapter, now):
+        health = self.health[name]
+        try:
+            signals = adapter.poll()
+        except DeviceError as e:
+            health.failed(e)
+            return
+        except ValueError as e:
+            health.failed(DeviceError(name, "poll", "bad answer: %s" % e, "body"))
+            return
+        if health.kind is not None:
+            self.engine.reassert(name + ".")  # it may have restarted and lost what we set
+        health.ok()
+        self.feed(signals, now)
+
+    def _take_mqtt(self, name, adapter, now):
+        online = adapter.feed.online
+        if self.online.get(name, True) != online:
+            self.online[name] = online
+            if online:
+                self.log.info(name, "says it is online again")
+                self.engine.reassert(name + ".")
+            else:
+                self.log.warn(name, "says it is offline (its MQTT last will); its signals will go stale")
+        self.feed(adapter.poll(), now)
+
+    def next_wait_ms(self, now_ms):
+        """How long the loop may sleep before something is due (at most TURN_MS)."""
+        wait = TURN_MS
+        for name in self.next_poll:
+            at = self.next_poll[name]
+            if at is not None:
+                wait = min(wait, max(0, port.ticks_diff(at, now_ms)))
+        return wait
+
+    def close(self):
+        """Close device connections and the MQTT link."""
+        for adapter in self.adapters.values():
+            adapter.close()
+        if self.mqtt is not None:
+            self.mqtt.close()
+
+
+def _mqtt_client(spec, on_state):
+    backend = port.backend("mqtt")
+    status = spec.get("status_topic", "sunshift/status")
+    client = backend.Client(
+        spec["host"],
+        spec.get("port", 1883),
+        spec.get("client_id", "sunshift"),
+        spec.get("username"),
+        spec.get("password"),
+        will=(status, "offline"),
+        keepalive=spec.get("keepalive", 30),
+        on_state=on_state,
+    )
+    return client
+
+
+def run_forever(runner, clock=None, stop=None):
+    """Run the loop until ``stop()`` is true (or for ever)."""
+    clock = clock or port.make_clock()
+    zone = runner.site.timezone
+    runner.log.info(
+        "site",
+        "running %d rules on %d devices%s"
+        % (len(runner.rules.rules), len(runner.adapters), " (dry run: nothing is written)" if runner.dispatcher.dry_run else ""),
+    )
+    while stop is None or not stop():
+        now_ms = port.ticks_ms()
+        runner.step(clock(), port.time_of_day(zone), now_ms)
+        port.sleep_ms(runner.next_wait_ms(port.ticks_ms()))
