@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (the README's, and what CI runs through .ci/run).
 # It installs what the tests need when it is missing -- a virtualenv with the
-# pinned Python packages, Node.js, the pinned MicroPython WebAssembly build --
+# pinned Python packages, Node.js, Mosquitto, the pinned MicroPython
+# WebAssembly build --
 # then runs ruff, pytest, and the portable suites under MicroPython.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,9 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.txt
 
 command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+# A real broker for the MQTT tests (Debian's mosquitto; the tests start their own).
+if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then apt_install mosquitto; fi
+command -v mosquitto_passwd >/dev/null || apt_install mosquitto
 (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== ruff"

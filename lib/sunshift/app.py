@@ -18,6 +18,9 @@ from .webapi import Health
 
 # Longest pause between loop turns: MQTT messages are seen this soon.
 TURN_MS = 50
+# A device that times out stalls the loop for its whole timeout, so its polls
+# back off (doubling, up to this many seconds) until it answers again.
+TIMEOUT_BACKOFF_MAX = 30
 
 
 def build_adapter(name, spec, mqtt=None, session=None):
@@ -71,10 +74,12 @@ class Runner:
         self.adapters = {}
         self.health = {}
         self.next_poll = {}
+        self.backoff = {}
         for name, spec in site.devices.items():
             self.adapters[name] = build_adapter(name, spec, self.mqtt)
             self.health[name] = Health(log, name)
             self.next_poll[name] = None
+            self.backoff[name] = 0
         self.dispatcher = Dispatcher(self.engine, self.write, log, dry_run)
         self.online = {}
 
@@ -119,8 +124,9 @@ class Runner:
             if getattr(adapter, "transport", "rest") == "mqtt":
                 self._take_mqtt(name, adapter, now)
             elif self.next_poll[name] is None or port.ticks_diff(now_ms, self.next_poll[name]) >= 0:
-                self.next_poll[name] = port.ticks_add(now_ms, int(self.site.devices[name]["poll"] * 1000))
                 self._poll(name, adapter, now)
+                wait = self.site.devices[name]["poll"] + self.backoff[name]
+                self.next_poll[name] = port.ticks_add(port.ticks_ms(), int(wait * 1000))
         return self.dispatcher.step(now, tod)
 
     def _poll(self, name, adapter, now):
@@ -129,6 +135,8 @@ class Runner:
             signals = adapter.poll()
         except DeviceError as e:
             health.failed(e)
+            if e.kind == "timeout":
+                self.backoff[name] = min(TIMEOUT_BACKOFF_MAX, max(1, self.backoff[name] * 2))
             return
         except ValueError as e:
             health.failed(DeviceError(name, "poll", "bad answer: %s" % e, "body"))
@@ -136,6 +144,7 @@ class Runner:
         if health.kind is not None:
             self.engine.reassert(name + ".")  # it may have restarted and lost what we set
         health.ok()
+        self.backoff[name] = 0
         self.feed(signals, now)
 
     def _take_mqtt(self, name, adapter, now):

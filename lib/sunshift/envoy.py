@@ -281,24 +281,29 @@ class Envoy:
         self.api = WebApi(name, url, token, insecure, timeout, AUTH_HINT, session)
         self.plan = None
         self.failures = 0
+        self.misses = []
 
     # --- probing -------------------------------------------------------------
 
     def _try_json(self, path, keep):
         """JSON of ``path``, or None when the Envoy does not serve it (404, 401 on an
-        optional endpoint, HTML, 'Error: 401'); transport errors propagate."""
+        optional endpoint, HTML, 'Error: 401'); transport errors propagate.
+        Why an endpoint gave nothing is kept in self.misses for the error."""
         status, _, body = self.api.call("GET", path)
         if status != 200:
+            self.misses.append((path, status, "HTTP %d" % status))
             return None, status
         try:
             return jsonpick.loads(body, keep), status
-        except jsonpick.JsonError:
+        except jsonpick.JsonError as e:
+            self.misses.append((path, status, str(e)))
             return None, status
 
     def probe(self):
         """Find which endpoints answer and where each figure comes from."""
         plan = Plan()
         statuses = []
+        self.misses = []
         status, _, body = self.api.call("GET", INFO)
         statuses.append(status)
         if status == 200:
@@ -342,6 +347,12 @@ class Envoy:
             uses_tokens = self.api.token or (plan.info.get("version") or (7,)) >= (7,)
             if uses_tokens and (401 in statuses or 403 in statuses):
                 raise DeviceError(self.name, "probe", "token rejected or expired (HTTP 401); " + AUTH_HINT, "auth")
+            # Report it as the same kind of trouble a failing poll is: one episode, not two.
+            if any(s >= 500 for s in statuses):
+                raise DeviceError(self.name, "probe", "the device failed (HTTP %s)" % ", ".join(str(s) for s in statuses), "server")
+            bodies = [m for m in self.misses if m[1] == 200]
+            if bodies:
+                raise DeviceError(self.name, "probe", "bad answer from %s: %s" % (bodies[0][0], bodies[0][2]), "body")
             raise DeviceError(self.name, "probe", "no endpoint gives production figures (HTTP %s)" % ", ".join(str(s) for s in statuses), "probe")
         self.plan = plan
         return plan

@@ -42,6 +42,10 @@ class Client:
         self.open = False  # socket open (maybe still waiting for CONNACK)
         self.backoff = Backoff(1, 60)
         self.last_error = None
+        self.last_kind = None
+        # State changes, told to on_state after each poll: never from inside
+        # paho's callbacks, where a publish would re-enter its packet reader.
+        self.events = []
         c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, reconnect_on_failure=False)
         c.connect_timeout = timeout
         if username:
@@ -63,8 +67,7 @@ class Client:
         self.backoff.succeeded()
         for topic in self.topics:
             client.subscribe(topic, qos=1)
-        if self.on_state:
-            self.on_state(True, "connected to %s:%d" % (self.host, self.port))
+        self.events.append((True, "connected to %s:%d" % (self.host, self.port)))
 
     def _on_disconnect(self, client, userdata, flags, reason, properties):
         if self.open:
@@ -86,9 +89,9 @@ class Client:
         self.client._sock_close()
         self.backoff.failed(ticks_ms())
         self.last_error = TransportError(kind, text)
-        if self.on_state and (was_up or kind != getattr(self, "_last_kind", None)):
-            self.on_state(False, text)
-        self._last_kind = kind
+        if was_up or kind != self.last_kind:
+            self.events.append((False, text))
+        self.last_kind = kind
 
     def _connect(self):
         try:
@@ -117,7 +120,9 @@ class Client:
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             raise TransportError("closed", "could not publish to %s (%s)" % (topic, paho.error_string(info.rc)))
-        self._pump()
+        # Send it now; reading waits for the next poll (a publish may come from a callback).
+        if self.client.want_write():
+            self.client.loop_write()
 
     def poll(self):
         """Connect if due, move pending traffic, return [(topic, payload)] received."""
@@ -125,6 +130,10 @@ class Client:
             self._connect()
         if self.open:
             self._pump()
+        while self.events:
+            up, text = self.events.pop(0)
+            if self.on_state:
+                self.on_state(up, text)
         messages = self.inbox
         self.inbox = []
         return messages

@@ -60,6 +60,7 @@ class Client:
         self.backoff = Backoff(1, 60)
         self.last_error = None
         self.last_kind = None
+        self.events = []  # state changes, told to on_state at the end of each poll
         self.pinged = 0
         if not isinstance(simple.socket, _TimedSockets):
             simple.socket = _TimedSockets(simple.socket, timeout)
@@ -81,8 +82,8 @@ class Client:
             pass
         self.backoff.failed(ticks_ms())
         self.last_error = TransportError(kind, text)
-        if self.on_state and (was_up or kind != self.last_kind):
-            self.on_state(False, text)
+        if was_up or kind != self.last_kind:
+            self.events.append((False, text))
         self.last_kind = kind
 
     def _connect(self):
@@ -101,8 +102,7 @@ class Client:
         self.connected = True
         self.backoff.succeeded()
         self.pinged = ticks_ms()
-        if self.on_state:
-            self.on_state(True, "connected to %s:%d" % (self.host, self.port))
+        self.events.append((True, "connected to %s:%d" % (self.host, self.port)))
 
     def subscribe(self, topic):
         """Subscribe now if connected, and again after every reconnect."""
@@ -140,6 +140,10 @@ class Client:
                     self.pinged = now
             except (OSError, AssertionError, IndexError):
                 self._down("the connection to %s:%d was lost" % (self.host, self.port), "reset")
+        while self.events:
+            up, text = self.events.pop(0)
+            if self.on_state:
+                self.on_state(up, text)
         messages = self.inbox
         self.inbox = []
         return messages

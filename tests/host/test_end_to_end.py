@@ -7,15 +7,10 @@ to their safe values within the staleness limit.  The Envoy answers again: the
 engine carries on with no restart.  Run once with evcc over REST, once over MQTT.
 """
 
-import json
 import time
 
 import pytest
-from simulators.emsesp import EmsEspSimulator
-from simulators.envoy import EnvoySimulator
-from simulators.evcc import EvccSimulator
-
-from sunshift import app, config, port
+from harness import Site
 
 RULES = """
 let surplus = -envoy.net_consumption
@@ -34,63 +29,9 @@ STALE = 2.0
 POLL = 0.2
 
 
-class Site:
-    """Everything running; ``run_until`` turns the real loop until a condition holds."""
-
-    def __init__(self, tmp_path, broker, evcc_transport):
-        self.envoy = EnvoySimulator("7.6.175_with_cts").start()
-        self.envoy.set_power(production=400, consumption=800)  # importing 400 W
-        self.evcc = EvccSimulator(broker=("127.0.0.1", broker.port), topic="e2e-%s" % evcc_transport, interval=0.3).start()
-        self.ems = EmsEspSimulator(token="ems-token").start()
-        (tmp_path / "site.rules").write_text(RULES)
-        evcc = {"type": "evcc", "transport": evcc_transport, "topic": "e2e-%s" % evcc_transport, "poll": POLL}
-        if evcc_transport == "rest":
-            evcc["url"] = self.evcc.url
-        site = {
-            "rules": str(tmp_path / "site.rules"),
-            "mqtt": {"host": "127.0.0.1", "port": broker.port, "client_id": "e2e-%s" % evcc_transport},
-            "devices": {
-                "envoy": {"type": "envoy", "url": self.envoy.url, "insecure_tls": True, "poll": POLL, "timeout": 1, "stale_after": STALE},
-                "evcc": evcc,
-                "emsesp": {"type": "emsesp", "url": self.ems.url, "poll": POLL},
-            },
-        }
-        (tmp_path / "site.json").write_text("// the end-to-end site\n" + json.dumps(site))
-        (tmp_path / "secrets.json").write_text(json.dumps({"envoy": {"token": self.envoy.token}, "emsesp": {"token": "ems-token"}}))
-        self.lines = []
-        self.log = port.Log(sink=self.lines.append)
-        self.runner = app.Runner(config.load(str(tmp_path / "site.json")), self.log)
-        self.clock = time.monotonic
-
-    def run_until(self, condition, timeout):
-        """Turn the loop until ``condition()``; the seconds it took (fails after ``timeout``)."""
-        start = time.monotonic()
-        while not condition():
-            if time.monotonic() - start > timeout:
-                raise AssertionError("not within %.1f s; log:\n%s" % (timeout, "\n".join(self.lines[-15:])))
-            self.runner.step(self.clock(), None)
-            time.sleep(0.02)
-        return time.monotonic() - start
-
-    def run_for(self, seconds):
-        """Turn the loop for ``seconds``."""
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.runner.step(self.clock(), None)
-            time.sleep(0.02)
-
-    def mode_writes(self, value):
-        return [w for w in self.evcc.writes if w[1] == "evcc.loadpoints.1.mode" and w[2] == value]
-
-    def stop(self):
-        self.runner.close()
-        for sim in (self.envoy, self.evcc, self.ems):
-            sim.stop()
-
-
 @pytest.mark.parametrize("evcc_transport", ["rest", "mqtt"])
 def test_surplus_up_down_stale_and_back(tmp_path, broker, evcc_transport):
-    site = Site(tmp_path, broker, evcc_transport)
+    site = Site(tmp_path, broker, RULES, evcc_transport, POLL, STALE)
     try:
         mode = lambda: site.evcc.loadpoint(1)["mode"]  # noqa: E731
         seltemp = lambda: site.ems.value("boiler", "dhw", "seltemp")  # noqa: E731

@@ -1,0 +1,89 @@
+"""Bad input is normal: every way a device fails, on a running site.
+
+For each fault: it is logged once per episode (not once per poll), only that
+device's signals go stale, the other devices and the engine carry on, and
+when the device answers again it is logged once and its signals are fresh.
+"""
+
+import pytest
+from harness import Site
+
+# Every rule reads one device, so each device's trouble shows in its own rule only.
+RULES = """
+rule from_envoy
+  when envoy.net_consumption < 0
+  then evcc.loadpoints.1.mode = pv
+  else evcc.loadpoints.1.mode = off
+rule from_evcc
+  when evcc.loadpoints.1.connected
+  then emsesp.boiler.dhw.onetime = true
+  else emsesp.boiler.dhw.onetime = false
+rule from_emsesp
+  when emsesp.boiler.dhw.curtemp < 40
+  then evcc.site.bufferSoc = 50
+  else evcc.site.bufferSoc = 90
+"""
+SIGNAL = {"envoy": "envoy.net_consumption", "evcc": "evcc.loadpoints.1.connected", "emsesp": "emsesp.boiler.dhw.curtemp"}
+STALE = 1.0
+ENVOY_FAULTS = ["timeout", "reset", "refuse", "http500", "http503", "html", "truncated", "non_utf8", "wrong_type", "unauthorized"]
+OTHER_FAULTS = ["timeout", "refuse", "http500", "html", "truncated", "non_utf8", "unauthorized"]
+CASES = [("envoy", f) for f in ENVOY_FAULTS] + [("evcc", f) for f in OTHER_FAULTS] + [("emsesp", f) for f in OTHER_FAULTS]
+
+
+@pytest.fixture
+def site(tmp_path, broker):
+    s = Site(tmp_path, broker, RULES, "rest", poll=0.1, stale=STALE, timeout=0.3)
+    s.run_until(lambda: all(s.fresh(sig, STALE) for sig in SIGNAL.values()), 5)
+    yield s
+    s.stop()
+
+
+def simulator(site, device):
+    return {"envoy": site.envoy, "evcc": site.evcc, "emsesp": site.ems}[device]
+
+
+@pytest.mark.parametrize("device, fault", CASES, ids=["%s-%s" % c for c in CASES])
+def test_a_failing_device_is_logged_once_goes_stale_alone_and_recovers(site, device, fault):
+    sim = simulator(site, device)
+    before = len(site.warnings(device))
+    sim.fail(fault)
+    site.run_until(lambda: not site.fresh(SIGNAL[device], STALE), 4)
+    site.run_for(1.0)  # many more failed polls
+    assert len(site.warnings(device)) == before + 1, site.lines[-10:]
+    for other, signal in SIGNAL.items():
+        if other != device:
+            assert site.fresh(signal, STALE), "%s went stale when only %s failed" % (signal, device)
+    rule = "from_" + device
+    reason = next(s[2] for s in site.engine.status() if s[0] == rule)
+    assert reason.startswith("stale: " + SIGNAL[device]), reason
+    sim.heal()
+    site.run_until(lambda: site.fresh(SIGNAL[device], STALE), 35 if fault == "timeout" else 5)
+    assert len([line for line in site.lines if "%s: answers again" % device in line]) == 1
+
+
+def test_a_string_where_a_number_belongs_sends_the_rule_to_its_safe_branch(site):
+    site.ems.set_value("boiler", "dhw", "curtemp", "n/a")
+
+    def said():
+        return [line for line in site.lines if "from_emsesp" in line and "not a number" in line]
+
+    site.run_until(lambda: site.evcc.state["bufferSoc"] == 90 and said(), 5)
+    site.run_for(0.5)
+    assert len(said()) == 1
+    assert site.fresh(SIGNAL["envoy"], STALE) and site.fresh(SIGNAL["evcc"], STALE)
+
+
+def test_a_broker_restart_mid_run(tmp_path, broker):
+    rules = RULES.replace("evcc.loadpoints.1.connected", "evcc.loadpoints.1.connected")
+    s = Site(tmp_path, broker, rules, "mqtt", poll=0.1, stale=STALE, timeout=0.3)
+    try:
+        s.run_until(lambda: s.fresh(SIGNAL["evcc"], STALE), 5)
+        broker.restart(pause=0.5)
+        s.run_until(lambda: not s.fresh(SIGNAL["evcc"], STALE), 5)
+        assert s.fresh(SIGNAL["envoy"], STALE), "the Envoy does not depend on the broker"
+        s.run_until(lambda: s.fresh(SIGNAL["evcc"], STALE), 10)
+        lost = [line for line in s.lines if "WARN mqtt" in line]
+        assert len(lost) == 1, lost
+        assert any("INFO mqtt: connected" in line for line in s.lines[s.lines.index(lost[0]) :])
+    finally:
+        s.stop()
