@@ -17,64 +17,20 @@ consumption - production), for the end-to-end tests and the demo.
 import argparse
 import json
 import os
-import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from simulators.base import Simulator
+from simulators.corpus import CORPUS, answer, file_for, firmware, variants
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CORPUS = os.path.join(ROOT, "tests", "fixtures", "envoy")
+__all__ = ["CORPUS", "EnvoySimulator", "variants"]
+
 NGINX_401 = (
     b"<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"
     b"<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-NOT_FOUND = b'{ "error" : "404 - Not Found" }'
-
-
-def variants():
-    """Names of every variant folder in the corpus."""
-    return sorted(n for n in os.listdir(CORPUS) if os.path.isdir(os.path.join(CORPUS, n)))
-
-
-def file_for(path):
-    """The capture's file name for a request path ('/ivp/meters' -> 'ivp_meters')."""
-    return path.lstrip("/").replace("/", "_")
-
-
-def status_of(body):
-    """The HTTP status the real Envoy sent with a captured body."""
-    head = body[:400]
-    if b"Error: 401" in head or b"401 Unauthorized" in head or b"401 Authorization Required" in head or re.search(rb'"status"\s*:\s*401', head):
-        return 401
-    if b"404 - Not Found" in head or b"Page Not Found" in head or b"<title>error</title>" in head:
-        return 404
-    return 200
-
-
-def content_type(name, body):
-    """A plausible Content-Type for a captured body."""
-    stripped = body.lstrip()
-    if name == "info":
-        return "text/xml"
-    if stripped.startswith(b"<"):
-        return "text/html"
-    if stripped.startswith(b"{") or stripped.startswith(b"["):
-        return "application/json"
-    return "text/plain"
-
-
-def firmware(variant):
-    """The firmware major version of a variant, from its /info."""
-    try:
-        with open(os.path.join(CORPUS, variant, "info"), "rb") as f:
-            text = f.read().decode("utf-8", "replace")
-    except OSError:
-        return 0
-    m = re.search(r"<software>[A-Za-z]*(\d+)", text)
-    return int(m.group(1)) if m else 0
 
 
 class EnvoySimulator(Simulator):
@@ -87,7 +43,6 @@ class EnvoySimulator(Simulator):
         modern = firmware(variant) >= 7
         Simulator.__init__(self, port, modern if tls is None else tls)
         self.variant = variant
-        self.folder = os.path.join(CORPUS, variant)
         self.token = token if modern else None
         self.power = None  # (production W, consumption W) in live mode
         # Files answered 404, as if this firmware had no such endpoint.
@@ -105,17 +60,10 @@ class EnvoySimulator(Simulator):
     def handle(self, request):
         if self.token and request.path != "/info" and request.bearer() != self.token:
             return self.unauthorized(request)
-        name = file_for(request.path)
-        if name in self.hide:
-            return 404, "application/json", NOT_FOUND
-        path = os.path.join(self.folder, self.details_file if name == "production.json" else name)
-        if not name or not os.path.isfile(path):
-            return 404, "application/json", NOT_FOUND
-        with open(path, "rb") as f:
-            body = f.read()
-        if self.power is not None and status_of(body) == 200:
-            body = self.live(name, body)
-        return status_of(body), content_type(name, body), body
+        status, kind, body = answer(self.variant, request.path, self.hide, self.details_file)
+        if self.power is not None and status == 200:
+            body = self.live(file_for(request.path), body)
+        return status, kind, body
 
     def live(self, name, body):
         """The captured body with the live figures written in."""

@@ -1,0 +1,149 @@
+"""What the evcc and EMS-ESP adapters do without a network: values, names, checks."""
+
+from replay import ScriptedSession
+
+from sunshift import emsesp, evcc, feed
+from sunshift.errors import DeviceError, ValueRefused
+from support import raises
+
+
+class Broker:
+    """Collects what an adapter publishes (the MQTT backends are tested over a real broker)."""
+
+    def __init__(self):
+        self.published = []
+        self.topics = []
+
+    def subscribe(self, topic):
+        self.topics.append(topic)
+
+    def publish(self, topic, payload, retain=False):
+        self.published.append((topic, payload))
+
+
+def test_mqtt_text_values():
+    assert feed.text_value(b"1500") == 1500 and feed.text_value(b"0.25") == 0.25
+    assert feed.text_value(b"true") is True and feed.text_value(b"false") is False
+    assert feed.text_value(b"pv") == "pv" and feed.text_value(b"") is None
+    assert feed.text_value(b"nan") == "nan" and feed.text_value(b"\xff") is None
+
+
+def test_flatten_counts_lists_from_one_and_drops_nulls_and_long_lists():
+    out = feed.flatten({"a": {"b": [10, 20]}, "n": None, "slots": list(range(40))}, "x", {})
+    assert out == {"x.a.b.1": 10, "x.a.b.2": 20}
+
+
+def test_an_mqtt_feed_offers_values_only_while_its_device_talks():
+    f = feed.MqttFeed()
+    f.set("a.x", 1)
+    assert f.take() == {"a.x": 1}
+    assert f.take() == {}  # nothing new arrived
+    f.set("a.y", 2)
+    f.status("offline")
+    assert f.take() == {}
+    f.status("online")
+    assert f.take() == {"a.x": 1, "a.y": 2}
+    f.set("a.x", None)  # an empty (cleared) topic
+    assert f.take() == {"a.y": 2}
+
+
+def test_evcc_state_names_match_its_topics():
+    state = {"grid": {"power": 5.5}, "pvPower": 100, "loadpoints": [{"mode": "pv", "chargePower": 0}], "vehicles": {"car": {"minSoc": 20}}}
+    assert evcc.state_signals("evcc", state) == {
+        "evcc.site.grid.power": 5.5,
+        "evcc.site.pvPower": 100,
+        "evcc.loadpoints.1.mode": "pv",
+        "evcc.loadpoints.1.chargePower": 0,
+        "evcc.vehicles.car.minSoc": 20,
+    }
+    assert evcc.state_signals("evcc", {"result": {"pvPower": 1}}) == {"evcc.site.pvPower": 1}
+
+
+def test_evcc_mqtt_messages_become_signals():
+    e = evcc.Evcc("evcc", transport="mqtt", mqtt=Broker())
+    assert e.handle("evcc/loadpoints/1/mode", b"smart")
+    assert e.handle("evcc/site/grid/power", b"-1200.5")
+    assert e.handle("evcc/loadpoints/1/mode/set", b"")  # a cleared setter: not state
+    assert not e.handle("other/topic", b"1")
+    assert e.poll() == {"evcc.loadpoints.1.mode": "smart", "evcc.site.grid.power": -1200.5}
+    assert e.smart_modes
+
+
+def test_evcc_checks_values_before_sending():
+    for target, kind, value, message in (
+        ("t", "mode", "turbo", "needs one of off pv minpv now smart"),
+        ("t", "soc", 101, "from 0 to 100"),
+        ("t", "soc", True, "needs a state of charge"),
+        ("t", "phases", 2, "needs 0 (automatic), 1 or 3"),
+        ("t", "plan", "5@2026-13-01T00:00:00Z", "needs a time in UTC"),
+        ("t", "amps", 0, "from 1 to 125"),
+    ):
+        assert message in str(raises(ValueRefused, evcc.check, target, kind, value))
+    assert evcc.number_text(0.00001) == "0.00001" and evcc.number_text(80) == "80" and evcc.number_text(1.5) == "1.5"
+
+
+def test_evcc_writes_over_mqtt_never_send_an_empty_payload():
+    broker = Broker()
+    e = evcc.Evcc("evcc", transport="mqtt", mqtt=broker)
+    e.write("evcc.loadpoints.1.mode", "pv")
+    e.write("evcc.site.smartCostLimit", "none")
+    e.write("evcc.loadpoints.1.planEnergy", "20@2026-06-21T05:00:00Z")
+    e.write("evcc.loadpoints.2.phases", 3)
+    e.write("evcc.site.batteryDischargeControl", False)
+    assert broker.published == [
+        ("evcc/loadpoints/1/mode/set", "pv"),
+        ("evcc/site/smartCostLimit/set", "none"),
+        ("evcc/loadpoints/1/planEnergy/set", '{"value": 20, "time": "2026-06-21T05:00:00Z"}'),
+        ("evcc/loadpoints/2/phasesConfigured/set", "3"),
+        ("evcc/site/batteryDischargeControl/set", "false"),
+    ]
+    assert all(payload for _, payload in broker.published)
+
+
+def test_evcc_rest_writes_and_refusals():
+    def handler(method, path, body):
+        if path == "/api/loadpoints/1/mode/pv":
+            return 200, b'"pv"'
+        return 400, b'{"error": "invalid value"}'
+
+    session = ScriptedSession(handler)
+    e = evcc.Evcc("evcc", "http://evcc.local:7070", session=session)
+    e.write("evcc.loadpoints.1.mode", "pv")
+    assert session.requests[-1][:2] == ("POST", "/api/loadpoints/1/mode/pv")
+    err = raises(DeviceError, e.write, "evcc.site.prioritySoc", 50)
+    assert str(err) == "evcc POST /api/prioritysoc/50: evcc refused evcc.site.prioritySoc = 50: invalid value"
+
+
+def test_emsesp_mqtt_formats():
+    e = emsesp.EmsEsp("emsesp", transport="mqtt", mqtt=Broker())
+    e.handle("ems-esp/boiler_data", b'{"curflowtemp": 60.2, "dhw": {"seltemp": 52, "charging": "on"}}')
+    e.handle("ems-esp/thermostat_data_hc1", b'{"seltemp": 21, "mode": "auto"}')
+    e.handle("ems-esp/boiler_data_dhw/curtemp", b"48.5")
+    e.handle("ems-esp/boiler/dhw/seltemp", b"60")  # our own command, echoed: not state
+    e.handle("ems-esp/status", b"online")
+    assert e.poll() == {
+        "emsesp.boiler.curflowtemp": 60.2,
+        "emsesp.boiler.dhw.seltemp": 52,
+        "emsesp.boiler.dhw.charging": True,
+        "emsesp.thermostat.hc1.seltemp": 21,
+        "emsesp.thermostat.hc1.mode": "auto",
+        "emsesp.boiler.dhw.curtemp": 48.5,
+    }
+
+
+def test_emsesp_writes():
+    broker = Broker()
+    e = emsesp.EmsEsp("emsesp", transport="mqtt", mqtt=broker)
+    e.write("emsesp.boiler.dhw.seltemp", 60)
+    e.write("emsesp.boiler.dhw.onetime", True)
+    assert broker.published == [("ems-esp/boiler/dhw/seltemp", "60"), ("ems-esp/boiler/dhw/onetime", "on")]
+    sent = []
+
+    def handler(method, path, body):
+        sent.append((method, path, body))
+        return 400, b'{"message":"Command seltemp: 99 failed (Error)"}'
+
+    rest = emsesp.EmsEsp("emsesp", "http://ems-esp.local", "tok", session=ScriptedSession(handler))
+    err = raises(DeviceError, rest.write, "emsesp.boiler.dhw.seltemp", 99)
+    assert sent == [("POST", "/api/boiler/dhw/seltemp", '{"value": 99}')]
+    assert "EMS-ESP refused boiler/dhw/seltemp = 99: Command seltemp: 99 failed (Error)" in str(err)

@@ -1,0 +1,95 @@
+"""The Envoy capture corpus (tests/fixtures/envoy): which file answers a request, and how.
+
+Plain Python that runs on MicroPython too: the Envoy simulator serves these
+answers over HTTP, and the portable tests replay them without sockets.
+"""
+
+import os
+
+HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+ROOT = HERE.rsplit("/", 2)[0] if HERE.count("/") >= 2 else ".."
+CORPUS = ROOT + "/tests/fixtures/envoy"
+
+
+def variants():
+    """Names of every variant folder in the corpus."""
+    out = []
+    for name in os.listdir(CORPUS):
+        try:
+            if os.stat(CORPUS + "/" + name)[0] & 0x4000:
+                out.append(name)
+        except OSError:
+            pass
+    return sorted(out)
+
+
+def file_for(path):
+    """The capture's file name for a request path ('/ivp/meters' -> 'ivp_meters')."""
+    return path.split("?")[0].lstrip("/").replace("/", "_")
+
+
+def status_of(body):
+    """The HTTP status the real Envoy sent with a captured body."""
+    head = body[:400]
+    if b"Error: 401" in head or b"401 Unauthorized" in head or b"401 Authorization Required" in head:
+        return 401
+    if b'"status"' in head and b"401" in head:
+        return 401
+    if b"404 - Not Found" in head or b"Page Not Found" in head or b"<title>error</title>" in head:
+        return 404
+    return 200
+
+
+def content_type(name, body):
+    """A plausible Content-Type for a captured body."""
+    stripped = body.lstrip()
+    if name == "info":
+        return "text/xml"
+    if stripped.startswith(b"<"):
+        return "text/html"
+    if stripped.startswith(b"{") or stripped.startswith(b"["):
+        return "application/json"
+    return "text/plain"
+
+
+def read(variant, name):
+    """A captured file's bytes, or None if the variant has no such file."""
+    try:
+        with open(CORPUS + "/" + variant + "/" + name, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def firmware(variant):
+    """The firmware major version of a variant, from its /info (0 if unknown)."""
+    body = read(variant, "info") or b""
+    at = body.find(b"<software>")
+    if at < 0:
+        return 0
+    digits = ""
+    for c in body[at + 10 : at + 20].decode("utf-8", "replace"):
+        if "0" <= c <= "9":
+            digits += c
+        elif digits:
+            break
+    return int(digits) if digits else 0
+
+
+NOT_FOUND = b'{ "error" : "404 - Not Found" }'
+
+
+def answer(variant, path, hide=(), details_file="production.json"):
+    """(status, content type, body) the variant's Envoy gives for ``path``.
+
+    Like pyenphase's harness, /production.json?details=1 is answered with the
+    production.json capture (``details_file`` picks another); ``hide`` names
+    files answered 404.
+    """
+    name = file_for(path)
+    if not name or name in hide:
+        return 404, "application/json", NOT_FOUND
+    body = read(variant, details_file if name == "production.json" else name)
+    if body is None:
+        return 404, "application/json", NOT_FOUND
+    return status_of(body), content_type(name, body), body
