@@ -34,7 +34,7 @@ COLUMNS = [
     "evcc.loadpoints.1.connected",
     "evcc.loadpoints.1.charging",
     "evcc.loadpoints.1.vehicleSoc",
-    "evcc.site.batterySoc",
+    "evcc.site.battery.soc",
     "emsesp.boiler.dhw.curtemp",
 ]
 

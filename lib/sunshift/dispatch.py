@@ -46,7 +46,11 @@ class Dispatcher:
                 text = str(e)
                 if self.failures.get(change.target) != text:
                     self.failures[change.target] = text
-                    self.log.warn(change.target, "could not set %s: %s; trying again in %ds" % (shown, text, self.retry_after))
+                    if getattr(e, "kind", None) == "closed":
+                        # Not connected yet (or again): the runner re-sends on connect.
+                        self.log.info(change.target, "%s waits for the connection: %s" % (shown, text))
+                    else:
+                        self.log.warn(change.target, "could not set %s: %s; trying again in %ds" % (shown, text, self.retry_after))
                 continue
             if change.target in self.failures:
                 del self.failures[change.target]

@@ -28,7 +28,8 @@ class _Reader:
     def __init__(self, data, keep):
         self.data = data
         self.n = len(data)
-        self.keep = keep
+        # Keys are compared as bytes: only the kept ones are ever decoded.
+        self.keep = None if keep is None else set(k.encode("utf-8") for k in keep)
 
     def fail(self, i, what):
         if i >= self.n:
@@ -65,7 +66,7 @@ class _Reader:
         return self.number(i, build)
 
     def word(self, i, text, value):
-        if self.data[i : i + len(text)] != text:
+        if not self.data.startswith(text, i):
             if self.n - i < len(text) and text.startswith(self.data[i:]):
                 self.fail(self.n, "")
             self.fail(i, "expected a value")
@@ -148,15 +149,28 @@ class _Reader:
         if i < self.n and self.data[i] == 125:  # }
             return result, i + 1
         keep = self.keep
+        data = self.data
         while True:
             i = self.space(i)
-            if i >= self.n or self.data[i] != _QUOTE:
+            if i >= self.n or data[i] != _QUOTE:
                 self.fail(i, "expected a key in quotes")
-            key, i = self.string(i + 1, True)
+            end = data.find(b'"', i + 1)
+            if end < 0 or data[end - 1] == _BACKSLASH:
+                key, i = self.string(i + 1, True)  # a key with escapes: the slow way
+                raw = key.encode("utf-8")
+            else:
+                raw = data[i + 1 : end]
+                key = None
+                i = end + 1
             i = self.space(i)
-            if i >= self.n or self.data[i] != 58:  # :
+            if i >= self.n or data[i] != 58:  # :
                 self.fail(i, "expected ':' after a key")
-            wanted = build and (keep is None or key in keep)
+            wanted = build and (keep is None or raw in keep)
+            if wanted and key is None:
+                try:
+                    key = raw.decode("utf-8")
+                except UnicodeError:
+                    raise JsonError("text that is not UTF-8 at byte %d" % (i - len(raw) - 1))
             value, i = self.value(i + 1, depth, wanted)
             if wanted:
                 result[key] = value

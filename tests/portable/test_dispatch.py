@@ -66,3 +66,18 @@ def test_a_failed_write_is_logged_once_and_retried():
     d.step(60)
     assert device.settings == {"t.mode": "pv"}
     assert lines[-2:] == ["T INFO t.mode: reachable again", 'T INFO t.mode: set "pv" (r: a.x 20 > 10)']
+
+
+def test_waiting_for_a_connection_is_not_a_warning():
+    from sunshift.errors import DeviceError
+
+    d, _, lines = setup()
+
+    def not_connected(target, value):
+        raise DeviceError("evcc", "MQTT evcc/loadpoints/1/mode/set", "not connected to the MQTT broker", "closed")
+
+    d.write = not_connected
+    d.engine.update("a.x", 20, 0)
+    d.step(0)
+    assert lines[-1] == 'T INFO t.mode: "pv" waits for the connection: evcc MQTT evcc/loadpoints/1/mode/set: not connected to the MQTT broker'
+    assert not [line for line in lines if "WARN" in line]

@@ -1,0 +1,93 @@
+"""`run --dry-run` and `read` as users run them, against the simulators."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from simulators.emsesp import EmsEspSimulator
+from simulators.envoy import EnvoySimulator
+from simulators.evcc import EvccSimulator
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MAIN = os.path.join(ROOT, "main.py")
+RULES = """
+let surplus = -envoy.net_consumption
+rule ev
+  when surplus > 1.4kW
+  then evcc.loadpoints.1.mode = pv
+  else evcc.loadpoints.1.mode = off
+"""
+
+
+def sunshift(*args, timeout=60):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, MAIN, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+
+
+def write_site(tmp_path, envoy, evcc, ems=None):
+    (tmp_path / "site.rules").write_text(RULES)
+    devices = {"envoy": {"url": envoy.url, "insecure_tls": True, "poll": 0.2}, "evcc": {"url": evcc.url, "poll": 0.2}}
+    if ems:
+        devices["emsesp"] = {"url": ems.url}
+    (tmp_path / "site.json").write_text(json.dumps({"rules": str(tmp_path / "site.rules"), "devices": devices}))
+    (tmp_path / "secrets.json").write_text(json.dumps({"envoy": {"token": envoy.token}, "emsesp": {"token": "test-emsesp-token"}}))
+    return str(tmp_path / "site.json")
+
+
+def test_run_dry_run_logs_writes_and_sends_none(tmp_path):
+    with EnvoySimulator("7.6.175_with_cts") as envoy, EvccSimulator() as evcc:
+        envoy.set_power(production=4000, consumption=800)
+        config = write_site(tmp_path, envoy, evcc)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        proc = subprocess.Popen([sys.executable, MAIN, "run", "--config", config, "--dry-run"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        time.sleep(3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert 'evcc.loadpoints.1.mode: dry-run: would set "pv" (ev: surplus 3.2 kW > 1.4 kW)' in err
+        assert "(dry run: nothing is written)" in err
+        assert evcc.writes == [] and not [r for r in evcc.requests if r.method == "POST"]
+        assert envoy.token not in err
+
+
+def test_read_prints_every_signal_from_the_config(tmp_path):
+    with EnvoySimulator("7.6.175_with_cts") as envoy, EvccSimulator() as evcc, EmsEspSimulator() as ems:
+        config = write_site(tmp_path, envoy, evcc, ems)
+        r = sunshift("read", "envoy", "--config", config)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == {"envoy.net_consumption": -11, "envoy.production": 488, "envoy.total_consumption": 477}
+        r = sunshift("read", "evcc", "--config", config)
+        assert json.loads(r.stdout)["evcc.loadpoints.1.mode"] == "off"
+        r = sunshift("read", "emsesp", "--config", config)
+        assert json.loads(r.stdout)["emsesp.boiler.dhw.seltemp"] == 50
+        r = sunshift("read", "heatpump", "--config", config)
+        assert r.returncode == 1 and "has no device 'heatpump'" in r.stderr
+
+
+def test_read_without_a_config(tmp_path):
+    with EnvoySimulator("3.9.36") as envoy:
+        r = sunshift("read", "envoy", "--url", envoy.url)
+        assert r.returncode == 0 and json.loads(r.stdout) == {"envoy.production": 1271}
+        envoy.fail("http503")
+        r = sunshift("read", "envoy", "--url", envoy.url)
+        assert r.returncode == 1 and "sunshift read envoy: envoy probe: the device failed (HTTP" in r.stderr
+        assert "Traceback" not in r.stderr
+
+
+def test_run_refuses_a_config_that_holds_a_secret(tmp_path):
+    (tmp_path / "site.json").write_text(json.dumps({"devices": {"envoy": {"url": "http://e", "token": "abc123"}}}))
+    r = sunshift("run", "--config", str(tmp_path / "site.json"))
+    assert r.returncode == 1
+    assert "devices.envoy.token: secrets go in the secrets file" in r.stderr and "abc123" not in r.stderr
+
+
+def test_run_refuses_rules_for_devices_the_site_lacks(tmp_path):
+    with EnvoySimulator("7.6.175_with_cts") as envoy, EvccSimulator() as evcc:
+        config = write_site(tmp_path, envoy, evcc)
+        (tmp_path / "site.rules").write_text(RULES + "rule hw\n  when surplus > 1kW\n  then heatpump.dhw.seltemp = 60\n  else heatpump.dhw.seltemp = 50\n")
+        r = sunshift("run", "--config", config)
+        assert r.returncode == 1
+        assert "the rules set heatpump.dhw.seltemp, but the site has no device 'heatpump'" in r.stderr
