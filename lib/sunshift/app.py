@@ -32,8 +32,19 @@ def build_adapter(name, spec, mqtt=None, session=None):
     if kind == "evcc":
         return Evcc(name, spec.get("url"), spec.get("transport", "rest"), mqtt, spec.get("topic", "evcc"), timeout, session)
     if kind == "emsesp":
-        devices = spec.get("devices", ("boiler", "thermostat"))
-        return EmsEsp(name, spec.get("url"), spec.get("token"), spec.get("transport", "rest"), mqtt, spec.get("base", "ems-esp"), devices, timeout, session)
+        devices = spec.get("devices", () if spec.get("entities") else ("boiler", "thermostat"))
+        return EmsEsp(
+            name,
+            spec.get("url"),
+            spec.get("token"),
+            spec.get("transport", "rest"),
+            mqtt,
+            spec.get("base", "ems-esp"),
+            devices,
+            timeout,
+            session,
+            spec.get("entities", ()),
+        )
     raise DeviceError(name, "config", "unknown device type %r" % kind, "config")
 
 
@@ -55,9 +66,13 @@ def check_names(rs, devices):
 
 
 class Runner:
-    """A configured site: adapters, MQTT, engine and dispatcher."""
+    """A configured site: adapters, MQTT, engine and dispatcher.
 
-    def __init__(self, site, log, dry_run=False, ruleset=None, mqtt_client=None):
+    ``sessions`` ({device name: HTTP session}) and ``mqtt_client`` replace the
+    transport backends, for tests on interpreters without sockets.
+    """
+
+    def __init__(self, site, log, dry_run=False, ruleset=None, mqtt_client=None, sessions=None):
         self.site = site
         self.log = log
         self.rules = ruleset or parser.load(site.rules)
@@ -76,7 +91,7 @@ class Runner:
         self.next_poll = {}
         self.backoff = {}
         for name, spec in site.devices.items():
-            self.adapters[name] = build_adapter(name, spec, self.mqtt)
+            self.adapters[name] = build_adapter(name, spec, self.mqtt, (sessions or {}).get(name))
             self.health[name] = Health(log, name)
             self.next_poll[name] = None
             self.backoff[name] = 0
@@ -103,7 +118,12 @@ class Runner:
         adapter = self.adapters.get(target.split(".")[0])
         if adapter is None:
             raise DeviceError("site", target, "no such device", "config")
-        adapter.write(target, value)
+        try:
+            adapter.write(target, value)
+        except (SunshiftError, OSError):
+            raise
+        except Exception as e:
+            raise DeviceError(adapter.name, target, "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal")
 
     def feed(self, signals, now):
         """Give the engine the samples it needs from a device's reading."""
@@ -140,6 +160,9 @@ class Runner:
             return
         except ValueError as e:
             health.failed(DeviceError(name, "poll", "bad answer: %s" % e, "body"))
+            return
+        except Exception as e:
+            health.failed(DeviceError(name, "poll", "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal"))
             return
         if health.kind is not None:
             self.engine.reassert(name + ".")  # it may have restarted and lost what we set

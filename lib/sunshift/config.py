@@ -16,7 +16,7 @@ MQTT_KEYS = ("host", "port", "username", "client_id", "keepalive", "status_topic
 DEVICE_KEYS = {
     "envoy": ("type", "url", "insecure_tls", "poll", "timeout", "stale_after"),
     "evcc": ("type", "url", "transport", "topic", "poll", "timeout", "stale_after"),
-    "emsesp": ("type", "url", "transport", "base", "devices", "poll", "timeout", "stale_after"),
+    "emsesp": ("type", "url", "transport", "base", "devices", "entities", "poll", "timeout", "stale_after"),
 }
 DEFAULT_POLL = {"envoy": 5, "evcc": 5, "emsesp": 10}
 

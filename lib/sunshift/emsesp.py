@@ -21,6 +21,7 @@ from .webapi import WebApi
 DEVICES = ("boiler", "thermostat", "mixer", "heatpump", "solar", "switch", "controller", "pump", "ventilation", "heatsource", "water")
 _TRUE = ("on", "ON", "true", "TRUE")
 _FALSE = ("off", "OFF", "false", "FALSE")
+ENTITY_KEYS = {"value"}
 AUTH_HINT = "make a token in EMS-ESP's Security > Manage Users (key button of the admin user) and put it in the secrets file"
 
 
@@ -49,12 +50,17 @@ class EmsEsp:
 
     kind = "emsesp"
 
-    def __init__(self, name, url=None, token=None, transport="rest", mqtt=None, base="ems-esp", devices=("boiler", "thermostat"), timeout=5, session=None):
+    def __init__(
+        self, name, url=None, token=None, transport="rest", mqtt=None, base="ems-esp", devices=("boiler", "thermostat"), timeout=5, session=None, entities=()
+    ):
         self.name = name
         self.transport = transport
         self.base = base.rstrip("/")
         self.mqtt = mqtt
         self.devices = tuple(devices)
+        # Single entities read one by one ("boiler/dhw/curtemp"): lighter than a
+        # whole device's values on a board, when a rule needs only a few.
+        self.entities = tuple(entities)
         self.api = WebApi(name, url, token, False, timeout, AUTH_HINT, session) if url else None
         self.feed = MqttFeed()
         if transport == "mqtt":
@@ -75,6 +81,11 @@ class EmsEsp:
             data = self.api.get_json("/api/" + device)
             for key, value in device_signals(self.name, device, data).items():
                 signals[key] = value
+        for path in self.entities:
+            data = self.api.get_json("/api/" + path, ENTITY_KEYS)
+            if not isinstance(data, dict) or "value" not in data:
+                raise DeviceError(self.name, "GET /api/" + path, "the answer has no value (the entity is not readable now)", "body")
+            signals["%s.%s" % (self.name, path.replace("/", "."))] = normalise(data["value"])
         return signals
 
     def handle(self, topic, payload):

@@ -107,3 +107,13 @@ def test_writes_over_mqtt(broker):
     finally:
         client.close()
         sim.stop()
+
+
+def test_single_entities_can_be_read_one_by_one():
+    with EmsEspSimulator() as sim:
+        ems = EmsEsp("emsesp", sim.url, TOKEN, devices=(), entities=("boiler/dhw/curtemp", "boiler/dhw/charging"))
+        assert ems.poll() == {"emsesp.boiler.dhw.curtemp": 48.5, "emsesp.boiler.dhw.charging": False}
+        assert [r.path for r in sim.requests] == ["/api/boiler/dhw/curtemp", "/api/boiler/dhw/charging"]
+        with pytest.raises(DeviceError) as raised:
+            EmsEsp("emsesp", sim.url, TOKEN, devices=(), entities=("boiler/dhw/nosuch",)).poll()
+        assert raised.value.kind == "missing"
