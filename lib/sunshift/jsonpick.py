@@ -10,6 +10,7 @@ than the body itself.  It also says exactly what is wrong with a bad body
 Same code on both interpreters; CPython pays a few milliseconds per poll.
 """
 
+from . import lexer
 from .port import const
 
 MAX_DEPTH = const(24)  # nesting kept; device answers need 5
@@ -228,6 +229,12 @@ def loads(data, keep=None):
     (a set; None keeps everything).  Raises JsonError saying what is wrong."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    elif data and max(data) >= 0x80:
+        # JSON is UTF-8, all of it, kept or not.  max() runs in C: an ASCII body
+        # (every device answer we know) costs one quick pass and no copy.
+        bad = lexer.utf8_error(data)
+        if bad is not None:
+            raise JsonError("text that is not UTF-8 at byte %d" % bad)
     reader = _Reader(data, keep)
     i = reader.space(0)
     if i >= reader.n:

@@ -19,6 +19,7 @@ def test_errors_say_what_and_where():
         (b"Error: 401", "not JSON but the text 'Error: 401'"),
         (b"", "not JSON but an empty body"),
         (b'{"a": "\xff\xfe"}', "text that is not UTF-8 at byte 7"),
+        (b'{"\xff\xfeskipped": 1, "kept": 2}', "text that is not UTF-8 at byte 2"),
         (b"[1, 2,]", "expected a value at byte 6 (found ])"),
         (b'{"a" 1}', "expected ':' after a key at byte 5 (found 1)"),
         (b'{"a": 1} trailing', "unexpected data after the JSON value at byte 9 (found t)"),
