@@ -11,7 +11,8 @@ from . import jsonpick
 
 
 def text_value(payload):
-    """A signal value from an MQTT text payload: number, true/false, text, or None when empty."""
+    """A value from text (an MQTT payload, a trace cell): number, true/false, text,
+    or None when empty.  NaN and infinity stay text: they are not measurements."""
     if isinstance(payload, bytes):
         try:
             payload = payload.decode("utf-8")

@@ -18,8 +18,8 @@ import select
 
 import paho.mqtt.client as paho
 
-from .backoff import Backoff
 from .errors import TransportError
+from .mqtt_link import Link
 from .port import ticks_ms
 
 AVAILABLE = True
@@ -28,24 +28,11 @@ AVAILABLE = True
 MAX_PACKETS = 2000
 
 
-class Client:
+class Client(Link):
     """One connection to a broker."""
 
     def __init__(self, host, port=1883, client_id="sunshift", username=None, password=None, will=None, keepalive=30, timeout=5, on_state=None):
-        self.host = host
-        self.port = port
-        self.keepalive = keepalive
-        self.on_state = on_state
-        self.topics = []
-        self.inbox = []
-        self.connected = False  # CONNACK received
-        self.open = False  # socket open (maybe still waiting for CONNACK)
-        self.backoff = Backoff(1, 60)
-        self.last_error = None
-        self.last_kind = None
-        # State changes, told to on_state after each poll: never from inside
-        # paho's callbacks, where a publish would re-enter its packet reader.
-        self.events = []
+        Link.__init__(self, host, port, keepalive, timeout, on_state)
         c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, reconnect_on_failure=False)
         c.connect_timeout = timeout
         if username:
@@ -63,15 +50,13 @@ class Client:
         if reason.is_failure:
             self._down("the broker refused the connection (%s)" % reason, "auth" if "authoriz" in str(reason).lower() else "refused")
             return
-        self.connected = True
-        self.backoff.succeeded()
         for topic in self.topics:
             client.subscribe(topic, qos=1)
-        self.events.append((True, "connected to %s:%d" % (self.host, self.port)))
+        self.note_up()
 
     def _on_disconnect(self, client, userdata, flags, reason, properties):
         if self.open:
-            self._down("the connection to %s:%d was lost (%s)" % (self.host, self.port, reason), "reset")
+            self._down("the connection to %s was lost (%s)" % (self.where(), reason), "reset")
 
     def _on_message(self, client, userdata, message):
         self.inbox.append((message.topic, message.payload))
@@ -79,28 +64,21 @@ class Client:
     # --- state --------------------------------------------------------------------
 
     def _down(self, text, kind):
-        was_up = self.connected
-        self.connected = False
-        self.open = False
+        self.note_down(text, kind)
         try:
             self.client.disconnect()
         except Exception:
             pass
         self.client._sock_close()
-        self.backoff.failed(ticks_ms())
-        self.last_error = TransportError(kind, text)
-        if was_up or kind != self.last_kind:
-            self.events.append((False, text))
-        self.last_kind = kind
 
     def _connect(self):
         try:
             self.client.connect(self.host, self.port, self.keepalive)
             self.open = True
         except ConnectionRefusedError:
-            self._down("connection to %s:%d refused (is the broker running?)" % (self.host, self.port), "refused")
+            self._down("connection to %s refused (is the broker running?)" % self.where(), "refused")
         except (TimeoutError, OSError) as e:
-            self._down("cannot connect to %s:%d (%s)" % (self.host, self.port, e.strerror or e), "network")
+            self._down("cannot connect to %s (%s)" % (self.where(), e.strerror or e), "network")
 
     # --- the interface -----------------------------------------------------------
 
@@ -114,7 +92,7 @@ class Client:
     def publish(self, topic, payload, retain=False):
         """Publish (QoS 1); raises TransportError when not connected."""
         if not self.connected:
-            raise TransportError("closed", "not connected to the MQTT broker at %s:%d" % (self.host, self.port))
+            raise self.not_connected()
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
         info = self.client.publish(topic, payload, qos=1, retain=retain)
@@ -130,13 +108,7 @@ class Client:
             self._connect()
         if self.open:
             self._pump()
-        while self.events:
-            up, text = self.events.pop(0)
-            if self.on_state:
-                self.on_state(up, text)
-        messages = self.inbox
-        self.inbox = []
-        return messages
+        return self.take()
 
     def _pump(self):
         c = self.client
@@ -144,24 +116,24 @@ class Client:
             sock = c.socket()
             if sock is None:
                 if self.open:
-                    self._down("the connection to %s:%d was lost" % (self.host, self.port), "reset")
+                    self._down("the connection to %s was lost" % self.where(), "reset")
                 return
             try:
                 readable, writable, _ = select.select([sock], [sock] if c.want_write() else [], [], 0)
             except (OSError, ValueError):
-                self._down("the connection to %s:%d was lost" % (self.host, self.port), "reset")
+                self._down("the connection to %s was lost" % self.where(), "reset")
                 return
             if not readable and not writable:
                 break
             if writable and c.loop_write() != paho.MQTT_ERR_SUCCESS:
-                self._down("the connection to %s:%d was lost while sending" % (self.host, self.port), "reset")
+                self._down("the connection to %s was lost while sending" % self.where(), "reset")
                 return
             if readable and c.loop_read() != paho.MQTT_ERR_SUCCESS:
                 if self.open:
-                    self._down("the connection to %s:%d was lost" % (self.host, self.port), "reset")
+                    self._down("the connection to %s was lost" % self.where(), "reset")
                 return
         if self.open and c.loop_misc() != paho.MQTT_ERR_SUCCESS:
-            self._down("the broker at %s:%d stopped answering" % (self.host, self.port), "timeout")
+            self._down("the broker at %s stopped answering" % self.where(), "timeout")
 
     def close(self):
         """Disconnect cleanly (the broker then does not publish the last will)."""

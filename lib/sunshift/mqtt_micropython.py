@@ -15,8 +15,8 @@ here.  Publishes use QoS 0: umqtt's QoS 1 waits for the PUBACK without a
 timeout.
 """
 
-from .backoff import Backoff
 from .errors import TransportError
+from .mqtt_link import Link
 from .port import ticks_diff, ticks_ms
 
 try:
@@ -44,23 +44,11 @@ class _TimedSockets:
         return self.real.getaddrinfo(*args)
 
 
-class Client:
+class Client(Link):
     """One connection to a broker from a board."""
 
     def __init__(self, host, port=1883, client_id="sunshift", username=None, password=None, will=None, keepalive=30, timeout=5, on_state=None):
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-        self.keepalive = keepalive
-        self.on_state = on_state
-        self.topics = []
-        self.inbox = []
-        self.connected = False
-        self.open = False
-        self.backoff = Backoff(1, 60)
-        self.last_error = None
-        self.last_kind = None
-        self.events = []  # state changes, told to on_state at the end of each poll
+        Link.__init__(self, host, port, keepalive, timeout, on_state)
         self.pinged = 0
         if not isinstance(simple.socket, _TimedSockets):
             simple.socket = _TimedSockets(simple.socket, timeout)
@@ -73,18 +61,11 @@ class Client:
         self.inbox.append((topic.decode() if isinstance(topic, bytes) else topic, payload))
 
     def _down(self, text, kind):
-        was_up = self.connected
-        self.connected = False
-        self.open = False
+        self.note_down(text, kind)
         try:
             self.client.sock.close()
         except Exception:
             pass
-        self.backoff.failed(ticks_ms())
-        self.last_error = TransportError(kind, text)
-        if was_up or kind != self.last_kind:
-            self.events.append((False, text))
-        self.last_kind = kind
 
     def _connect(self):
         try:
@@ -96,13 +77,10 @@ class Client:
             self._down("the broker refused the connection (code %s)" % code, "auth" if code in (4, 5) else "refused")
             return
         except (OSError, AssertionError, IndexError) as e:
-            self._down("cannot connect to %s:%d (%s)" % (self.host, self.port, e), "network")
+            self._down("cannot connect to %s (%s)" % (self.where(), e), "network")
             return
-        self.open = True
-        self.connected = True
-        self.backoff.succeeded()
         self.pinged = ticks_ms()
-        self.events.append((True, "connected to %s:%d" % (self.host, self.port)))
+        self.note_up()
 
     def subscribe(self, topic):
         """Subscribe now if connected, and again after every reconnect."""
@@ -117,7 +95,7 @@ class Client:
     def publish(self, topic, payload, retain=False):
         """Publish (QoS 0); raises TransportError when not connected or the write fails."""
         if not self.connected:
-            raise TransportError("closed", "not connected to the MQTT broker at %s:%d" % (self.host, self.port))
+            raise self.not_connected()
         try:
             self.client.publish(topic, payload, retain)
         except OSError:
@@ -139,14 +117,8 @@ class Client:
                     self.client.ping()
                     self.pinged = now
             except (OSError, AssertionError, IndexError):
-                self._down("the connection to %s:%d was lost" % (self.host, self.port), "reset")
-        while self.events:
-            up, text = self.events.pop(0)
-            if self.on_state:
-                self.on_state(up, text)
-        messages = self.inbox
-        self.inbox = []
-        return messages
+                self._down("the connection to %s was lost" % self.where(), "reset")
+        return self.take()
 
     def close(self):
         """Disconnect cleanly."""

@@ -7,6 +7,7 @@ quoted with double quotes.  Every error names the file, line and column.
 """
 
 from .errors import TraceError
+from .feed import text_value
 
 
 def split_cells(line):
@@ -45,23 +46,9 @@ def split_cells(line):
 
 
 def parse_cell(text):
-    """A cell's value: int, float, bool or text."""
-    low = text.lower()
-    if low == "true":
-        return True
-    if low == "false":
-        return False
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    if value != value or value in (float("inf"), float("-inf")):
-        return text  # nan and inf are words here, not measurements
-    return value
+    """A cell's value: int, float, bool or text (as an MQTT payload is read)."""
+    value = text_value(text)
+    return text if value is None else value
 
 
 _KINDS = {bool: "true/false", int: "numbers", float: "numbers", str: "text"}

@@ -5,33 +5,17 @@ must produce the figures in tests/fixtures/envoy/expected.json within 1 W
 (pyenphase rounds each figure separately, so sums may differ by one).
 """
 
-import json
-import os
-
 import pytest
-from simulators.envoy import CORPUS, EnvoySimulator, variants
+from simulators import corpus
+from simulators.envoy import EnvoySimulator, variants
 
 from sunshift.envoy import Envoy
 from sunshift.errors import DeviceError
 
-EXPECTED = json.load(open(os.path.join(CORPUS, "expected.json")))["variants"]
-NAMES = {"production": "envoy.production", "consumption": "envoy.total_consumption", "net_consumption": "envoy.net_consumption"}
-
-
-def expected_signals(variant):
-    e = EXPECTED[variant]
-    out = {}
-    for key, signal in (("production_w", "envoy.production"), ("consumption_w", "envoy.total_consumption"), ("net_consumption_w", "envoy.net_consumption")):
-        if e[key] is not None:
-            out[signal] = e[key]
-    for kind, lines in (e.get("phases") or {}).items():
-        for line, watts in lines.items():
-            out["%s.%s" % (NAMES[kind], line)] = watts
-    return out
-
 
 def test_every_variant_has_expectations():
-    assert sorted(EXPECTED) == variants()
+    for variant in variants():
+        assert corpus.expected(variant), variant  # every variant reads something
     assert len(variants()) == 28
 
 
@@ -42,7 +26,7 @@ def test_reader_matches_expected_figures(variant):
         got = envoy.poll()
         again = envoy.poll()  # the second poll uses the probed plan, not the probe
         envoy.close()
-    want = expected_signals(variant)
+    want = corpus.expected(variant)
     assert sorted(got) == sorted(want), (got, want)
     for name in want:
         assert abs(got[name] - want[name]) <= 1, (name, got[name], want[name])
@@ -50,7 +34,7 @@ def test_reader_matches_expected_figures(variant):
 
 
 # What pyenphase reports when only one other endpoint answers: the fallbacks.
-ALTERNATIVES = [(v, alt) for v in variants() for alt in sorted(EXPECTED[v].get("alt_sources_computed") or {})]
+ALTERNATIVES = [(v, alt) for v in variants() for alt in corpus.alternatives(v)]
 ONLY = {
     "production": {"hide": ("production.json", "api_v1_production")},
     "api_v1_production": {"hide": ("production.json", "production")},
@@ -63,16 +47,9 @@ SCRAPED = {("3.17.3", "production"): 6630, ("3.9.36", "production"): 0, ("3.8.10
 
 @pytest.mark.parametrize("variant, alt", ALTERNATIVES, ids=["%s-only-%s" % p for p in ALTERNATIVES])
 def test_fallbacks_when_only_one_endpoint_answers(variant, alt):
-    e = dict(EXPECTED[variant]["alt_sources_computed"][alt])
+    want = corpus.expected(variant, alt)
     if (variant, alt) in SCRAPED:
-        e["production_w"] = SCRAPED[(variant, alt)]
-    want = {}
-    for key, signal in (("production_w", "envoy.production"), ("consumption_w", "envoy.total_consumption"), ("net_consumption_w", "envoy.net_consumption")):
-        if e.get(key) is not None:
-            want[signal] = e[key]
-    for kind, lines in (e.get("phases") or {}).items():
-        for line, watts in lines.items():
-            want["%s.%s" % (NAMES[kind], line)] = watts
+        want["envoy.production"] = SCRAPED[(variant, alt)]
     with EnvoySimulator(variant, **ONLY[alt]) as sim:
         envoy = Envoy("envoy", sim.url, token=sim.token, insecure=True)
         if not want:

@@ -3,31 +3,9 @@ figures as over HTTP, on both interpreters."""
 
 from replay import ReplaySession, corpus
 
-from sunshift import envoy, jsonpick
+from sunshift import envoy
 from sunshift.errors import DeviceError
 from support import raises
-
-NAMES = {"production": "envoy.production", "consumption": "envoy.total_consumption", "net_consumption": "envoy.net_consumption"}
-_expected = {}
-
-
-def expected():
-    if not _expected:
-        data = jsonpick.loads(corpus.read("", "expected.json"))
-        _expected.update(data["variants"])
-    return _expected
-
-
-def want(variant):
-    e = expected()[variant]
-    out = {}
-    for key, signal in (("production_w", "envoy.production"), ("consumption_w", "envoy.total_consumption"), ("net_consumption_w", "envoy.net_consumption")):
-        if e[key] is not None:
-            out[signal] = e[key]
-    for kind, lines in (e.get("phases") or {}).items():
-        for line, watts in lines.items():
-            out["%s.%s" % (NAMES[kind], line)] = watts
-    return out
 
 
 def test_every_variant_gives_the_expected_figures():
@@ -35,7 +13,7 @@ def test_every_variant_gives_the_expected_figures():
     for variant in corpus.variants():
         reader = envoy.Envoy("envoy", "https://envoy.local", "test-envoy-token", session=ReplaySession(variant))
         got = reader.poll()
-        w = want(variant)
+        w = corpus.expected(variant)
         assert sorted(got) == sorted(w), (variant, got, w)
         for name in w:
             assert abs(got[name] - w[name]) <= 1, (variant, name, got[name], w[name])

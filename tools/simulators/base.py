@@ -84,6 +84,9 @@ class Simulator:
         self.requests = []
         self.connections = set()
         self.lock = threading.Lock()
+        self.mqtt = None  # a DeviceMqtt once start_mqtt() ran
+        self.interval = 1.0
+        self.publishing = threading.Event()
 
     # --- life cycle ----------------------------------------------------------
 
@@ -132,9 +135,36 @@ class Simulator:
         self.thread.start()
         return self
 
-    def stop(self):
-        """Stop serving and free the port."""
+    def start_mqtt(self, broker, client_id, status_topic, subscriptions, interval):
+        """Connect to ``broker`` (host, port) with a last will, and call
+        publish_state() every ``interval`` seconds until stop()."""
+        self.interval = interval
+        self.mqtt = DeviceMqtt(broker[0], broker[1], client_id, status_topic, subscriptions, self.on_mqtt)
+        self.publishing.set()
+        threading.Thread(target=self._publish_loop, daemon=True).start()
+
+    def _publish_loop(self):
+        while self.publishing.is_set():
+            self.publish_state()
+            time.sleep(self.interval)
+
+    def publish_state(self):
+        """Publish the device's state once (simulators with MQTT override this)."""
+
+    def on_mqtt(self, topic, payload):
+        """A message on a subscribed topic (simulators with MQTT override this)."""
+
+    def stop(self, clean=True):
+        """Stop serving and free the port; ``clean=False`` drops the MQTT link so
+        the broker publishes the last will, as when a device loses power."""
+        self.publishing.clear()
+        if self.mqtt is not None:
+            self.mqtt.close(clean)
+            self.mqtt = None
         self.healed.set()
+        self._stop_http()
+
+    def _stop_http(self):
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -165,7 +195,7 @@ class Simulator:
         self.fault = mode
         self.fault_path = path
         if mode == "refuse":
-            self.stop()
+            self._stop_http()
 
     def heal(self):
         """Answer normally again."""
@@ -173,7 +203,7 @@ class Simulator:
         self.fault = None
         self.healed.set()
         if was == "refuse":
-            self.start()
+            Simulator.start(self)
 
     # --- serving -------------------------------------------------------------
 
@@ -278,3 +308,22 @@ class DeviceMqtt:
         else:
             self.client.socket().close()
         self.client.loop_stop()
+
+
+def serve_forever(sim, banner):
+    """Run a simulator from the command line until Ctrl-C."""
+    sim.start()
+    print(banner % sim.url)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sim.stop()
+
+
+def broker_address(text):
+    """(host, port) from "HOST[:PORT]", or None."""
+    if not text:
+        return None
+    host, _, port = text.partition(":")
+    return host, int(port or 1883)

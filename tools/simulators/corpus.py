@@ -93,3 +93,33 @@ def answer(variant, path, hide=(), details_file="production.json"):
     if body is None:
         return 404, "application/json", NOT_FOUND
     return status_of(body), content_type(name, body), body
+
+
+SIGNALS = {"production": "envoy.production", "consumption": "envoy.total_consumption", "net_consumption": "envoy.net_consumption"}
+_expected = {}
+
+
+def expected(variant, alternative=None):
+    """{signal: W} a correct reader gives for a variant (or for one of its
+    single-endpoint ``alternative``s), from expected.json."""
+    if not _expected:
+        import json
+
+        _expected.update(json.loads(read("", "expected.json"))["variants"])
+    e = _expected[variant]
+    if alternative is not None:
+        e = e["alt_sources_computed"][alternative]
+    out = {}
+    for key, signal in (("production_w", "envoy.production"), ("consumption_w", "envoy.total_consumption"), ("net_consumption_w", "envoy.net_consumption")):
+        if e.get(key) is not None:
+            out[signal] = e[key]
+    for kind, lines in (e.get("phases") or {}).items():
+        for line, watts in lines.items():
+            out["%s.%s" % (SIGNALS[kind], line)] = watts
+    return out
+
+
+def alternatives(variant):
+    """Names of a variant's single-endpoint alternatives in expected.json."""
+    expected(variant)
+    return sorted(_expected[variant].get("alt_sources_computed") or {})

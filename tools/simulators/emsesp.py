@@ -29,11 +29,10 @@ import json
 import os
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from simulators.base import DeviceMqtt, Simulator
+from simulators.base import Simulator, broker_address, serve_forever
 
 # device -> circuit ("" for none) -> entity -> (value, kind, writeable)
 ENTITIES = {
@@ -70,9 +69,7 @@ class EmsEspSimulator(Simulator):
         self.nested = nested
         self.interval = interval
         self.send_response = send_response
-        self.mqtt = None
         self.writes = []
-        self.running = threading.Event()
         self.state_lock = threading.Lock()
 
     # --- life cycle ----------------------------------------------------------
@@ -80,24 +77,9 @@ class EmsEspSimulator(Simulator):
     def start(self):
         Simulator.start(self)
         if self.broker:
-            host, port = self.broker
             subs = ["%s/%s/#" % (self.base, device) for device in self.entities] + ["%s/%s" % (self.base, device) for device in self.entities]
-            self.mqtt = DeviceMqtt(host, port, "emsesp-sim-%d" % self.port, self.base + "/status", subs, self.on_mqtt)
-            self.running.set()
-            threading.Thread(target=self._publish_loop, daemon=True).start()
+            self.start_mqtt(self.broker, "emsesp-sim-%d" % self.port, self.base + "/status", subs, self.interval)
         return self
-
-    def stop(self, clean=True):
-        self.running.clear()
-        if self.mqtt:
-            self.mqtt.close(clean)
-            self.mqtt = None
-        Simulator.stop(self)
-
-    def _publish_loop(self):
-        while self.running.is_set():
-            self.publish_state()
-            time.sleep(self.interval)
 
     def publish_state(self):
         """Publish every device's values once, in the configured format."""
@@ -275,17 +257,7 @@ def main():
     parser.add_argument("--broker", help="HOST:PORT of an MQTT broker to publish to")
     parser.add_argument("--token", default="test-emsesp-token")
     args = parser.parse_args()
-    broker = None
-    if args.broker:
-        host, _, port = args.broker.partition(":")
-        broker = (host, int(port or 1883))
-    sim = EmsEspSimulator(args.port, args.token, broker).start()
-    print("EMS-ESP at %s (token %s)" % (sim.url, sim.token))
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sim.stop()
+    serve_forever(EmsEspSimulator(args.port, args.token, broker_address(args.broker)), "EMS-ESP at %%s (token %s)" % args.token)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from simulators.base import Simulator
+from simulators.base import Simulator, serve_forever
 from simulators.corpus import CORPUS, answer, file_for, firmware, variants
 
 __all__ = ["CORPUS", "EnvoySimulator", "variants"]
@@ -105,13 +105,8 @@ def main():
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--token", default="test-envoy-token")
     args = parser.parse_args()
-    sim = EnvoySimulator(args.variant, args.token, args.port).start()
-    print("Envoy %s at %s%s" % (args.variant, sim.url, " (token %s)" % sim.token if sim.token else ""))
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sim.stop()
+    sim = EnvoySimulator(args.variant, args.token, args.port)
+    serve_forever(sim, "Envoy %s at %%s%s" % (args.variant, " (token %s)" % sim.token if sim.token else ""))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from simulators.base import DeviceMqtt, Simulator
+from simulators.base import Simulator, broker_address, serve_forever
 
 MODES = ("off", "pv", "minpv", "now")
 UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
@@ -136,16 +136,13 @@ class EvccSimulator(Simulator):
 
     def __init__(self, port=0, broker=None, topic="evcc", loadpoints=1, vehicles=("car",), smart_modes=False, wrap_result=False, interval=1.0):
         Simulator.__init__(self, port)
+        self.interval = interval
         self.state = initial_state(loadpoints, vehicles)
         self.smart_modes = smart_modes
         self.wrap_result = wrap_result
         self.topic = topic
-        self.interval = interval
         self.broker = broker
-        self.mqtt = None
         self.writes = []
-        self.publisher = None
-        self.running = threading.Event()
         self.state_lock = threading.Lock()
 
     # --- life cycle ----------------------------------------------------------
@@ -153,24 +150,8 @@ class EvccSimulator(Simulator):
     def start(self):
         Simulator.start(self)
         if self.broker:
-            host, port = self.broker
-            self.mqtt = DeviceMqtt(host, port, "evcc-sim-%d" % self.port, self.topic + "/status", [self.topic + "/#"], self.on_mqtt)
-            self.running.set()
-            self.publisher = threading.Thread(target=self._publish_loop, daemon=True)
-            self.publisher.start()
+            self.start_mqtt(self.broker, "evcc-sim-%d" % self.port, self.topic + "/status", [self.topic + "/#"], self.interval)
         return self
-
-    def stop(self, clean=True):
-        self.running.clear()
-        if self.mqtt:
-            self.mqtt.close(clean)
-            self.mqtt = None
-        Simulator.stop(self)
-
-    def _publish_loop(self):
-        while self.running.is_set():
-            self.publish_state()
-            time.sleep(self.interval)
 
     def publish_state(self):
         """Publish the whole state once (retained), as evcc does every cycle."""
@@ -386,17 +367,7 @@ def main():
     parser.add_argument("--broker", help="HOST:PORT of an MQTT broker to publish to")
     parser.add_argument("--smart", action="store_true", help="behave as evcc 2026 (mode smart)")
     args = parser.parse_args()
-    broker = None
-    if args.broker:
-        host, _, port = args.broker.partition(":")
-        broker = (host, int(port or 1883))
-    sim = EvccSimulator(args.port, broker, smart_modes=args.smart).start()
-    print("evcc at %s%s" % (sim.url, " publishing to %s:%d" % broker if broker else ""))
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sim.stop()
+    serve_forever(EvccSimulator(args.port, broker_address(args.broker), smart_modes=args.smart), "evcc at %s")
 
 
 if __name__ == "__main__":
