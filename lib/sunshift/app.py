@@ -108,7 +108,7 @@ class Runner:
                 pass  # lost again at once: the next connect says it
             # Whatever was published before or while the link was down is lost: send it again.
             for name, adapter in self.adapters.items():
-                if getattr(adapter, "transport", "rest") == "mqtt":
+                if adapter.transport == "mqtt":
                     self.engine.reassert(name + ".")
         else:
             self.log.warn("mqtt", text + "; MQTT signals will go stale")
@@ -137,11 +137,10 @@ class Runner:
         if self.mqtt is not None:
             for topic, payload in self.mqtt.poll():
                 for adapter in self.adapters.values():
-                    handle = getattr(adapter, "handle", None)
-                    if handle is not None and getattr(adapter, "transport", "rest") == "mqtt" and handle(topic, payload):
+                    if adapter.transport == "mqtt" and adapter.handle(topic, payload):
                         break
         for name, adapter in self.adapters.items():
-            if getattr(adapter, "transport", "rest") == "mqtt":
+            if adapter.transport == "mqtt":
                 self._take_mqtt(name, adapter, now)
             elif self.next_poll[name] is None or port.ticks_diff(now_ms, self.next_poll[name]) >= 0:
                 self._poll(name, adapter, now)

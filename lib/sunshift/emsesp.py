@@ -48,8 +48,6 @@ def device_signals(name, device, data):
 class EmsEsp:
     """One EMS-ESP gateway.  ``devices`` are the ones polled over REST."""
 
-    kind = "emsesp"
-
     def __init__(
         self, name, url=None, token=None, transport="rest", mqtt=None, base="ems-esp", devices=("boiler", "thermostat"), timeout=5, session=None, entities=()
     ):

@@ -274,7 +274,7 @@ class Plan:
 class Envoy:
     """Reads one Envoy.  ``poll()`` returns {signal: watts} or raises DeviceError."""
 
-    kind = "envoy"
+    transport = "rest"  # an Envoy is only read, over HTTP(S)
 
     def __init__(self, name, url, token=None, insecure=False, timeout=5, session=None):
         self.name = name

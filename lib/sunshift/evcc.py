@@ -166,8 +166,6 @@ def state_signals(name, state):
 class Evcc:
     """One evcc, read and written by REST or MQTT (``transport``)."""
 
-    kind = "evcc"
-
     def __init__(self, name, url=None, transport="rest", mqtt=None, topic="evcc", timeout=5, session=None):
         self.name = name
         self.transport = transport
