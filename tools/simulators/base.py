@@ -279,16 +279,28 @@ class DeviceMqtt:
         self.client.will_set(status_topic, "offline", qos=1, retain=True)
         self.connected = threading.Event()
 
+        pending = set()
+
         def connected(client, userdata, flags, reason, properties):
             client.publish(status_topic, "online", qos=1, retain=True)
+            pending.clear()
             for topic in subscriptions:
-                client.subscribe(topic, qos=1)
-            self.connected.set()
+                pending.add(client.subscribe(topic, qos=1)[1])
+            if not pending:
+                self.connected.set()
+
+        def subscribed(client, userdata, mid, reasons, properties):
+            # Ready only once the broker has every subscription: a message
+            # published before that would be lost, and a test would flake.
+            pending.discard(mid)
+            if not pending:
+                self.connected.set()
 
         def disconnected(client, userdata, flags, reason, properties):
             self.connected.clear()
 
         self.client.on_connect = connected
+        self.client.on_subscribe = subscribed
         self.client.on_disconnect = disconnected
         self.client.on_message = lambda client, userdata, m: on_message(m.topic, m.payload)
         self.client.reconnect_delay_set(0.1, 1)
