@@ -15,7 +15,7 @@ token) or MQTT (`<base>/boiler/dhw/seltemp`, payload `60`).
 """
 
 from .errors import DeviceError, TransportError, ValueRefused
-from .feed import MqttFeed, flatten, json_value
+from .feed import MqttFeed, check_transport, flatten, json_value
 from .webapi import WebApi
 
 DEVICES = ("boiler", "thermostat", "mixer", "heatpump", "solar", "switch", "controller", "pump", "ventilation", "heatsource", "water")
@@ -61,12 +61,7 @@ class EmsEsp:
         self.entities = tuple(entities)
         self.api = WebApi(name, url, token, False, timeout, AUTH_HINT, session) if url else None
         self.feed = MqttFeed()
-        if transport == "mqtt":
-            if mqtt is None:
-                raise DeviceError(name, "mqtt", "transport mqtt needs the site's mqtt broker settings", "config")
-            mqtt.subscribe(self.base + "/#")
-        elif self.api is None:
-            raise DeviceError(name, "config", "transport rest needs the url of EMS-ESP (like http://ems-esp.local)", "config")
+        check_transport(name, transport, mqtt, self.api, self.base, "http://ems-esp.local")
 
     # --- reading ----------------------------------------------------------------
 

@@ -15,7 +15,7 @@ with payload `pv`), checked first: a value evcc would refuse never leaves.
 """
 
 from .errors import DeviceError, TransportError, ValueRefused
-from .feed import MqttFeed, flatten, text_value
+from .feed import MqttFeed, check_transport, flatten, text_value
 from .webapi import WebApi
 
 MODES = ("off", "pv", "minpv", "now", "smart")
@@ -174,12 +174,7 @@ class Evcc:
         self.api = WebApi(name, url, None, False, timeout, "evcc's setters need no token; check the URL", session) if url else None
         self.feed = MqttFeed()
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
-        if transport == "mqtt":
-            if mqtt is None:
-                raise DeviceError(name, "mqtt", "transport mqtt needs the site's mqtt broker settings", "config")
-            mqtt.subscribe(self.topic + "/#")
-        elif self.api is None:
-            raise DeviceError(name, "config", "transport rest needs the url of evcc (like http://evcc.local:7070)", "config")
+        check_transport(name, transport, mqtt, self.api, self.topic, "http://evcc.local:7070")
 
     # --- reading --------------------------------------------------------------
 

@@ -8,6 +8,7 @@ none of one that fell silent or said "offline" in its last will.
 """
 
 from . import jsonpick
+from .errors import DeviceError
 
 
 def text_value(payload):
@@ -99,3 +100,14 @@ def json_object(values):
 
     lines = ["  %s: %s" % (json_dumps(key), json_dumps(values[key])) for key in sorted(values)]
     return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+
+
+def check_transport(name, transport, mqtt, api, root, url_example):
+    """Make sure a device can be reached the way it is configured; over MQTT,
+    subscribe to everything under its ``root`` topic."""
+    if transport == "mqtt":
+        if mqtt is None:
+            raise DeviceError(name, "mqtt", "transport mqtt needs the site's mqtt broker settings", "config")
+        mqtt.subscribe(root + "/#")
+    elif api is None:
+        raise DeviceError(name, "config", "transport rest needs the device's url (like %s)" % url_example, "config")
