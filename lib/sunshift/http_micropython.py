@@ -26,7 +26,9 @@ AVAILABLE = requests is not None
 # The largest body read into memory on a board.
 MAX_BODY = 32 * 1024
 
-_TIMEOUTS = (getattr(errno, "ETIMEDOUT", 110), 116, 11)  # 11: EAGAIN from a socket timeout
+# A socket timeout is ETIMEDOUT on ESP32 (116 in lwIP's numbering) and EAGAIN on the unix and
+# WebAssembly ports; each port's errno module has its own numbers, so ask it first.
+_TIMEOUTS = (getattr(errno, "ETIMEDOUT", 110), getattr(errno, "EAGAIN", 11), 116, 11)
 _REFUSED = (getattr(errno, "ECONNREFUSED", 111),)
 _RESET = (getattr(errno, "ECONNRESET", 104), getattr(errno, "ECONNABORTED", 103), getattr(errno, "ENOTCONN", 128))
 
@@ -54,15 +56,14 @@ class Session:
         """Send one request; returns (status, headers with lower-case names, body bytes)."""
         response = None
         try:
-            response = requests.request(method, url, data=body, headers=headers or {}, timeout=timeout)
-            data = response.raw.read(MAX_BODY + 1) if response.raw else b""
-            if len(data) > MAX_BODY:
-                raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
+            # A copy: requests from before April 2025 (MicroPython 1.24's) adds Host and Content-Length to the caller's dict.
+            response = requests.request(method, url, data=body, headers=dict(headers) if headers else {}, timeout=timeout)
             answer = {}
             for name in getattr(response, "headers", None) or {}:
                 key = name.decode() if isinstance(name, bytes) else name
                 value = response.headers[name]
                 answer[key.lower()] = value.decode() if isinstance(value, bytes) else value
+            data = self._body(response, answer.get("content-length"))
             return response.status_code, answer, data
         except TransportError:
             raise
@@ -76,6 +77,28 @@ class Session:
         finally:
             if response is not None:
                 response.close()
+
+    def _body(self, response, length):
+        """The body, at most MAX_BODY bytes.  requests 0.10 reads to the end of the
+        stream whatever Content-Length says, so a short body (the device closed early)
+        is caught here rather than handed on as a truncated document."""
+        if not response.raw:
+            return b""
+        if length is not None:
+            try:
+                length = int(length)
+            except ValueError:
+                raise TransportError("protocol", "a broken HTTP answer (Content-Length %r)" % length)
+            if length > MAX_BODY:
+                raise TransportError("protocol", "the answer is larger than %d bytes (Content-Length %d)" % (MAX_BODY, length))
+            data = response.raw.read(length) if length else b""
+            if len(data) < length:
+                raise TransportError("reset", "the connection was closed after %d of %d bytes" % (len(data), length))
+            return data
+        data = response.raw.read(MAX_BODY + 1)
+        if len(data) > MAX_BODY:
+            raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
+        return data
 
     def close(self):
         """Nothing is kept open between calls on a board."""

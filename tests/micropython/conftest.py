@@ -1,0 +1,4 @@
+# These suites run sunshift's MicroPython backends on micropython-lib's own code
+# (tests/vendor), which needs MicroPython: tools/mptest.py runs them under the real
+# interpreter (node tools/mprun.mjs tools/mptest.py).  pytest leaves them out.
+collect_ignore_glob = ["*.py"]
