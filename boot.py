@@ -1,5 +1,16 @@
-"""Runs first on a board (Wi-Fi, clock, watchdog); nothing to do on a PC.
+"""Runs first on a board: the watchdog, Wi-Fi, the clock (docs/device.md); nothing on a PC.
 
-The board side arrives with the ESP32 issue; on CPython this file is a no-op
-so `python3 boot.py` is harmless.
+On CPython (or `micropython boot.py` on a PC, which has arguments) this file
+does nothing, so `python3 boot.py` is harmless.  The work is in
+lib/sunshift/device.py, where tests drive it with fake hardware.
 """
+
+import sys
+
+if sys.implementation.name == "micropython" and not sys.argv:
+    try:
+        from sunshift import device
+    except ImportError as e:
+        print("boot: sunshift is not on this board (%s); deploy it with tools/deploy.py" % e)
+    else:
+        device.boot()

@@ -1,17 +1,24 @@
-"""Entry point on both interpreters: `python3 main.py <command>` on a PC or Pi.
+"""Entry point on both interpreters: `python3 main.py <command>` on a PC or Pi,
+and the engine on a board (docs/device.md).
 
-It runs from a checkout with nothing installed: the package lives in lib/.
+On a PC it runs from a checkout with nothing installed: the package lives in lib/.
+A board (MicroPython with no command line) runs sunshift.device instead.
 """
 
 import sys
 
-if "lib" not in sys.path:
-    sys.path.insert(0, "lib")
-_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-if _here + "/lib" not in sys.path:
-    sys.path.insert(0, _here + "/lib")
+if sys.implementation.name == "micropython" and not sys.argv:
+    from sunshift import device
 
-from sunshift import cli  # noqa: E402
+    device.main()
+else:
+    if "lib" not in sys.path:
+        sys.path.insert(0, "lib")
+    _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+    if _here + "/lib" not in sys.path:
+        sys.path.insert(0, _here + "/lib")
 
-if __name__ == "__main__":
-    sys.exit(cli.main(sys.argv[1:]))
+    from sunshift import cli
+
+    if __name__ == "__main__":
+        sys.exit(cli.main(sys.argv[1:]))

@@ -69,11 +69,13 @@ class Runner:
     """A configured site: adapters, MQTT, engine and dispatcher.
 
     ``sessions`` ({device name: HTTP session}) and ``mqtt_client`` replace the
-    transport backends, for tests on interpreters without sockets.
+    transport backends, for tests on interpreters without sockets; ``ticks_ms``
+    replaces port.ticks_ms for the poll schedule (a test's fake clock).
     """
 
-    def __init__(self, site, log, dry_run=False, ruleset=None, mqtt_client=None, sessions=None):
+    def __init__(self, site, log, dry_run=False, ruleset=None, mqtt_client=None, sessions=None, ticks_ms=None):
         self.site = site
+        self.ticks_ms = ticks_ms or port.ticks_ms
         self.log = log
         self.rules = ruleset or parser.load(site.rules)
         errors, warnings = check_names(self.rules, site.devices)
@@ -133,7 +135,12 @@ class Runner:
 
     def step(self, now, tod, now_ms=None):
         """One turn: MQTT, due polls, the engine, the writes.  Returns the changes."""
-        now_ms = port.ticks_ms() if now_ms is None else now_ms
+        self.receive(now, now_ms)
+        return self.dispatcher.step(now, tod)
+
+    def receive(self, now, now_ms=None):
+        """The first half of a turn: MQTT messages and due polls, into the engine."""
+        now_ms = self.ticks_ms() if now_ms is None else now_ms
         if self.mqtt is not None:
             for topic, payload in self.mqtt.poll():
                 for adapter in self.adapters.values():
@@ -145,8 +152,7 @@ class Runner:
             elif self.next_poll[name] is None or port.ticks_diff(now_ms, self.next_poll[name]) >= 0:
                 self._poll(name, adapter, now)
                 wait = self.site.devices[name]["poll"] + self.backoff[name]
-                self.next_poll[name] = port.ticks_add(port.ticks_ms(), int(wait * 1000))
-        return self.dispatcher.step(now, tod)
+                self.next_poll[name] = port.ticks_add(self.ticks_ms(), int(wait * 1000))
 
     def _poll(self, name, adapter, now):
         health = self.health[name]

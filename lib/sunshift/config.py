@@ -19,6 +19,8 @@ DEVICE_KEYS = {
     "emsesp": ("type", "url", "transport", "base", "devices", "entities", "poll", "timeout", "stale_after"),
 }
 DEFAULT_POLL = {"envoy": 5, "evcc": 5, "emsesp": 10}
+# The board's Wi-Fi, in the secrets file: {"wifi": {"ssid": "...", "password": "..."}}.
+WIFI_KEYS = ("ssid", "password")
 
 
 class ConfigError(SunshiftError):
@@ -155,6 +157,23 @@ def _secret(secrets, section, key):
         value = block.get(key)
         return value if isinstance(value, str) and value else None
     return None
+
+
+def wifi(secrets, path="secrets.json"):
+    """(ssid, password) of the board's Wi-Fi from the secrets, or ConfigError naming the key.
+
+    The password may be left out for an open network; it never appears in a message.
+    """
+    block = secrets.get("wifi")
+    if not isinstance(block, dict) or not isinstance(block.get("ssid"), str) or not block["ssid"]:
+        raise ConfigError('%s: wifi: the board needs {"ssid": "your network", "password": "..."} here' % path)
+    for key in block:
+        if key not in WIFI_KEYS:
+            raise ConfigError("%s: wifi: unknown key %r (known: %s)" % (path, key, ", ".join(WIFI_KEYS)))
+    password = block.get("password", "")
+    if not isinstance(password, str):
+        raise ConfigError("%s: wifi.password: must be a text in quotes" % path)
+    return block["ssid"], password
 
 
 def load(path, secrets_path=None):
