@@ -18,9 +18,9 @@ require("umqtt.simple")
 require("requests")
 
 # Every module of lib/sunshift that runs on a board: all but the host-only ones
-# of tools/board_files.py (the *_cpython backends, plot, record, runs,
-# scenarios, summary). tests/host/test_deploy.py checks that this list and the
-# deploy's stay the same. opt=0 keeps line numbers, so a traceback in the crash
+# of tools/board_files.py (the *_cpython backends, cli, plot, record, runs,
+# scenarios, sim, summary, trace). tests/host/test_deploy.py checks that this
+# list and the deploy's stay the same. opt=0 keeps line numbers, so a traceback in the crash
 # log names its line; frozen, they sit in flash, not in the heap.
 package(
     "sunshift",
@@ -28,8 +28,8 @@ package(
         "__init__.py",
         "app.py",
         "backoff.py",
-        "cli.py",
         "config.py",
+        "device.py",
         "dispatch.py",
         "emsesp.py",
         "engine.py",
@@ -48,8 +48,6 @@ package(
         "port.py",
         "series.py",
         "signals.py",
-        "sim.py",
-        "trace.py",
         "units.py",
         "webapi.py",
     ],

@@ -8,9 +8,12 @@ import os
 
 # Modules that never run on a board, left out of the deploy and of the firmware
 # image. The CPython backends import http.client, ssl and paho; the others build
-# the days, figures and pictures of `sim`, `scenario` and `demo` on a PC.
+# the days, figures and pictures of `sim`, `scenario` and `demo` on a PC. A
+# board's main.py runs sunshift.device (app, config, parser, port), never the
+# command line: cli and the `sim` it drives (sim, trace) stay here too, 15 KB
+# of .mpy (docs/benchmarks.md, "Memory on the board").
 HOST_ONLY_SUFFIX = "_cpython.py"
-HOST_ONLY = ("plot.py", "record.py", "runs.py", "scenarios.py", "summary.py")
+HOST_ONLY = ("cli.py", "plot.py", "record.py", "runs.py", "scenarios.py", "sim.py", "summary.py", "trace.py")
 
 # Where things go on the board (MicroPython puts /lib on sys.path).
 BOARD_PACKAGE = "/lib/sunshift"

@@ -193,8 +193,9 @@ def test_full_deploy_on_an_empty_board_runs_every_step_in_order(rig):
 def test_the_host_only_modules_stay_on_the_host(rig):
     assert rig.run().returncode == 0
     on_board = os.listdir(rig.board / "lib" / "sunshift")
-    for name in ("plot.mpy", "scenarios.mpy", "record.mpy", "runs.mpy", "summary.mpy", "http_cpython.mpy", "mqtt_cpython.mpy"):
-        assert name not in on_board
+    host_only = ("cli", "plot", "scenarios", "record", "runs", "sim", "summary", "trace", "http_cpython", "mqtt_cpython")
+    for name in host_only:
+        assert name + ".mpy" not in on_board
     assert "engine.mpy" in on_board and "http_micropython.mpy" in on_board
 
 
