@@ -24,7 +24,7 @@ Semantics (docs/rules.md has the long form):
 
 from . import nodes, units
 from .errors import EvalError
-from .expr import Evaluator
+from .expr import Evaluator, method_for, need_truth
 from .port import const
 from .signals import Signals
 
@@ -39,6 +39,7 @@ DEFAULT_MAX_AGE = const(120)
 DAY = const(86400)
 
 _UNSET = object()
+_NEVER = float("inf")
 
 
 class Change:
@@ -111,8 +112,15 @@ class Engine:
         self.writers = ruleset.writers
         self.hold = ruleset.hold
         self.signals = Signals()
+        extremes = []  # names min() or max() is asked of; the others keep no lows and highs
+        for r in self.rules:
+            for node in [r.when, r.until] + [n for _, n in r.then] + [n for _, n in r.otherwise]:
+                if node is not None:
+                    _extremes(node, extremes)
+        for let in self.lets:
+            _extremes(let.expr, extremes)
         for name in ruleset.windows:
-            self.signals.track(name, ruleset.windows[name])
+            self.signals.track(name, ruleset.windows[name], name in extremes)
         self.evaluator = Evaluator(self.signals)
         self.states = [RuleState(r) for r in self.rules]
         self.let_timers = [[None] * let.timers for let in self.lets]
@@ -146,11 +154,32 @@ class Engine:
             else:
                 self.when_slots.append(tuple(range(r.until_first)))
                 self.until_slots.append(tuple(range(r.until_first, r.timers)))
+        # Per rule, what its step reads every tick, in one tuple (with the
+        # evaluator methods for its `when` and `until`).
+        self.plans = []
+        for i, r in enumerate(self.rules):
+            until_method = None if r.until is None else method_for(r.until)
+            self.plans.append((i, r, self.states[i], r.when, r.until, r.during, self.when_slots[i], self.until_slots[i], method_for(r.when), until_method))
         self.let_durations = []
         for let in self.lets:
             durations = [0] * let.timers
             _slot_durations(let.expr, durations)
             self.let_durations.append(durations)
+        self.input_limits = []  # every (signal, staleness limit) of the rules, once
+        for limits in self.limits:
+            for pair in limits:
+                if pair not in self.input_limits:
+                    self.input_limits.append(pair)
+        # A sample or a tick at t brings no deadline before t + shortest: the
+        # shortest positive staleness limit or `for` duration (None: none).
+        self.shortest = None
+        for seconds in [pair[1] for pair in self.input_limits] + [d for ds in self.durations + self.let_durations for d in ds]:
+            if seconds > 0 and (self.shortest is None or seconds < self.shortest):
+                self.shortest = seconds
+        # Every input was fresh, and stays so until fresh_until unless the
+        # signals' setbacks count moves (see Signals and _all_fresh).
+        self.fresh_setbacks = None
+        self.fresh_until = 0
         self.written = {}  # target -> value the device should hold now
         self.last_value = {}  # target -> value of its last change
         self.changed_at = {}  # target -> time of its last change
@@ -159,12 +188,20 @@ class Engine:
         self.value_faults = {}  # target -> error text, to log once
         self.events = []  # (t, source, text): the decision log
         self.now = None
+        # True when the last arbitration found every target already holding its
+        # value as written in the rule; until a rule changes state or a write
+        # is undone, the next one would find the same, so it is skipped.
+        self.settled = False
 
     # --- input --------------------------------------------------------------
 
     def update(self, name, value, t):
         """A sample of signal ``name`` taken at time ``t``."""
         self.signals.update(name, value, t)
+
+    def update_all(self, samples, t):
+        """Samples [(signal, value)] all taken at time ``t``."""
+        self.signals.update_all(samples, t)
 
     def take_events(self):
         """The decision log since the last call: a list of (t, source, text)."""
@@ -180,11 +217,13 @@ class Engine:
             if target.startswith(prefix):
                 self.written.pop(target, None)
                 self.retry_at.pop(target, None)
+                self.settled = False
 
     def write_failed(self, target, now, retry_after=30):
         """The write of ``target`` did not reach the device: try again after ``retry_after`` s."""
         self.written.pop(target, None)
         self.retry_at[target] = now + retry_after
+        self.settled = False
 
     # --- the tick -----------------------------------------------------------
 
@@ -195,13 +234,83 @@ class Engine:
         the clock is not set (rules with `during` then stay off).
         """
         self.now = now
-        self.evaluator.now = now
-        self._update_lets(now)
-        for i in range(len(self.rules)):
-            self._step(i, now, tod)
+        ev = self.evaluator
+        ev.now = now
+        if self.lets:
+            self._update_lets(now)
+        fresh = self._all_fresh(now)
+        # Each rule's step, written out here: a day of 1-s samples is 86,400 ticks.
+        for plan in self.plans:
+            i, r, st, when, until, during, when_slots, until_slots, when_method, until_method = plan
+            timers = ev.timers = st.timers
+            # Unless every input is known to be fresh, a quick look for a fault;
+            # _fault finds the first one and words it.
+            fault = None if fresh else self._quick_fault(i, now)
+            state = st.state
+            if fault is None:
+                try:
+                    w = when_method(ev, when)  # ev.condition(when), written out
+                    if w is not True and w is not False and w is not None:
+                        need_truth(when, w)
+                    u = None
+                    if state >= ACTIVE and until is not None:
+                        u = until_method(ev, until)
+                        if u is not True and u is not False and u is not None:
+                            need_truth(until, u)
+                except EvalError as e:
+                    fault = ("error", "error: %s" % e)
+            if fault is not None:
+                self._go_safe(i, fault)
+                continue
+            if st.safe:
+                st.safe = False
+                st.fault = None
+                self._log(r.name, "inputs fresh again")
+                st.reason = ev.explain(when, w)
+            # The state the rule moves to, and why: a node explained as `truth`,
+            # or None for "outside its windows".  Most ticks it stays put.
+            # Whether it is inside its windows is asked only where it matters.
+            truth = None
+            if state <= PENDING_ON:
+                if w is True and (during is None or (tod is not None and in_windows(during, tod))):
+                    for s in until_slots:
+                        timers[s] = None
+                    new, why, truth = ACTIVE, when, True
+                elif w is True:
+                    new, why = INACTIVE, None
+                else:
+                    new = INACTIVE
+                    for s in when_slots:  # a `for` timer of `when` is running
+                        if timers[s] is not None:
+                            new = PENDING_ON
+                            break
+                    why, truth = when, w
+            elif during is not None and (tod is None or not in_windows(during, tod)):
+                new, why = INACTIVE, None
+            elif until is not None:
+                if u is True:
+                    new, why, truth = INACTIVE, until, True
+                else:
+                    new = ACTIVE
+                    for s in until_slots:  # a `for` timer of `until` is running
+                        if timers[s] is not None:
+                            new = PENDING_OFF
+                            break
+                    why, truth = until, u
+            elif w is not True:
+                new, why, truth = INACTIVE, when, w
+            else:
+                continue
+            if state != new or st.since is None:
+                self._set(i, new, self._outside(r, tod) if why is None else why, truth)
         changes = []
-        for target in self.targets:
-            self._arbitrate(target, now, changes)
+        if not self.settled:
+            settled = True
+            arbitrate = self._arbitrate
+            for target in self.targets:
+                if not arbitrate(target, now, changes):
+                    settled = False
+            self.settled = settled
         return changes
 
     def _log(self, source, text):
@@ -209,8 +318,9 @@ class Engine:
 
     def _update_lets(self, now):
         ev = self.evaluator
+        let_timers = self.let_timers
         for i, let in enumerate(self.lets):
-            ev.timers = self.let_timers[i]
+            ev.timers = let_timers[i]
             try:
                 value = ev.value(let.expr)
                 self.let_faults[i] = None
@@ -221,10 +331,50 @@ class Engine:
                     self._log(let.name, "cannot compute: %s" % e)
             self.signals.update(let.name, value, now)
 
-    def _fault(self, i, now):
+    def _all_fresh(self, now):
+        """True if no let is in error and every input of every rule is fresh:
+        then no rule has a fault, and none needs to look for one."""
+        for fault in self.let_faults:
+            if fault is not None:
+                return False
+        signals = self.signals
+        if self.fresh_setbacks == signals.setbacks and now < self.fresh_until:
+            return True  # as last found: since then, samples only came later
+        values = signals.values
+        times = signals.times
+        soonest = _NEVER
+        for name, limit in self.input_limits:
+            t = times.get(name)
+            if t is None or values.get(name) is None:
+                return False
+            t += limit
+            if now >= t:
+                return False
+            if t < soonest:
+                soonest = t
+        self.fresh_setbacks = signals.setbacks
+        self.fresh_until = soonest
+        return True
+
+    def _quick_fault(self, i, now):
+        """None if rule ``i`` has no fault, else what _fault says."""
+        let_faults = self.let_faults
         for k in self.let_uses[i]:
-            if self.let_faults[k] is not None:
-                return self.lets[k].name, "error: %s (in let %s)" % (self.let_faults[k], self.lets[k].name)
+            if let_faults[k] is not None:
+                return self._fault(i, now)
+        values = self.signals.values
+        times = self.signals.times
+        for name, limit in self.limits[i]:
+            t = times.get(name)
+            if t is None or now >= t + limit or values.get(name) is None:
+                return self._fault(i, now)
+        return None
+
+    def _fault(self, i, now):
+        let_faults = self.let_faults
+        for k in self.let_uses[i]:
+            if let_faults[k] is not None:
+                return self.lets[k].name, "error: %s (in let %s)" % (let_faults[k], self.lets[k].name)
         values = self.signals.values
         times = self.signals.times
         for name, limit in self.limits[i]:
@@ -246,6 +396,7 @@ class Engine:
             why = self.evaluator.explain(why, truth)
         before = "start" if st.since is None else STATE_NAMES[st.state]
         self._log(self.rules[i].name, "%s -> %s: %s" % (before, STATE_NAMES[state], why))
+        self.settled = False
         st.state = state
         st.since = self.now
         st.reason = why
@@ -265,71 +416,14 @@ class Engine:
         else:
             self._set(i, INACTIVE, fault[1])
 
-    def _step(self, i, now, tod):
-        r = self.rules[i]
-        st = self.states[i]
-        ev = self.evaluator
-        ev.timers = st.timers
-        fault = self._fault(i, now)
-        if fault is None:
-            try:
-                w = ev.condition(r.when)
-                u = None
-                if st.state >= ACTIVE and r.until is not None:
-                    u = ev.condition(r.until)
-            except EvalError as e:
-                fault = ("error", "error: %s" % e)
-        if fault is not None:
-            self._go_safe(i, fault)
-            return
-        if st.safe:
-            st.safe = False
-            st.fault = None
-            self._log(r.name, "inputs fresh again")
-            st.reason = ev.explain(r.when, w)
-        inside = True
-        if r.during is not None:
-            inside = tod is not None and in_windows(r.during, tod)
-        if st.state <= PENDING_ON:
-            if w is True and inside:
-                for s in self.until_slots[i]:
-                    st.timers[s] = None
-                self._set(i, ACTIVE, r.when, True)
-            elif w is True:
-                if st.state != INACTIVE or st.since is None:
-                    self._set(i, INACTIVE, self._outside(r, tod))
-            elif self._counting(i):
-                self._set(i, PENDING_ON, r.when, w)
-            else:
-                self._set(i, INACTIVE, r.when, w)
-            return
-        if not inside:
-            self._set(i, INACTIVE, self._outside(r, tod))
-        elif r.until is not None:
-            if u is True:
-                self._set(i, INACTIVE, r.until, True)
-            elif self._counting(i, self.until_slots[i]):
-                self._set(i, PENDING_OFF, r.until, u)
-            else:
-                self._set(i, ACTIVE, r.until, u)
-        elif w is not True:
-            self._set(i, INACTIVE, r.when, w)
-
-    def _counting(self, i, slots=None):
-        """True if one of the rule's `for` timers in ``slots`` (default: those of
-        `when`) is running."""
-        timers = self.states[i].timers
-        for s in self.when_slots[i] if slots is None else slots:
-            if timers[s] is not None:
-                return True
-        return False
-
     def _outside(self, r, tod):
         if tod is None:
             return "time of day unknown (clock not set); during %s" % _windows_text(r.during)
         return "outside %s (now %s)" % (_windows_text(r.during), units.format_clock(tod))
 
     def _arbitrate(self, target, now, changes):
+        """Offer ``target`` the winning rule's value; True if that is a value as
+        written in the rule and the device already holds it (nothing to do)."""
         entries = self.writers[target]
         chosen = None
         for entry in entries:
@@ -342,10 +436,11 @@ class Engine:
                     chosen = entry[0], entry[2]
                     break
         if chosen is None:
-            return
+            return True
         rule, node = chosen
         st = self.states[rule.order]
-        if node[0] == nodes.NUM or node[0] == nodes.STR or node[0] == nodes.BOOL:
+        literal = node[0] <= nodes.BOOL  # NUM, STR, BOOL: a value as written
+        if literal:
             value = node[1]
         else:
             self.evaluator.timers = st.timers
@@ -359,8 +454,15 @@ class Engine:
             if type(value) is float and value - value != 0:
                 self._value_fault(target, "%s is %s" % (nodes.unparse(node), value))
                 return
-        self.value_faults.pop(target, None)
+        if self.value_faults:
+            self.value_faults.pop(target, None)
+        written = self.written.get(target, _UNSET)
+        if written is not _UNSET and units.same_value(written, value):
+            if self.held:
+                self.held.pop(target, None)
+            return literal
         self._offer(target, value, rule, st, now, changes)
+        return False
 
     def _value_fault(self, target, text):
         if self.value_faults.get(target) != text:
@@ -368,10 +470,8 @@ class Engine:
             self._log(target, "not written: " + text)
 
     def _offer(self, target, value, rule, st, now, changes):
-        written = self.written.get(target, _UNSET)
-        if written is not _UNSET and units.same_value(written, value):
-            self.held.pop(target, None)
-            return
+        """Write ``value`` to ``target`` (it differs from what the device holds)
+        unless a hold or a failed write's pause says wait."""
         retry = self.retry_at.get(target)
         if retry is not None and now < retry:
             return
@@ -406,6 +506,10 @@ class Engine:
         only re-read at samples and deadlines."""
         best = None
         times = self.signals.times
+        for name, limit in self.input_limits:
+            t = times.get(name)
+            if t is not None:
+                best = _earliest(best, t + limit, now)
         for i, r in enumerate(self.rules):
             st = self.states[i]
             durations = self.durations[i]
@@ -413,10 +517,6 @@ class Engine:
                 since = st.timers[s]
                 if since is not None:
                     best = _earliest(best, since + durations[s], now)
-            for name, limit in self.limits[i]:
-                t = times.get(name)
-                if t is not None:
-                    best = _earliest(best, t + limit, now)
             if r.during is not None and tod is not None:
                 best = _earliest(best, now + _next_boundary(r.during, tod), now)
         for i in range(len(self.lets)):
@@ -433,6 +533,14 @@ class Engine:
     def status(self):
         """[(rule name, state name, reason)] for every rule, for a status display."""
         return [(r.name, STATE_NAMES[self.states[i].state], self.states[i].reason) for i, r in enumerate(self.rules)]
+
+
+def _extremes(node, out):
+    """Add to ``out`` every name whose min() or max() ``node`` asks for."""
+    if node[0] == nodes.WINDOW and node[1] != "avg" and node[2] not in out:
+        out.append(node[2])
+    for child in nodes.children(node):
+        _extremes(child, out)
 
 
 def _lets_read(rule, lets, let_index):

@@ -37,7 +37,8 @@ def _need_number(node, value):
         raise EvalError("%s is %s, not a number" % (nodes.unparse(node), units.format_value(value)))
 
 
-def _need_truth(node, value):
+def need_truth(node, value):
+    """Raise EvalError unless ``value`` is True, False or None (unknown)."""
     if value is not None and type(value) is not bool:
         raise EvalError("%s is %s, not true or false" % (nodes.unparse(node), units.format_value(value)))
 
@@ -47,64 +48,72 @@ class Evaluator:
 
     ``timers`` is the list of `for` start times of whichever rule or let is
     being evaluated; the engine sets it before each one.
+
+    The simulator evaluates every rule once a simulated second, so the common
+    steps are written out in place (leaves read without a call, kind checks
+    inline before the helpers that raise); the helpers say what is checked.
     """
 
     def __init__(self, signals):
         self.signals = signals
+        self.values = signals.values  # the same dicts for the store's whole life
+        self.series = signals.series
         self.now = 0
         self.timers = None
 
     def value(self, node):
         """The value of ``node`` now (may update `for` timers)."""
         op = node[0]
-        if op == NUM or op == STR or op == BOOL:
-            return node[1]
-        if op == SIG or op == LET:
-            return self.signals.values.get(node[1])
-        if op == CMP:
-            return self.compare(node)
-        if op == AND or op == OR:
-            return self.logic(node)
-        if op == FOR:
-            return self.timer(node)
-        if op == NOT:
-            a = self.value(node[1])
-            _need_truth(node[1], a)
-            return None if a is None else not a
-        if op == WINDOW:
-            history = self.signals.series.get(node[2])
-            if history is None:
-                return None
-            if node[1] == "avg":
-                return history.average(self.now, node[3])
-            return history.extreme(self.now, node[3], node[1] == "max")
-        if op == AGE:
-            t = self.signals.times.get(node[1])
-            return None if t is None else self.now - t
-        if op == NEG:
-            a = self.value(node[1])
-            if a is None:
-                return None
+        if op <= LET:  # a leaf: NUM, STR, BOOL carry their value, SIG and LET name it
+            return node[1] if op <= BOOL else self.values.get(node[1])
+        return self.methods[op](self, node)
+
+    def negation(self, node):
+        a = self.value(node[1])
+        if a is not True and a is not False and a is not None:
+            need_truth(node[1], a)
+        return None if a is None else not a
+
+    def age(self, node):
+        t = self.signals.times.get(node[1])
+        return None if t is None else self.now - t
+
+    def negative(self, node):
+        x = node[1]
+        a = x[1] if x[0] <= BOOL else self.values.get(x[1]) if x[0] <= LET else self.value(x)
+        if a is None:
+            return None
+        if (type(a) is not int and type(a) is not float) or a - a != 0:
             _need_number(node[1], a)
-            return -a
-        if op == CALL:
-            return self.call(node)
-        return self.arithmetic(node)
+        return -a
 
     def condition(self, node):
         """The value of a condition: True, False or None (unknown); anything else is an error."""
-        value = self.value(node)
-        _need_truth(node, value)
+        op = node[0]
+        if op == FOR:
+            value = self.timer(node)
+        elif op == CMP:
+            value = self.compare(node)
+        elif op == AND or op == OR:
+            value = self.logic(node)
+        else:
+            value = self.value(node)
+        if value is not True and value is not False and value is not None:
+            need_truth(node, value)
         return value
 
     def arithmetic(self, node):
         op = node[0]
-        a = self.value(node[1])
-        b = self.value(node[2])
+        x = node[1]
+        a = x[1] if x[0] <= BOOL else self.values.get(x[1]) if x[0] <= LET else self.value(x)
+        x = node[2]
+        b = x[1] if x[0] <= BOOL else self.values.get(x[1]) if x[0] <= LET else self.value(x)
         if a is None or b is None:
             return None
-        _need_number(node[1], a)
-        _need_number(node[2], b)
+        if (type(a) is not int and type(a) is not float) or a - a != 0:
+            _need_number(node[1], a)
+        if (type(b) is not int and type(b) is not float) or b - b != 0:
+            _need_number(node[2], b)
         try:
             if op == ADD:
                 return a + b
@@ -118,18 +127,40 @@ class Evaluator:
         except OverflowError:
             raise EvalError("%s is too large to compute" % nodes.unparse(node))
 
+    def window(self, node):
+        """avg, min or max of a signal's history over the node's window."""
+        history = self.series.get(node[2])
+        if history is None:
+            return None
+        if node[1] == "avg":
+            return history.average(self.now, node[3])
+        return history.extreme(self.now, node[3], node[1] == "max")
+
     def compare(self, node):
-        op = node[1]
-        a = self.value(node[2])
-        b = self.value(node[3])
+        x = node[2]
+        op = x[0]
+        if op <= BOOL:
+            a = x[1]
+        elif op <= LET:
+            a = self.values.get(x[1])
+        elif op == WINDOW and x[1] == "avg":  # as window(), without the call
+            history = self.series.get(x[2])
+            a = None if history is None else history.average(self.now, x[3])
+        else:
+            a = self.value(x)
+        x = node[3]
+        b = x[1] if x[0] <= BOOL else self.values.get(x[1]) if x[0] <= LET else self.value(x)
         if a is None or b is None:
             return None
+        op = node[1]
         if op == "==":
             return units.same_value(a, b)
         if op == "!=":
             return not units.same_value(a, b)
-        _need_number(node[2], a)
-        _need_number(node[3], b)
+        if (type(a) is not int and type(a) is not float) or a - a != 0:
+            _need_number(node[2], a)
+        if (type(b) is not int and type(b) is not float) or b - b != 0:
+            _need_number(node[3], b)
         if op == "<":
             return a < b
         if op == "<=":
@@ -139,15 +170,21 @@ class Evaluator:
         return a >= b
 
     def logic(self, node):
-        a = self.value(node[1])
-        _need_truth(node[1], a)
+        x = node[1]
+        op = x[0]
+        a = self.compare(x) if op == CMP else self.timer(x) if op == FOR else self.values.get(x[1]) if op == SIG else self.value(x)
+        if a is not True and a is not False and a is not None:
+            need_truth(node[1], a)
         is_and = node[0] == AND
         # Short-circuit unless the right side holds a `for` timer, which must
         # see every tick to know how long its condition has held.
         if not node[3] and a is (not is_and):
             return a
-        b = self.value(node[2])
-        _need_truth(node[2], b)
+        x = node[2]
+        op = x[0]
+        b = self.compare(x) if op == CMP else self.timer(x) if op == FOR else self.values.get(x[1]) if op == SIG else self.value(x)
+        if b is not True and b is not False and b is not None:
+            need_truth(node[2], b)
         if is_and:
             if a is False or b is False:
                 return False
@@ -161,10 +198,12 @@ class Evaluator:
         return False
 
     def timer(self, node):
-        inner = self.value(node[1])
-        _need_truth(node[1], inner)
+        x = node[1]
+        inner = self.compare(x) if x[0] == CMP else self.value(x)
         slot = node[3]
         if inner is not True:
+            if inner is not False and inner is not None:
+                need_truth(node[1], inner)
             self.timers[slot] = None
             return inner
         since = self.timers[slot]
@@ -237,3 +276,22 @@ class Evaluator:
                 return self.explain(node[1], True) + " for only " + held + " of " + need
             return self.explain(node[1], inner)
         return nodes.unparse(node) + " is " + units.format_value(self.value(node))
+
+
+# The method for each opcode above the leaves (nodes numbers them from 1), on
+# the class: one table for every evaluator.
+Evaluator.methods = [Evaluator.arithmetic] * (CALL + 1)
+Evaluator.methods[NEG] = Evaluator.negative
+Evaluator.methods[NOT] = Evaluator.negation
+Evaluator.methods[CMP] = Evaluator.compare
+Evaluator.methods[AND] = Evaluator.methods[OR] = Evaluator.logic
+Evaluator.methods[FOR] = Evaluator.timer
+Evaluator.methods[WINDOW] = Evaluator.window
+Evaluator.methods[AGE] = Evaluator.age
+Evaluator.methods[CALL] = Evaluator.call
+
+
+def method_for(node):
+    """The Evaluator method that computes ``node``, to call as method(evaluator, node)
+    (for a caller that evaluates the same node every tick)."""
+    return Evaluator.value if node[0] <= LET else Evaluator.methods[node[0]]

@@ -22,6 +22,8 @@ explanation need:
 from . import units
 from .port import const
 
+# Leaves come first, those that carry their value before those that name it:
+# the evaluator tells them apart with `op <= BOOL` and `op <= LET`.
 NUM = const(1)
 STR = const(2)
 BOOL = const(3)

@@ -10,6 +10,11 @@ from . import engine as engine_module
 from .port import json_dumps
 
 DAY = 86400
+_NEVER = float("inf")
+# A window edge is found again from the time of day at every tick, and the same
+# moment can come out a few roundings apart; the quiet time (see advance) stops
+# this much below a deadline (relative; 32-bit floats need more room).
+_ROOM = 1e-9 if 1.0 + 2.0**-40 != 1.0 else 1e-4
 
 
 def change_json(change):
@@ -35,9 +40,11 @@ class Simulation:
         self.start = start
         self.on_change = on_change
         self.on_event = on_event
+        self.on_tick = None  # called with t after every tick (the picture's recorder)
         self.changes = 0
         self.ticks = 0
         self.now = None
+        self.quiet_until = None  # no deadline comes before this (None: not known)
 
     def tod(self, t):
         """Time of day at virtual time ``t``."""
@@ -46,31 +53,50 @@ class Simulation:
     def _tick(self, t):
         self.now = t
         self.ticks += 1
-        changes = self.engine.tick(t, self.tod(t))
-        self.changes += len(changes)
+        eng = self.engine
+        changes = eng.tick(t, (self.start + t) % DAY)
+        # Samples at t and `for` timers started at t bring deadlines no sooner
+        # than t + the engine's shortest delay.
+        if self.quiet_until is not None and eng.shortest is not None and t + eng.shortest < self.quiet_until:
+            self.quiet_until = t + eng.shortest
         if self.on_event is not None:
-            for event in self.engine.take_events():
+            for event in eng.take_events():
                 self.on_event(event)
-        else:
-            self.engine.events = []
-        if self.on_change is not None:
-            for change in changes:
-                self.on_change(change)
+        elif eng.events:
+            eng.events = []
+        if changes:
+            self.changes += len(changes)
+            if self.on_change is not None:
+                for change in changes:
+                    self.on_change(change)
+        if self.on_tick is not None:
+            self.on_tick(t)
 
     def advance(self, t):
         """Tick at every deadline before ``t``."""
         eng = self.engine
         while self.now is not None:
-            deadline = eng.next_deadline(self.now, self.tod(self.now))
-            if deadline is None or deadline >= t:
+            # A day of 1-s rows would ask next_deadline 86,400 times for nothing:
+            # until quiet_until it has nothing to say, unless a hold or a failed
+            # write is pending (those bring deadlines of their own).
+            if self.quiet_until is not None and t <= self.quiet_until and not eng.held and not eng.retry_at:
+                return
+            deadline = eng.next_deadline(self.now, (self.start + self.now) % DAY)
+            if deadline is None:
+                self.quiet_until = _NEVER
+                return
+            self.quiet_until = deadline - _ROOM * max(DAY, abs(deadline))
+            if deadline >= t:
                 return
             self._tick(deadline)
 
     def step(self, t, samples):
         """Apply one trace row: samples [(signal, value)] taken at ``t``, then tick."""
-        self.advance(t)
-        for name, value in samples:
-            self.engine.update(name, value, t)
+        eng = self.engine
+        quiet = self.quiet_until
+        if quiet is None or t > quiet or eng.held or eng.retry_at:  # as advance asks first
+            self.advance(t)
+        eng.update_all(samples, t)
         self._tick(t)
 
     def run(self, trace):
