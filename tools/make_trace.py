@@ -21,7 +21,12 @@ sim) and has one sample every 10 s until 20:00:
 """
 
 import math
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+
+from sunshift.scenarios import Lcg  # the same fixed-seed generator as the built-in days
 
 START = 6 * 3600
 END = 20 * 3600
@@ -37,17 +42,6 @@ COLUMNS = [
     "evcc.site.battery.soc",
     "emsesp.boiler.dhw.curtemp",
 ]
-
-
-class Lcg:
-    """A tiny fixed-seed generator: the same numbers on every Python."""
-
-    def __init__(self, seed):
-        self.state = seed
-
-    def random(self):
-        self.state = (self.state * 1103515245 + 12345) % (1 << 31)
-        return self.state / (1 << 31)
 
 
 def clear_sky(tod):

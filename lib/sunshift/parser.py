@@ -112,7 +112,7 @@ class _Stop(Exception):
     """Abandon the current clause: its error is recorded, parsing goes on at the next one."""
 
 
-def _close_to(word, choices):
+def close_to(word, choices):
     """The choice within two edits of ``word`` (for 'did you mean'), or None."""
     best = None
     for choice in choices:
@@ -267,7 +267,7 @@ class _FileParser:
                 elif tok[0] == NAME and tok[1] in CLAUSES:
                     self.fail(tok, "'%s' belongs inside a rule: start one with 'rule NAME'" % tok[1])
                 else:
-                    guess = _close_to(tok[1], STATEMENTS) if tok[0] == NAME else None
+                    guess = close_to(tok[1], STATEMENTS) if tok[0] == NAME else None
                     if guess:
                         self.fail(tok, "unknown keyword '%s'; did you mean '%s'?" % (tok[1], guess))
                     self.fail(tok, "expected 'rule' or 'let', got %s" % _describe(tok))
@@ -305,7 +305,7 @@ class _FileParser:
             tok = self.peek()
             start = self.pos
             if not self.starts_clause(tok):
-                guess = _close_to(tok[1], CLAUSES + STATEMENTS) if tok[0] == NAME and tok[4] else None
+                guess = close_to(tok[1], CLAUSES + STATEMENTS) if tok[0] == NAME and tok[4] else None
                 if guess in STATEMENTS:
                     # A misspelt `rule` or `let`: end this rule rather than read
                     # the next one's clauses as this one's.
@@ -608,7 +608,7 @@ class _FileParser:
     def call(self, tok):
         fn = tok[1]
         if fn not in FUNCTIONS:
-            guess = _close_to(fn, FUNCTIONS)
+            guess = close_to(fn, FUNCTIONS)
             hint = ("; did you mean '%s'?" % guess) if guess else " (functions: %s)" % ", ".join(FUNCTIONS)
             self.fail(tok, "unknown function '%s'%s" % (fn, hint))
         self.next()  # (
@@ -701,7 +701,7 @@ def _link(lets, rules, refs, problems):
         if actions is not None:
             actions[index] = (actions[index][0], (nodes.STR, name))
             continue
-        guess = _close_to(name, list(by_let))
+        guess = close_to(name, list(by_let))
         if guess:
             hint = "; did you mean '%s'?" % guess
         elif name in FUNCTIONS:

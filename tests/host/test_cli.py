@@ -141,7 +141,7 @@ def test_sim_warns_about_signals_the_trace_lacks(tmp_path):
         ([], "usage: sunshift"),
         (["frobnicate"], "unknown command 'frobnicate'"),
         (["check"], "check needs at least one rule file"),
-        (["sim", "--rules", "rules"], "sim needs --rules PATH... and --trace FILE.csv"),
+        (["sim", "--rules", "rules"], "sim needs --rules PATH... and either --trace FILE.csv or --scenario NAME"),
         (["sim", "--rules", "rules", "--trace", CLOUDY, "--start", "noon"], "is not a start time"),
         (["sim", "--rules", "rules", "--trace", CLOUDY, "--stale-after", "5"], "--stale-after needs a duration"),
         (["sim", "--bogus"], "unknown option --bogus"),
