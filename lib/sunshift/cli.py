@@ -15,13 +15,35 @@ USAGE = """usage: sunshift <command> [options]
 commands:
   check PATH...       check rule files (a folder means every *.rules in it);
                       prints path:line:col: message per problem, exit 1 on errors
-  sim                 replay rules against a trace on virtual time, no devices:
+  sim                 replay rules on virtual time, no devices; one JSON line per
+                      decision, the day's figures on stderr:
       --rules PATH...           rule files or folders (required)
-      --trace FILE.csv          header t,<signal>,...; t in seconds (required)
+      --trace FILE.csv          a recorded day: header t,<signal>,...; t in seconds
+      --scenario NAME           or a built-in day whose loads answer the rules
+                                (sunny, broken_clouds, winter)
+      --step DURATION           a scenario's sample interval (default 10s)
       --start YYYY-MM-DDTHH:MM  wall-clock time of t=0 (default: midnight)
-      --out FILE.jsonl          write the changes there instead of stdout
+      --out FILE.jsonl          write the changes there (and the figures to
+                                FILE.summary.json) instead of stdout
+      --summary FILE.json       write the figures there
+      --plot FILE.svg           draw the picture of the day (opens in a browser)
       --stale-after DURATION    how long a sample stays fresh (default 2m)
+      --quiet, -q               no figures on stderr
       --verbose, -v             print the decision log to stderr
+  scenario NAME       write a built-in day as a trace CSV (--list: the days)
+      --rules PATH...           let these rules drive the car and the hot water
+      --step DURATION           sample interval (default 10s)
+      --out FILE.csv            write there instead of stdout
+  demo                the built-in site: simulators on loopback, a day in a minute
+      --scenario NAME           sunny (default), broken_clouds or winter
+      --speed N | max           times faster than real time (default 1440)
+      --rules PATH...           default: the rules/ folder of this checkout
+      --plot FILE.svg           where the picture goes (default sunshift-demo-NAME.svg)
+      --no-plot                 no picture
+      --port N                  Envoy on N, evcc N+1, EMS-ESP N+2, Mosquitto N+3
+                                (default: any free ports)
+      --no-mqtt, --mqtt         HTTP only / insist on Mosquitto (default: MQTT if there)
+      --step DURATION           the loop's step in simulated time (default 10s)
   run                 the real thing: poll the devices, run the rules, write
       --config FILE             the site config (default site.json)
       --secrets FILE            tokens and passwords (default: secrets.json beside it)
@@ -116,69 +138,256 @@ def cmd_check(args, out, err):
     return 0
 
 
+SIM_SPEC = {
+    "--rules": "many",
+    "--trace": "one",
+    "--scenario": "one",
+    "--step": "one",
+    "--start": "one",
+    "--out": "one",
+    "--summary": "one",
+    "--plot": "one",
+    "--stale-after": "one",
+    "--quiet": "flag",
+    "-q": "--quiet",
+    "--verbose": "flag",
+    "-v": "--verbose",
+}
+
+
+def _stale_after(options):
+    if "--stale-after" not in options:
+        return engine.DEFAULT_MAX_AGE
+    max_age = lexer.read_duration(options["--stale-after"])
+    if max_age is None or max_age <= 0:
+        raise UsageError("--stale-after needs a duration like 90s or 5m")
+    return max_age
+
+
+def _step(options):
+    text = options.get("--step", "10s")
+    step = lexer.read_duration(text)
+    if step is None and text.isdigit():
+        step = int(text)
+    if step is None or not 1 <= step <= 600:
+        raise UsageError("--step needs a duration from 1s to 10m, like 10s")
+    return step
+
+
+def _trace_warnings(rs, trace, err):
+    """Warn about signals the rules read but the trace lacks, and columns that
+    look like a misspelt one of them (file:line:col)."""
+    read = rs.signals()
+    for name in read:
+        if name not in trace.columns:
+            guess = parser.close_to(name, trace.columns)
+            hint = " (the column '%s' is close: a typo?)" % guess if guess else ""
+            _write(err, "%s: warning: no column for %s, which the rules read; rules that need it stay in their safe branch%s" % (trace.path, name, hint))
+    for k, name in enumerate(trace.columns):
+        if name in read:
+            continue
+        guess = parser.close_to(name, [r for r in read if r not in trace.columns])
+        if guess:
+            _write(err, "%s:%d:%d: warning: no rule reads '%s'; did you mean %s?" % (trace.path, trace.header_line, trace.column_cols[k], name, guess))
+
+
+def _summary_path(options):
+    if "--summary" in options:
+        return options["--summary"]
+    out = options.get("--out")
+    if not out:
+        return None
+    if out.endswith(".jsonl"):
+        out = out[:-6]
+    return out + ".summary.json"
+
+
 def cmd_sim(args, out, err):
-    """`sim`: replay a trace; one JSON line per target change."""
-    spec = {"--rules": "many", "--trace": "one", "--start": "one", "--out": "one", "--stale-after": "one", "--verbose": "flag", "-v": "--verbose"}
-    options, rest = parse_options(args, spec)
+    """`sim`: replay a trace or a built-in scenario; one JSON line per target change."""
+    from . import runs, scenarios, summary
+
+    options, rest = parse_options(args, SIM_SPEC)
     if rest:
         raise UsageError("unexpected argument %s" % rest[0])
-    if "--rules" not in options or "--trace" not in options:
-        raise UsageError("sim needs --rules PATH... and --trace FILE.csv")
+    if "--rules" not in options or ("--trace" in options) == ("--scenario" in options):
+        raise UsageError("sim needs --rules PATH... and either --trace FILE.csv or --scenario NAME")
     try:
         start = sim.parse_start(options.get("--start", "2000-01-01"))
     except ValueError as e:
         raise UsageError(str(e))
-    max_age = engine.DEFAULT_MAX_AGE
-    if "--stale-after" in options:
-        max_age = lexer.read_duration(options["--stale-after"])
-        if max_age is None or max_age <= 0:
-            raise UsageError("--stale-after needs a duration like 90s or 5m")
+    max_age = _stale_after(options)
+    scenario = None
+    if "--scenario" in options:
+        try:
+            scenario = scenarios.get(options["--scenario"])
+        except ValueError as e:
+            raise UsageError(str(e))
+        step = _step(options)
     try:
         rs = parser.load(options["--rules"])
     except RuleError as e:
         _print_problems(e.problems, err)
         return 1
     _print_problems(rs.warnings, err)
-    try:
-        trace = Trace(options["--trace"])
-        rows = trace.check()
-    except TraceError as e:
-        _write(err, str(e))
-        return 1
-    for name in rs.signals():
-        if name not in trace.columns:
-            _write(err, "%s: warning: no column for %s, which the rules read; rules that need it stay in their safe branch" % (trace.path, name))
-    sink = out
-    target = options.get("--out")
-    if target:
-        sink = open(target, "w")
+    trace = None
+    if scenario is None:
+        try:
+            trace = Trace(options["--trace"])
+        except TraceError as e:
+            _write(err, str(e))
+            return 1
+        _trace_warnings(rs, trace, err)
     verbose = options.get("--verbose")
+    changes = []
 
     def on_event(event):
         t, source, text = event
-        _write(err, "t=%s %s %s: %s" % (units.format_number(t, 1), units.format_clock(run.tod(t)), source, text))
-
-    def on_change(change):
-        _write(sink, sim.change_json(change))
+        _write(err, "t=%s %s %s: %s" % (units.format_number(t, 1), units.format_clock(run.sim.tod(t)), source, text))
 
     began = port.ticks_ms()
+    run = runs.Run(rs, start, max_age, record="--plot" in options, on_change=changes.append, on_event=on_event if verbose else None)
     try:
-        run = sim.Simulation(rs, start, max_age, on_change=on_change, on_event=on_event if verbose else None)
-        run.run(trace)
+        if trace is not None:
+            run.trace(trace)
+        else:
+            run.scenario(scenarios.Home(scenario), step)
     except TraceError as e:
-        _write(err, str(e))
+        _write(err, str(e))  # nothing was written: a bad trace gives no half a result
         return 1
+    took = port.ticks_diff(port.ticks_ms(), began) / 1000
+    target = options.get("--out")
+    sink = open(target, "w") if target else out
+    try:
+        for change in changes:
+            _write(sink, sim.change_json(change))
     finally:
         if sink is not out:
             sink.close()
-    took = port.ticks_diff(port.ticks_ms(), began) / 1000
-    span = run.now if run.now is not None else 0
-    _write(
-        err,
-        "simulated %s (%d rows, %d ticks) in %.2f s: %d change%s"
-        % (units.format_duration(span), rows, run.ticks, took, run.changes, "" if run.changes == 1 else "s"),
-    )
+    figures = run.figures()
+    where = _summary_path(options)
+    if where:
+        port.write_atomic(where, summary.to_json(figures) + "\n")
+    if not options.get("--quiet"):
+        _write(
+            err,
+            "simulated %s (%d %s, %d ticks) in %.2f s: %d change%s"
+            % (
+                units.format_duration(int(run.end)),
+                run.rows,
+                "rows" if trace is not None else "steps",
+                run.sim.ticks,
+                took,
+                run.sim.changes,
+                "" if run.sim.changes == 1 else "s",
+            ),
+        )
+        for line in summary.lines(figures):
+            _write(err, line)
+    if "--plot" in options:
+        from . import plot
+
+        source = scenario.title if scenario else trace.path
+        plot.write(run.day(), options["--plot"], "%s: %s" % (source, ", ".join(sorted(set(r.path for r in rs.rules)))))
+        if not options.get("--quiet"):
+            _write(err, "picture: %s" % options["--plot"])
     return 0
+
+
+def cmd_scenario(args, out, err):
+    """`scenario NAME`: write a built-in day as a trace CSV (see scenarios.py)."""
+    from . import runs, scenarios
+
+    options, rest = parse_options(args, {"--rules": "many", "--step": "one", "--out": "one", "--list": "flag"})
+    if options.get("--list"):
+        for name in sorted(scenarios.SCENARIOS):
+            _write(out, "%-14s %s" % (name, scenarios.SCENARIOS[name].title))
+        return 0
+    if len(rest) != 1:
+        raise UsageError("scenario needs one name (%s), or --list" % ", ".join(sorted(scenarios.SCENARIOS)))
+    try:
+        scenario = scenarios.get(rest[0])
+    except ValueError as e:
+        raise UsageError(str(e))
+    step = _step(options)
+    try:
+        rs = parser.load(options["--rules"]) if "--rules" in options else parser.compile_sources([])
+    except RuleError as e:
+        _print_problems(e.problems, err)
+        return 1
+    target = options.get("--out")
+    sink = open(target, "w") if target else out
+    columns = scenarios.SIGNALS
+    try:
+        _write(sink, "# sunshift scenario %s (%s), one sample every %d s, t=0 at 00:00" % (scenario.name, scenario.title, step))
+        if "--rules" in options:
+            _write(sink, "# the loads answer the writes of: %s" % " ".join(options["--rules"]))
+        else:
+            _write(sink, "# no rules: the car and the hot water stay as the devices start (car off, 50 °C)")
+        _write(sink, "t," + ",".join(columns))
+        runs.Run(rs).scenario(scenarios.Home(scenario), step, on_row=lambda t, samples: _write(sink, runs.csv_row(t, samples, columns)))
+    finally:
+        if sink is not out:
+            sink.close()
+    return 0
+
+
+def _demo_module():
+    """tools/demo.py of the clone this package runs from."""
+    here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+    tools = here + "/../../tools"
+    if port.file_size(tools + "/demo.py") is None:
+        raise UsageError("demo needs the simulators in tools/ of a clone of the sunshift repository (not found beside %s)" % here)
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+    import demo
+
+    return demo
+
+
+def cmd_demo(args, out, err):
+    """`demo`: the built-in simulated site, a day in about a minute (tools/demo.py)."""
+    from . import scenarios
+
+    demo = _demo_module()
+
+    spec = {
+        "--scenario": "one",
+        "--speed": "one",
+        "--step": "one",
+        "--rules": "many",
+        "--plot": "one",
+        "--no-plot": "flag",
+        "--port": "one",
+        "--mqtt": "flag",
+        "--no-mqtt": "flag",
+        "--verbose": "flag",
+        "-v": "--verbose",
+    }
+    options, rest = parse_options(args, spec)
+    if rest:
+        raise UsageError("unexpected argument %s" % rest[0])
+    speed = options.get("--speed", str(scenarios.DAY // demo.DAY_SECONDS))
+    if speed == "max":
+        speed = None
+    else:
+        try:
+            speed = float(speed)
+        except ValueError:
+            speed = 0
+        if not speed > 0:
+            raise UsageError("--speed is how many times faster than real time (1440 plays a day in a minute), or max")
+    base = options.get("--port", "0")
+    if not base.isdigit() or not (int(base) == 0 or 1024 <= int(base) <= 65532):
+        raise UsageError("--port is the first of four ports (1024-65532) for the Envoy, evcc, EMS-ESP and Mosquitto")
+    mqtt = None
+    if options.get("--mqtt"):
+        mqtt = True
+    if options.get("--no-mqtt"):
+        mqtt = False
+    name = options.get("--scenario", scenarios.DEFAULT)
+    plot = None if options.get("--no-plot") else options.get("--plot", "sunshift-demo-%s.svg" % name)
+    rules = options.get("--rules", [port.join(demo.ROOT, "rules")])
+    return demo.main(name, rules, speed, _step(options), int(base), mqtt, plot, out, err, bool(options.get("--verbose")))
 
 
 def _log(options):
@@ -276,7 +485,7 @@ def _listen(adapter, mqtt, seconds):
     return values
 
 
-COMMANDS = {"check": cmd_check, "sim": cmd_sim, "run": cmd_run, "read": cmd_read}
+COMMANDS = {"check": cmd_check, "sim": cmd_sim, "scenario": cmd_scenario, "run": cmd_run, "read": cmd_read, "demo": cmd_demo}
 
 
 def main(argv, out=None, err=None):

@@ -15,6 +15,7 @@ poll() on the caller's thread, as on a board.
 """
 
 import select
+import socket
 
 import paho.mqtt.client as paho
 
@@ -42,6 +43,7 @@ class Client(Link):
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_socket_open = _no_delay
         self.client = c
 
     # --- paho callbacks (called from inside poll) --------------------------------
@@ -149,3 +151,11 @@ class Client(Link):
         except Exception:
             pass
         self.client._sock_close()
+
+
+def _no_delay(client, userdata, sock):
+    """A setting we publish goes out at once, not after the broker's delayed ACK (up to 40 ms)."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass  # not a TCP socket (a unix socket or a test double): nothing to tune

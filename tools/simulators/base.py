@@ -107,6 +107,9 @@ class Simulator:
 
             def setup(self):
                 BaseHTTPRequestHandler.setup(self)
+                # Headers and body go out in two writes; without this the body
+                # waits for the client's delayed ACK (40 ms a request on Linux).
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 with sim.lock:
                     sim.connections.add(self.connection)
 
@@ -277,6 +280,8 @@ class DeviceMqtt:
         self.status_topic = status_topic
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id)
         self.client.will_set(status_topic, "offline", qos=1, retain=True)
+        # Each value is a small publish of its own: send them without Nagle's wait.
+        self.client.on_socket_open = lambda client, userdata, sock: sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connected = threading.Event()
 
         pending = set()
@@ -308,9 +313,11 @@ class DeviceMqtt:
         self.client.loop_start()
 
     def publish(self, topic, payload, retain=True):
-        """Publish (QoS 1) if connected; silently dropped while the broker is away."""
+        """Publish (QoS 1) if connected; dropped while the broker is away (then False)."""
         if self.connected.is_set():
             self.client.publish(topic, payload, qos=1, retain=retain)
+            return True
+        return False
 
     def close(self, clean=True):
         """Disconnect; ``clean=False`` drops the socket so the broker sends the last will."""

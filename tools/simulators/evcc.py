@@ -144,6 +144,7 @@ class EvccSimulator(Simulator):
         self.broker = broker
         self.writes = []
         self.state_lock = threading.Lock()
+        self.sent = {}  # topic -> payload last published
 
     # --- life cycle ----------------------------------------------------------
 
@@ -153,8 +154,12 @@ class EvccSimulator(Simulator):
             self.start_mqtt(self.broker, "evcc-sim-%d" % self.port, self.topic + "/status", [self.topic + "/#"], self.interval)
         return self
 
-    def publish_state(self):
-        """Publish the whole state once (retained), as evcc does every cycle."""
+    def publish_state(self, changed_only=False, updated=None):
+        """Publish the whole state once (retained), as evcc does every cycle;
+        ``changed_only`` skips topics whose payload is what was last sent (the
+        demo, at 1440 times real time, would otherwise flood the broker);
+        ``updated`` replaces the time in the closing `updated` topic, so the
+        demo can tell when a round has arrived."""
         if not self.mqtt:
             return
         with self.state_lock:
@@ -167,9 +172,13 @@ class EvccSimulator(Simulator):
                 topics(value, self.topic + "/vehicles", out)
             else:
                 topics(value, self.topic + "/site/" + key, out)
+        sent = self.sent
         for topic, payload in out:
-            self.mqtt.publish(topic, payload)
-        self.mqtt.publish(self.topic + "/updated", str(int(time.time())))
+            if changed_only and sent.get(topic) == payload:
+                continue
+            if self.mqtt.publish(topic, payload):
+                sent[topic] = payload
+        self.mqtt.publish(self.topic + "/updated", str(int(time.time()) if updated is None else updated))
 
     # --- the physics a test or the demo drives -------------------------------------
 
