@@ -27,15 +27,23 @@ class Day:
         self.stale = []  # [(name, t0, t1)]
 
 
-def thresholds(ruleset):
-    """[(rule, signal or let, op, value, clause)] for every comparison of a
-    value with a number in the rules' conditions: the lines worth drawing."""
+def _comparisons(ruleset):
+    """[(rule, clause, CMP node)] of every comparison in the rules' conditions."""
     found = []
     for r in ruleset.rules:
         for clause, node in (("when", r.when), ("until", r.until)):
             if node is not None:
-                _comparisons(node, r.name, clause, found)
+                _collect(node, r.name, clause, found)
     return found
+
+
+def _collect(node, rule, clause, found):
+    if node[0] == nodes.CMP:
+        found.append((rule, clause, node))
+        return
+    for child in nodes.children(node):
+        if type(child) is tuple:
+            _collect(child, rule, clause, found)
 
 
 def _subject(node):
@@ -47,40 +55,29 @@ def _subject(node):
     return None
 
 
-def _comparisons(node, rule, clause, found):
-    if node[0] == nodes.CMP:
-        op, a, b = node[1], node[2], node[3]
+def thresholds(ruleset):
+    """[(rule, signal or let, op, value, clause)] for every comparison of a
+    value with a number in the rules' conditions: the lines worth drawing."""
+    found = []
+    for rule, clause, (_, op, a, b, _dim) in _comparisons(ruleset):
         if b[0] == nodes.NUM and _subject(a) is not None:
             found.append((rule, _subject(a), op, b[1], clause))
         elif a[0] == nodes.NUM and _subject(b) is not None:
             found.append((rule, _subject(b), _FLIP[op], a[1], clause))
-        return
-    for child in nodes.children(node):
-        if type(child) is tuple:
-            _comparisons(child, rule, clause, found)
+    return found
 
 
 def _dimensions(ruleset):
     """{name: unit} from how the rules compare each name with numbers."""
     found = {}
-    for r in ruleset.rules:
-        for node in (r.when, r.until):
-            if node is not None:
-                _dims(node, found)
-    return found
-
-
-def _dims(node, found):
-    if node[0] == nodes.CMP:
-        unit = _UNIT_OF.get(node[4])
+    for _, _, (_, _, a, b, dim) in _comparisons(ruleset):
+        unit = _UNIT_OF.get(dim)
         if unit:
-            for side in (node[2], node[3]):
+            for side in (a, b):
                 name = _subject(side)
                 if name is not None:
                     found.setdefault(name, unit)
-    for child in nodes.children(node):
-        if type(child) is tuple:
-            _dims(child, found)
+    return found
 
 
 def guess_unit(name):

@@ -147,23 +147,11 @@ def _ratio(part, whole):
 
 
 def to_json(figures):
-    """The figures as one JSON document with keys in a stable order."""
-    parts = []
+    """The figures as one JSON document with keys sorted at every level (the same on every interpreter)."""
+    items = []
     for key in sorted(figures):
         value = figures[key]
-        if type(value) is dict:
-            value = _sorted_object(value)
-        else:
-            value = json_dumps(value)
-        parts.append("%s: %s" % (json_dumps(key), value))
-    return "{" + ", ".join(parts) + "}"
-
-
-def _sorted_object(d):
-    items = []
-    for key in sorted(d):
-        value = d[key]
-        items.append("%s: %s" % (json_dumps(key), _sorted_object(value) if type(value) is dict else json_dumps(value)))
+        items.append("%s: %s" % (json_dumps(key), to_json(value) if type(value) is dict else json_dumps(value)))
     return "{" + ", ".join(items) + "}"
 
 
