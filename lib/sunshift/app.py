@@ -10,10 +10,7 @@ site carries on, and a device that answers again gets its settings re-sent.
 from . import engine as engine_module
 from . import parser, port
 from .dispatch import Dispatcher
-from .emsesp import EmsEsp
-from .envoy import Envoy
 from .errors import DeviceError, SunshiftError
-from .evcc import Evcc
 from .webapi import Health
 
 # Longest pause between loop turns: MQTT messages are seen this soon.
@@ -27,11 +24,19 @@ def build_adapter(name, spec, mqtt=None, session=None):
     """A device adapter from its config entry (see config.Site)."""
     kind = spec["type"]
     timeout = spec.get("timeout", 5)
+    # Each adapter module is imported only when the site has such a device, so
+    # a board holds (and the deploy copies) only the adapters its site uses.
     if kind == "envoy":
+        from .envoy import Envoy
+
         return Envoy(name, spec["url"], spec.get("token"), spec.get("insecure_tls", False), timeout, session)
     if kind == "evcc":
+        from .evcc import Evcc
+
         return Evcc(name, spec.get("url"), spec.get("transport", "rest"), mqtt, spec.get("topic", "evcc"), timeout, session)
     if kind == "emsesp":
+        from .emsesp import EmsEsp
+
         devices = spec.get("devices", () if spec.get("entities") else ("boiler", "thermostat"))
         return EmsEsp(
             name,
