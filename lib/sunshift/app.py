@@ -98,7 +98,12 @@ class Runner:
         self.next_poll = {}
         self.backoff = {}
         for name, spec in site.devices.items():
-            self.adapters[name] = build_adapter(name, spec, self.mqtt, (sessions or {}).get(name))
+            try:
+                self.adapters[name] = build_adapter(name, spec, self.mqtt, (sessions or {}).get(name))
+            except ImportError as e:
+                # A board gets only the adapters its config named when it was
+                # deployed (tools/deploy.py); a device added later needs a new deploy.
+                raise SunshiftError("device %r (%s): its adapter is not installed here (%s); deploy again with this config" % (name, spec["type"], e))
             self.health[name] = Health(log, name)
             self.next_poll[name] = None
             self.backoff[name] = 0
