@@ -20,8 +20,9 @@ TURN_MS = 50
 TIMEOUT_BACKOFF_MAX = 30
 
 
-def build_adapter(name, spec, mqtt=None, session=None):
-    """A device adapter from its config entry (see config.Site)."""
+def build_adapter(name, spec, mqtt=None, session=None, log=None):
+    """A device adapter from its config entry (see config.Site); ``log`` gets
+    what an adapter reports by itself (Enode's actions)."""
     kind = spec["type"]
     timeout = spec.get("timeout", 5)
     # Each adapter module is imported only when the site has such a device, so
@@ -49,6 +50,25 @@ def build_adapter(name, spec, mqtt=None, session=None):
             timeout,
             session,
             spec.get("entities", ()),
+        )
+    if kind == "enode":
+        from .enode import ENVIRONMENTS, VERSION, Enode
+
+        token_url, api_url = ENVIRONMENTS[spec.get("environment", "production")]
+        return Enode(
+            name,
+            spec.get("api_url", api_url),
+            spec.get("token_url", token_url),
+            spec.get("client_id"),
+            spec.get("client_secret"),
+            spec.get("aliases", {}),
+            spec.get("user"),
+            spec.get("version", VERSION),
+            spec.get("timeout", 10),
+            session,
+            log,
+            spec.get("refresh_after", 600),
+            spec.get("insecure_tls", False),
         )
     raise DeviceError(name, "config", "unknown device type %r" % kind, "config")
 
@@ -99,7 +119,7 @@ class Runner:
         self.backoff = {}
         for name, spec in site.devices.items():
             try:
-                self.adapters[name] = build_adapter(name, spec, self.mqtt, (sessions or {}).get(name))
+                self.adapters[name] = build_adapter(name, spec, self.mqtt, (sessions or {}).get(name), log)
             except ImportError as e:
                 # A board gets only the adapters its config named when it was
                 # deployed (tools/deploy.py); a device added later needs a new deploy.
@@ -107,7 +127,10 @@ class Runner:
             self.health[name] = Health(log, name)
             self.next_poll[name] = None
             self.backoff[name] = 0
-        self.dispatcher = Dispatcher(self.engine, self.write, log, dry_run)
+        for adapter in self.adapters.values():
+            if hasattr(adapter, "wanted"):
+                adapter.wanted = self.wanted  # an adapter that asks its device for fresh data only for what rules read
+        self.dispatcher = Dispatcher(self.engine, self.write, log, dry_run, describe=self.describe)
         self.online = {}
 
     def _mqtt_state(self, up, text):
@@ -137,11 +160,29 @@ class Runner:
         except Exception as e:
             raise DeviceError(adapter.name, target, "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal")
 
-    def feed(self, signals, now):
-        """Give the engine the samples it needs from a device's reading."""
+    def describe(self, target, value):
+        """What writing ``target`` would send, for dry-run, when its adapter can say."""
+        adapter = self.adapters.get(target.split(".")[0])
+        if adapter is None or not hasattr(adapter, "describe"):
+            return None
+        return adapter.describe(target, value)
+
+    def feed(self, signals, now, age_of=None):
+        """Give the engine the samples it needs from a device's reading.
+
+        ``age_of(signal)`` (an adapter whose data has its own time, like Enode's
+        lastSeen) says how old each value is: 0 is now, None is stale at once.
+        """
         for name in self.wanted:
             if name in signals:
-                self.engine.update(name, signals[name], now)
+                if age_of is None:
+                    self.engine.update(name, signals[name], now)
+                    continue
+                age = age_of(name)
+                if age is None:
+                    self.engine.signals.drop(name)
+                else:
+                    self.engine.update(name, signals[name], now - age)
 
     def step(self, now, tod, now_ms=None):
         """One turn: MQTT, due polls, the engine, the writes.  Returns the changes."""
@@ -163,6 +204,8 @@ class Runner:
                 self._poll(name, adapter, now)
                 wait = self.site.devices[name]["poll"] + self.backoff[name]
                 self.next_poll[name] = port.ticks_add(self.ticks_ms(), int(wait * 1000))
+            if hasattr(adapter, "work"):
+                adapter.work(self.ticks_ms())  # follow what the device is still carrying out (Enode's actions)
 
     def _poll(self, name, adapter, now):
         health = self.health[name]
@@ -183,7 +226,7 @@ class Runner:
             self.engine.reassert(name + ".")  # it may have restarted and lost what we set
         health.ok()
         self.backoff[name] = 0
-        self.feed(signals, now)
+        self.feed(signals, now, getattr(adapter, "age_of", None))
 
     def _take_mqtt(self, name, adapter, now):
         online = adapter.feed.online

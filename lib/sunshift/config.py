@@ -9,16 +9,39 @@ docs/config.md documents every key.
 from . import jsonpick, lexer, port
 from .errors import SunshiftError
 
-DEVICE_TYPES = ("envoy", "evcc", "emsesp")
-SECRET_KEYS = ("token", "password", "secret", "api_key", "apikey")
+DEVICE_TYPES = ("envoy", "evcc", "emsesp", "enode")
+SECRET_KEYS = ("token", "password", "secret", "api_key", "apikey", "client_secret")
 TOP_KEYS = ("rules", "timezone", "stale_after", "mqtt", "devices", "log_level")
 MQTT_KEYS = ("host", "port", "username", "client_id", "keepalive", "status_topic")
 DEVICE_KEYS = {
     "envoy": ("type", "url", "insecure_tls", "poll", "timeout", "stale_after"),
     "evcc": ("type", "url", "transport", "topic", "poll", "timeout", "stale_after"),
     "emsesp": ("type", "url", "transport", "base", "devices", "entities", "poll", "timeout", "stale_after"),
+    "enode": (
+        "type",
+        "environment",
+        "api_url",
+        "token_url",
+        "user",
+        "version",
+        "vehicles",
+        "chargers",
+        "batteries",
+        "hvacs",
+        "inverters",
+        "meters",
+        "refresh_after",
+        "insecure_tls",
+        "poll",
+        "timeout",
+        "stale_after",
+    ),
 }
-DEFAULT_POLL = {"envoy": 5, "evcc": 5, "emsesp": 10}
+# Enode's cloud refreshes its data about every 10 minutes: asking every two
+# minutes is polite, and its data is fresh for half an hour (its lastSeen).
+DEFAULT_POLL = {"envoy": 5, "evcc": 5, "emsesp": 10, "enode": 120}
+DEFAULT_STALE = {"enode": 1800}
+ENODE_KINDS = ("vehicles", "chargers", "batteries", "hvacs", "inverters", "meters")
 # The board's Wi-Fi, in the secrets file: {"wifi": {"ssid": "...", "password": "..."}}.
 WIFI_KEYS = ("ssid", "password")
 
@@ -132,6 +155,10 @@ class Site:
         device["timeout"] = seconds(self.path, where + ".timeout", spec.get("timeout", 5))
         if "stale_after" in spec:
             device["stale_after"] = seconds(self.path, where + ".stale_after", spec["stale_after"])
+        elif kind in DEFAULT_STALE:
+            device["stale_after"] = DEFAULT_STALE[kind]
+        if kind == "enode":
+            return self._enode(name, where, spec, device, secrets)
         transport = spec.get("transport", "rest")
         if transport not in ("rest", "mqtt"):
             raise ConfigError("%s: %s.transport: 'rest' or 'mqtt', not %r" % (self.path, where, transport))
@@ -142,6 +169,38 @@ class Site:
         device["token"] = _secret(secrets, name, "token")
         return device
 
+    def _enode(self, name, where, spec, device, secrets):
+        environment = spec.get("environment", "production")
+        if environment not in ("production", "sandbox"):
+            raise ConfigError("%s: %s.environment: 'production' or 'sandbox', not %r" % (self.path, where, environment))
+        for key in ("api_url", "token_url", "user", "version"):
+            if key in spec and (not isinstance(spec[key], str) or not spec[key]):
+                raise ConfigError("%s: %s.%s: must be a text in quotes" % (self.path, where, key))
+        aliases = {}
+        for kind in ENODE_KINDS:
+            names = spec.get(kind, {})
+            if not isinstance(names, dict):
+                raise ConfigError('%s: %s.%s: an object of alias: Enode ID, like {"car": "05ee9df5-..."}' % (self.path, where, kind))
+            for alias in names:
+                if not _is_alias(alias):
+                    what = "is not a name rules can use (letters, digits, _; not starting with a digit)"
+                    raise ConfigError("%s: %s.%s: %r %s" % (self.path, where, kind, alias, what))
+                if not isinstance(names[alias], str) or not names[alias]:
+                    raise ConfigError("%s: %s.%s.%s: the Enode ID, a text in quotes" % (self.path, where, kind, alias))
+            if names:
+                aliases[kind] = dict(names)
+        if not aliases:
+            raise ConfigError('%s: %s: name at least one device, like "batteries": {"home": "<Enode battery ID>"}' % (self.path, where))
+        device["aliases"] = aliases
+        device["environment"] = environment
+        device["refresh_after"] = seconds(self.path, where + ".refresh_after", spec.get("refresh_after", 600))
+        device["client_id"] = _secret(secrets, name, "client_id")
+        device["client_secret"] = _secret(secrets, name, "client_secret")
+        if not device["client_id"] or not device["client_secret"]:
+            what = 'needs {"client_id": "...", "client_secret": "..."} (your Enode client)'
+            raise ConfigError("%s: %s: %s under %r in the secrets file" % (self.path, where, what, name))
+        return device
+
     def max_ages(self):
         """{device name: stale_after} for devices that set their own."""
         out = {}
@@ -149,6 +208,16 @@ class Site:
             if "stale_after" in device:
                 out[name] = device["stale_after"]
         return out
+
+
+def _is_alias(text):
+    """True for a name rules can use as one part of a signal: ASCII letters, digits, _."""
+    if not text or "0" <= text[0] <= "9":
+        return False
+    for c in text:
+        if not ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c == "_"):
+            return False
+    return True
 
 
 def _secret(secrets, section, key):

@@ -21,8 +21,9 @@ class Dispatcher:
     it did not; the engine then retries after ``retry_after`` seconds.
     """
 
-    def __init__(self, engine, write, log, dry_run=False, retry_after=RETRY_AFTER):
+    def __init__(self, engine, write, log, dry_run=False, retry_after=RETRY_AFTER, describe=None):
         self.engine = engine
+        self.describe = describe
         self.write = write
         self.log = log
         self.dry_run = dry_run
@@ -37,12 +38,14 @@ class Dispatcher:
         for change in changes:
             shown = units.format_value(change.value)
             if self.dry_run:
-                self.log.info(change.target, "dry-run: would set %s (%s: %s)" % (shown, change.rule, change.reason))
+                self.log.info(change.target, "dry-run: would set %s (%s: %s)%s" % (shown, change.rule, change.reason, self._request(change)))
                 continue
             try:
                 self.write(change.target, change.value)
             except (SunshiftError, OSError) as e:
-                self.engine.write_failed(change.target, now, self.retry_after)
+                # A device may say how long to wait (Enode's Retry-After, or a refusal that needs a person).
+                wait = getattr(e, "retry_after", None) or self.retry_after
+                self.engine.write_failed(change.target, now, wait)
                 text = str(e)
                 if self.failures.get(change.target) != text:
                     self.failures[change.target] = text
@@ -50,10 +53,20 @@ class Dispatcher:
                         # Not connected yet (or again): the runner re-sends on connect.
                         self.log.info(change.target, "%s waits for the connection: %s" % (shown, text))
                     else:
-                        self.log.warn(change.target, "could not set %s: %s; trying again in %ds" % (shown, text, self.retry_after))
+                        self.log.warn(change.target, "could not set %s: %s; trying again in %ds" % (shown, text, wait))
                 continue
             if change.target in self.failures:
                 del self.failures[change.target]
                 self.log.info(change.target, "reachable again")
             self.log.info(change.target, "set %s (%s: %s)" % (shown, change.rule, change.reason))
         return changes
+
+    def _request(self, change):
+        """'; it would ...' with the request a dry-run write would send, where the device can say."""
+        if self.describe is None:
+            return ""
+        try:
+            text = self.describe(change.target, change.value)
+        except SunshiftError as e:
+            return "; the device would refuse it: %s" % e
+        return "; it would " + text if text else ""

@@ -23,7 +23,7 @@ def test_mistakes_name_file_and_key():
     cases = [
         ({"devices": {"envoy": {"url": "x", "token": "abc"}}}, "site.json: devices.envoy.token: secrets go in the secrets file"),
         ({"devices": {"envoi": {"url": "x"}}}, "site.json: devices.envoi: unknown type None"),
-        ({"devices": {"roof": {"type": "solar", "url": "x"}}}, "unknown type 'solar' (one of envoy, evcc, emsesp)"),
+        ({"devices": {"roof": {"type": "solar", "url": "x"}}}, "unknown type 'solar' (one of envoy, evcc, emsesp, enode)"),
         ({"devices": {"envoy": {"url": "x", "pol": 5}}}, "devices.envoy: unknown key 'pol'"),
         ({"devices": {"envoy": {}}}, 'devices.envoy: needs "url"'),
         ({"devices": {"evcc": {"transport": "mqtt"}}}, 'transport mqtt needs an "mqtt": {"host": ...} section'),

@@ -1,0 +1,340 @@
+"""The Enode adapter without a network (also under MicroPython): times, commands,
+problems, the token, pages, ages, actions, slowing down.  tests/host/test_enode.py
+runs it against the simulator over loopback HTTP."""
+
+import json
+
+from sunshift import enode
+from sunshift.errors import DeviceError, ValueRefused
+from support import raises
+
+BATTERY = "54d827e1-8355-4fed-97b5-55940d1d09ba"
+CAR = "05ee9df5-d072-4ee8-b773-399dec8f5693"
+NOW_UNIX = 1795262400  # 2026-11-21T12:00:00Z
+
+
+class Log:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, source, text):
+        self.lines.append(("info", source, text))
+
+    def warn(self, source, text):
+        self.lines.append(("warn", source, text))
+
+    def text(self):
+        return "\n".join("%s %s %s" % line for line in self.lines)
+
+
+class Clock:
+    def __init__(self):
+        self.ms = 0
+
+    def __call__(self):
+        return self.ms
+
+
+class Cloud:
+    """A small in-memory Enode: answers (status, headers, body) to what the adapter sends."""
+
+    def __init__(self):
+        self.calls = []
+        self.tokens = 0
+        self.valid = set()
+        self.queue = []  # canned (status, headers, body) answers served first
+        self.devices = {
+            "batteries": [
+                {
+                    "id": BATTERY,
+                    "userId": "u1",
+                    "lastSeen": "2026-11-21T11:58:20Z",
+                    "isReachable": True,
+                    "chargeState": {"batteryLevel": 80, "chargeRate": None},
+                    "config": {"operationMode": "SELF_RELIANCE"},
+                    "capabilities": {"importFocus": {"isCapable": True}},
+                }
+            ],
+            "vehicles": [
+                {"id": "other", "lastSeen": "2026-11-21T11:00:00Z", "isReachable": True, "chargeState": {"batteryLevel": 10}},
+                {"id": CAR, "lastSeen": "2026-11-21T09:00:00Z", "isReachable": False, "chargeState": {"batteryLevel": 55}},
+            ],
+        }
+        self.actions = {}
+
+    def request(self, method, url, headers=None, body=None, timeout=5):
+        path = url[url.find("/", 8) :]
+        self.calls.append((method, path, dict(headers or {}), body))
+        if self.queue:
+            return self.queue.pop(0)
+        if path == "/oauth2/token":
+            self.tokens += 1
+            token = "tok%d" % self.tokens
+            self.valid.add(token)
+            return 200, {}, json.dumps({"access_token": token, "expires_in": 3599, "token_type": "bearer"}).encode()
+        if headers.get("Authorization", "")[7:] not in self.valid:
+            return 401, {}, b'{"title": "Unauthorized", "detail": "The request contained an invalid or expired token."}'
+        if path.startswith("/users/u1/"):
+            kind = path.split("/")[3].split("?")[0]
+            items = self.devices.get(kind, [])
+            start = int(path.split("after=")[1]) if "after=" in path else 0
+            page = items[start : start + 1]  # one device a page
+            after = str(start + 1) if start + 1 < len(items) else None
+            return 200, {}, json.dumps({"data": page, "pagination": {"after": after, "before": None}}).encode()
+        if path.endswith("/operation-mode") or path.endswith("/charging"):
+            number = "a%d" % (len(self.actions) + 1)
+            self.actions[number] = {"id": number, "state": "PENDING", "targetId": path.split("/")[2]}
+            return 200, {}, json.dumps(self.actions[number]).encode()
+        if "/actions/" in path:
+            number = path.split("/")[3]
+            action = self.actions.get(number)
+            if action is None:
+                return 404, {}, b'{"title": "Not Found"}'
+            if path.endswith("/cancel"):
+                if action["state"] != "PENDING":
+                    return 409, {}, json.dumps(action).encode()
+                action["state"] = "CANCELLED"
+            return 200, {}, json.dumps(action).encode()
+        if path.endswith("/refresh-hint"):
+            return 204, {}, b""
+        return 404, {}, b'{"title": "Not Found"}'
+
+    def close(self):
+        pass
+
+    def paths(self, method=None):
+        return [c[1] for c in self.calls if method is None or c[0] == method]
+
+
+def make(cloud=None, log=None, clock=None, **options):
+    cloud = cloud or Cloud()
+    aliases = options.pop("aliases", {"batteries": {"home": BATTERY}, "vehicles": {"car": CAR}})
+    adapter = enode.Enode(
+        "enode",
+        "https://api.test",
+        "https://oauth.test/oauth2/token",
+        "client",
+        "secret",
+        aliases,
+        options.pop("user", "u1"),
+        session=cloud,
+        log=log or Log(),
+        ticks_ms=clock or Clock(),
+        unix_time=lambda: NOW_UNIX,
+        **options,
+    )
+    return adapter, cloud
+
+
+def test_iso_times_from_enode():
+    assert enode.iso_unix("1970-01-01T00:00:00Z") == 0
+    assert enode.iso_unix("2026-11-21T12:00:00Z") == NOW_UNIX
+    assert enode.iso_unix("2024-02-29T23:59:59.123Z") == 1709251199
+    assert enode.iso_unix("2026-11-21T13:00:00+01:00") == NOW_UNIX
+    assert enode.iso_unix("2026-11-21T12:00:00") == NOW_UNIX
+    for bad in ("yesterday", "2026-13-01T00:00:00Z", "2026-11-21T12:00:00 UTC", None, 5):
+        assert enode.iso_unix(bad) is None, bad
+
+
+def test_commands_and_their_bodies():
+    assert enode.command("batteries", "operationMode", "B", "import_focus", "t") == ("POST", "/batteries/B/operation-mode", {"operationMode": "IMPORT_FOCUS"})
+    assert enode.command("vehicles", "charging", "V", True, "t") == ("POST", "/vehicles/V/charging", {"action": "START"})
+    assert enode.command("chargers", "charging", "C", "stop", "t") == ("POST", "/chargers/C/charging", {"action": "STOP"})
+    assert enode.command("chargers", "maxCurrent", "C", 10, "t") == ("POST", "/chargers/C/max-current", {"maxCurrent": 10})
+    assert enode.command("hvacs", "hold", "H", "HEAT 21.5", "t") == ("POST", "/hvacs/H/permanent-hold", {"mode": "HEAT", "heatSetpoint": 21.5})
+    assert enode.command("hvacs", "hold", "H", "auto 19 24", "t")[2] == {"mode": "AUTO", "heatSetpoint": 19, "coolSetpoint": 24}
+    assert enode.command("hvacs", "hold", "H", "OFF", "t")[2] == {"mode": "OFF"}
+    assert enode.command("hvacs", "hold", "H", "follow_schedule", "t") == ("POST", "/hvacs/H/follow-schedule", None)
+    assert enode.command("vehicles", "smartOverride", "V", False, "t") == ("DELETE", "/vehicles/V/smart-override", None)
+    assert "IMPORT_FOCUS" in str(raises(ValueRefused, enode.command, "batteries", "operationMode", "B", "FULL", "x.mode"))
+    assert "1 to 125 A" in str(raises(ValueRefused, enode.command, "chargers", "maxCurrent", "C", 500, "x"))
+    assert "HEAT 21" in str(raises(ValueRefused, enode.command, "hvacs", "hold", "H", "HEAT", "x"))
+    assert "true (start)" in str(raises(ValueRefused, enode.command, "vehicles", "charging", "V", 3, "x"))
+
+
+def test_problems_say_what_enode_said_and_how_long_to_wait():
+    e = enode.problem_error(
+        "enode", "POST /vehicles/V/charging", 422, b'{"type": "x", "title": "Enode Controlled Entity", "detail": "Vehicle controlled by a Schedule"}'
+    )
+    assert e.kind == "conflict" and e.retry_after == 300
+    assert "smart charging or a schedule" in str(e) and "Enode Controlled Entity: Vehicle controlled by a Schedule" in str(e)
+    e = enode.problem_error("enode", "GET /x", 403, b'{"title": "Forbidden"}')
+    assert e.kind == "auth" and "control scope" in str(e)
+    e = enode.problem_error("enode", "GET /x", 502, b"<html><body>Bad gateway</body></html>")
+    assert e.kind == "server" and "an HTML page" in str(e)
+    for status in (405, 408, 409, 424):
+        assert enode.problem_error("enode", "GET /x", status, b"").kind == "vendor"
+
+
+def test_signals_follow_pages_and_carry_the_age_of_their_data():
+    adapter, cloud = make()
+    signals = adapter.poll()
+    assert signals["enode.batteries.home.chargeState.batteryLevel"] == 80
+    assert signals["enode.batteries.home.config.operationMode"] == "SELF_RELIANCE"
+    assert signals["enode.vehicles.car.chargeState.batteryLevel"] == 55  # from the second page
+    assert "enode.batteries.home.capabilities.importFocus.isCapable" not in signals
+    assert "enode.batteries.home.chargeState.chargeRate" not in signals  # null is no value
+    assert [p for p in cloud.paths() if "vehicles" in p] == ["/users/u1/vehicles?pageSize=50", "/users/u1/vehicles?pageSize=50&after=1"]
+    assert adapter.age_of("enode.batteries.home.chargeState.batteryLevel") == 100  # lastSeen 11:58:20, now 12:00
+    assert adapter.age_of("enode.vehicles.car.chargeState.batteryLevel") is None  # not reachable: stale at once
+    assert adapter.age_of("enode.vehicles.car.isReachable") == 0
+    token_calls = [c for c in cloud.calls if c[1] == "/oauth2/token"]
+    assert len(token_calls) == 1 and token_calls[0][2]["Authorization"] == "Basic Y2xpZW50OnNlY3JldA=="  # client:secret
+    assert token_calls[0][3] == "grant_type=client_credentials"
+    api = [c for c in cloud.calls if c[1] != "/oauth2/token"]
+    assert all(c[2]["Enode-Version"] == enode.VERSION and c[2]["Authorization"] == "Bearer tok1" for c in api)
+
+
+def test_a_device_enode_does_not_have_is_logged_once():
+    log = Log()
+    adapter, _ = make(log=log, aliases={"batteries": {"home": BATTERY, "garage": "nope"}})
+    adapter.poll()
+    adapter.poll()
+    found = [line for line in log.lines if "nope" in line[2]]
+    assert found == [("warn", "enode.batteries.garage", "Enode has no battery with ID nope for user u1; its signals stay stale")]
+
+
+def test_the_token_is_fetched_again_before_it_runs_out_and_once_on_a_401():
+    clock = Clock()
+    adapter, cloud = make(clock=clock)
+    adapter.poll()
+    clock.ms = (3599 - 60 - 1) * 1000
+    adapter.poll()
+    assert cloud.tokens == 1
+    clock.ms += 2000  # within the last minute of its hour
+    adapter.poll()
+    assert cloud.tokens == 2
+    cloud.valid.clear()  # revoked early: the next call gets a 401, fetches one token, and goes on
+    adapter.poll()
+    assert cloud.tokens == 3
+    cloud.valid.clear()  # revoked, and the fresh token is refused too: an error, after one new token only
+    cloud.queue = [(401, {}, b"{}"), (200, {}, b'{"access_token": "LEAKME", "expires_in": 3599}'), (401, {}, b"{}")]
+    e = raises(DeviceError, adapter.poll)
+    assert e.kind == "auth" and "freshly fetched token" in str(e) and "LEAKME" not in str(e)
+    assert not cloud.queue
+
+
+def test_refused_credentials_say_where_to_look_without_the_secret():
+    adapter, cloud = make()
+    cloud.queue = [(401, {}, b'{"error": "invalid_client"}')]
+    e = raises(DeviceError, adapter.poll)
+    assert "client_id and client_secret" in str(e) and "secret'" not in str(e) and "Y2xp" not in str(e)
+
+
+def test_429_waits_retry_after_and_calls_nothing_meanwhile():
+    clock = Clock()
+    adapter, cloud = make(clock=clock)
+    adapter.poll()
+    cloud.queue = [(429, {"retry-after": "7"}, b'{"title": "Too Many Requests"}')]
+    e = raises(DeviceError, adapter.poll)
+    assert e.kind == "busy" and e.retry_after >= 7 and "slow down" in str(e)
+    calls = len(cloud.calls)
+    clock.ms += 5000
+    e = raises(DeviceError, adapter.poll)
+    assert e.kind == "busy" and len(cloud.calls) == calls  # nothing sent while waiting
+    clock.ms += 3000
+    assert adapter.poll()["enode.batteries.home.chargeState.batteryLevel"] == 80
+
+
+def test_503_without_retry_after_backs_off_doubling_with_jitter():
+    clock = Clock()
+    adapter, cloud = make(clock=clock)
+    waits = []
+    cloud.queue = [(503, {}, b"")]  # the token endpoint is busy too: the same pause
+    waits.append(raises(DeviceError, adapter.poll).retry_after)
+    clock.ms += waits[0] * 1000 + 1
+    for _ in range(3):
+        cloud.queue = [(503, {}, b"")]
+        e = raises(DeviceError, adapter.poll)
+        waits.append(e.retry_after)
+        clock.ms += e.retry_after * 1000 + 1
+    assert 2 <= waits[0] <= 3 and waits[1] >= 3 and 6 <= waits[2] <= 10 and 12 <= waits[3] <= 20, waits
+    assert adapter.poll()["enode.batteries.home.chargeState.batteryLevel"] == 80  # and then it answers again
+
+
+def test_an_action_is_followed_until_enode_confirms_it():
+    clock = Clock()
+    log = Log()
+    adapter, cloud = make(clock=clock, log=log)
+    adapter.write("enode.batteries.home.operationMode", "IMPORT_FOCUS")
+    post = next(c for c in cloud.calls if c[1].endswith("/operation-mode"))
+    assert json.loads(post[3]) == {"operationMode": "IMPORT_FOCUS"} and post[2]["Content-Type"] == "application/json"
+    adapter.work(clock.ms + 1000)
+    assert not [p for p in cloud.paths() if "/actions/" in p]  # not due yet
+    clock.ms = 2000
+    adapter.work(clock.ms)
+    assert cloud.paths()[-1] == "/batteries/actions/a1"
+    clock.ms = 3000
+    adapter.work(clock.ms)
+    assert cloud.paths()[-1] == "/batteries/actions/a1"  # the next look waits 4 s
+    assert len([p for p in cloud.paths() if "/actions/" in p]) == 1
+    cloud.actions["a1"]["state"] = "CONFIRMED"
+    clock.ms = 6000
+    adapter.work(clock.ms)
+    assert not adapter.pending and "Enode confirmed IMPORT_FOCUS (action a1, after 6 s)" in log.text()
+    clock.ms = 100000
+    adapter.work(clock.ms)
+    assert len([p for p in cloud.paths() if "/actions/" in p]) == 2
+
+
+def test_a_changed_mind_cancels_our_pending_action_first():
+    log = Log()
+    adapter, cloud = make(log=log)
+    adapter.write("enode.batteries.home.operationMode", "IMPORT_FOCUS")
+    adapter.write("enode.batteries.home.operationMode", "IMPORT_FOCUS")  # the same: nothing new
+    assert len([p for p in cloud.paths() if p.endswith("/operation-mode")]) == 1
+    adapter.write("enode.batteries.home.operationMode", "SELF_RELIANCE")
+    tail = cloud.paths("POST")[-2:]
+    assert tail == ["/batteries/actions/a1/cancel", "/batteries/%s/operation-mode" % BATTERY]
+    assert cloud.actions["a1"]["state"] == "CANCELLED" and adapter.pending["enode.batteries.home.operationMode"].id == "a2"
+    assert "cancelled our pending action a1" in log.text()
+
+
+def test_a_failed_action_is_logged_with_its_reason_and_not_repeated():
+    clock = Clock()
+    log = Log()
+    adapter, cloud = make(clock=clock, log=log)
+    adapter.write("enode.vehicles.car.charging", True)
+    cloud.actions["a1"].update(state="FAILED", failureReason={"type": "NO_RESPONSE", "detail": "The vehicle did not respond"})
+    clock.ms = 2000
+    adapter.work(clock.ms)
+    assert "Enode could not set true (action a1 failed: NO_RESPONSE, The vehicle did not respond)" in log.text()
+    posts = len(cloud.paths("POST"))
+    clock.ms = 600000
+    adapter.work(clock.ms)
+    assert len(cloud.paths("POST")) == posts and not adapter.pending
+
+
+def test_writes_refuse_unknown_targets_and_dry_run_shows_the_request():
+    adapter, _ = make()
+    assert "not a writable Enode setting" in str(raises(DeviceError, adapter.write, "enode.batteries.home.batteryLevel", 5))
+    assert "no vehicles alias 'van'" in str(raises(DeviceError, adapter.write, "enode.vehicles.van.charging", True))
+    text = adapter.describe("enode.batteries.home.operationMode", "IMPORT_FOCUS")
+    assert text == 'create an Enode action: POST /batteries/%s/operation-mode {"operationMode": "IMPORT_FOCUS"}' % BATTERY
+
+
+def test_refresh_hints_only_for_old_data_the_rules_read_and_not_too_often():
+    clock = Clock()
+    adapter, cloud = make(clock=clock, refresh_after=60)
+    adapter.poll()
+    assert not [p for p in cloud.paths() if p.endswith("refresh-hint")]  # no rule reads anything
+    adapter.wanted = ("enode.batteries.home.chargeState.batteryLevel", "enode.vehicles.car.chargeState.batteryLevel")
+    adapter.poll()  # the battery's data is 100 s old; the car is unreachable (a hint would not help)
+    assert [p for p in cloud.paths() if p.endswith("refresh-hint")] == ["/batteries/%s/refresh-hint" % BATTERY]
+    clock.ms = 30000
+    adapter.poll()
+    assert len([p for p in cloud.paths() if p.endswith("refresh-hint")]) == 1
+    clock.ms = 61000
+    adapter.poll()
+    assert len([p for p in cloud.paths() if p.endswith("refresh-hint")]) == 2
+
+
+class ShortOfMemory(Cloud):
+    def request(self, method, url, headers=None, body=None, timeout=5):
+        raise MemoryError("memory allocation failed, allocating 16384 bytes")
+
+
+def test_too_little_memory_for_tls_is_a_clear_device_error():
+    adapter, _ = make(cloud=ShortOfMemory())
+    e = raises(DeviceError, adapter.poll)
+    assert e.kind == "memory" and "not enough memory for a TLS session" in str(e)
