@@ -83,6 +83,12 @@ def check_names(rs, devices):
             errors.append("the rules set %s, but the site has no device %r (devices: %s)" % (target, device, ", ".join(sorted(devices))))
         elif devices[device]["type"] == "envoy":
             errors.append("the rules set %s, but the Envoy has nothing to write" % target)
+        elif devices[device]["type"] == "enode":
+            from .enode import target_problem
+
+            problem = target_problem(target, devices[device].get("aliases", {}))
+            if problem:
+                errors.append(problem)
     for signal in rs.signals():
         device = signal.split(".")[0]
         if device not in devices:

@@ -222,6 +222,16 @@ def _hold(base, target, value):
     return "POST", base + "permanent-hold", body
 
 
+def target_problem(target, aliases):
+    """Why ``target`` is not something Enode can set for these aliases, or None."""
+    parts = target.split(".")
+    if len(parts) != 4 or parts[1] not in KINDS or parts[3] not in SETTINGS or parts[1] not in SETTINGS[parts[3]]:
+        return "the rules set %s, which is not a writable Enode setting (docs/enode.md lists them)" % target
+    if parts[2] not in aliases.get(parts[1], {}):
+        return "the rules set %s, but the config names no %s %r (under %s)" % (target, ONE[parts[1]], parts[2], parts[1])
+    return None
+
+
 class Token:
     """An OAuth 2.0 client-credentials access token, fetched when needed and
     fetched again before it runs out.  It never appears in a message."""
@@ -527,13 +537,11 @@ class Enode:
 
     def resolve(self, target):
         """(kind, setting, Enode device ID) of a target, or DeviceError if there is none."""
-        parts = target.split(".")
-        if len(parts) == 4 and parts[1] in self.aliases and parts[3] in SETTINGS and parts[1] in SETTINGS[parts[3]]:
-            device_id = self.aliases[parts[1]].get(parts[2])
-            if device_id is not None:
-                return parts[1], parts[3], device_id
-            raise DeviceError(self.name, target, "no %s alias %r in the config" % (parts[1], parts[2]), "refused")
-        raise DeviceError(self.name, target, "not a writable Enode setting (docs/enode.md lists them)", "refused")
+        problem = target_problem(target, self.aliases)
+        if problem:
+            raise DeviceError(self.name, target, problem, "refused")
+        _, kind, alias, setting = target.split(".")
+        return kind, setting, self.aliases[kind][alias]
 
     def describe(self, target, value):
         """The request a write would send, for dry-run: 'POST /batteries/ID/operation-mode {...}'."""

@@ -308,7 +308,7 @@ def test_a_failed_action_is_logged_with_its_reason_and_not_repeated():
 def test_writes_refuse_unknown_targets_and_dry_run_shows_the_request():
     adapter, _ = make()
     assert "not a writable Enode setting" in str(raises(DeviceError, adapter.write, "enode.batteries.home.batteryLevel", 5))
-    assert "no vehicles alias 'van'" in str(raises(DeviceError, adapter.write, "enode.vehicles.van.charging", True))
+    assert "names no vehicle 'van' (under vehicles)" in str(raises(DeviceError, adapter.write, "enode.vehicles.van.charging", True))
     text = adapter.describe("enode.batteries.home.operationMode", "IMPORT_FOCUS")
     assert text == 'create an Enode action: POST /batteries/%s/operation-mode {"operationMode": "IMPORT_FOCUS"}' % BATTERY
 
@@ -338,3 +338,28 @@ def test_too_little_memory_for_tls_is_a_clear_device_error():
     adapter, _ = make(cloud=ShortOfMemory())
     e = raises(DeviceError, adapter.poll)
     assert e.kind == "memory" and "not enough memory for a TLS session" in str(e)
+
+
+def test_the_config_names_devices_by_alias_and_keeps_credentials_in_the_secrets():
+    from sunshift import app, config, parser
+
+    secrets = {"enode": {"client_id": "cid", "client_secret": "csecret"}}
+    spec = {"type": "enode", "environment": "sandbox", "user": "u1", "batteries": {"home": BATTERY}}
+    site = config.Site({"devices": {"enode": spec}}, secrets)
+    device = site.devices["enode"]
+    assert device["aliases"] == {"batteries": {"home": BATTERY}} and device["poll"] == 120 and device["stale_after"] == 1800
+    assert device["client_secret"] == "csecret" and site.max_ages() == {"enode": 1800}
+    adapter = app.build_adapter("enode", device)
+    assert adapter.api.base_url == "https://enode-api.sandbox.enode.io" and adapter.token.path == "/oauth2/token"
+    mistakes = [
+        (dict(spec, client_secret="x"), {}, "devices.enode.client_secret: secrets go in the secrets file"),
+        (spec, {}, 'needs {"client_id": "...", "client_secret": "..."} (your Enode client) under \'enode\' in the secrets file'),
+        (dict(spec, batteries={"my home": BATTERY}), secrets, "'my home' is not a name rules can use"),
+        (dict(spec, batteries={}), secrets, "name at least one device"),
+        (dict(spec, environment="staging"), secrets, "'production' or 'sandbox'"),
+    ]
+    for data, given, message in mistakes:
+        assert message in str(raises(config.ConfigError, config.Site, {"devices": {"enode": data}}, given)), message
+    rs = parser.compile_sources([("t.rules", b"rule r\n  when enode.batteries.home.chargeState.batteryLevel > 90\n  then enode.batteries.garage.operationMode = IMPORT_FOCUS\n")])
+    errors, _ = app.check_names(rs, site.devices)
+    assert errors == ["the rules set enode.batteries.garage.operationMode, but the config names no battery 'garage' (under batteries)"]
