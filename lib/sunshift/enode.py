@@ -57,8 +57,8 @@ MAX_PAGES = 20  # a user with more than 1,000 devices of a kind is not a home
 # long each time, up to ACTION_CHECK_MAX (Enode confirms in ~20 s, sometimes 5 min).
 ACTION_CHECK_FIRST = 2
 ACTION_CHECK_MAX = 60
-# After HTTP 429 or 503: wait Retry-After if Enode gives it, else back off
-# from BUSY_FIRST doubling to BUSY_MAX seconds, with +-25 % jitter.
+# After HTTP 429 or 503: wait what Retry-After asks (plus up to 25 %) when
+# Enode sends it, else back off from BUSY_FIRST doubling to BUSY_MAX seconds, +-25 %.
 BUSY_FIRST = 2
 BUSY_MAX = 300
 # How long the engine waits before it repeats a write Enode refused, by kind of
@@ -404,11 +404,12 @@ class Enode:
     def _slow_down(self, where, status, headers, data, now):
         self.busy_delay = BUSY_FIRST if self.busy_delay == 0 else min(self.busy_delay * 2, BUSY_MAX)
         self.seed = (self.seed * 1103515245 + 12345) & 0x7FFFFFFF
-        wait = self.busy_delay * (0.75 + (self.seed % 1000) / 2000)  # +-25 %: clients that failed together retry apart
+        spread = (self.seed % 1000) / 1000  # jitter: clients that failed together retry apart
+        wait = self.busy_delay * (0.75 + spread / 2)  # our own pause, +-25 %
         asked = headers.get("retry-after") if headers else None
         if asked is not None:
             try:
-                wait = max(wait, float(asked))
+                wait = float(asked) * (1 + spread / 4)  # what Enode asked for, and up to 25 % more
             except ValueError:
                 pass  # an HTTP date: our own pause stands
         self.busy_until = port.ticks_add(now, int(wait * 1000))

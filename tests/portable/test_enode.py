@@ -232,7 +232,7 @@ def test_429_waits_retry_after_and_calls_nothing_meanwhile():
     clock.ms += 5000
     e = raises(DeviceError, adapter.poll)
     assert e.kind == "busy" and len(cloud.calls) == calls  # nothing sent while waiting
-    clock.ms += 3000
+    clock.ms += 4000  # 7 s and up to a quarter more
     assert adapter.poll()["enode.batteries.home.chargeState.batteryLevel"] == 80
 
 
@@ -349,7 +349,7 @@ def test_the_config_names_devices_by_alias_and_keeps_credentials_in_the_secrets(
     device = site.devices["enode"]
     assert device["aliases"] == {"batteries": {"home": BATTERY}} and device["poll"] == 120 and device["stale_after"] == 1800
     assert device["client_secret"] == "csecret" and site.max_ages() == {"enode": 1800}
-    adapter = app.build_adapter("enode", device)
+    adapter = app.build_adapter("enode", device, None, Cloud())
     assert adapter.api.base_url == "https://enode-api.sandbox.enode.io" and adapter.token.path == "/oauth2/token"
     mistakes = [
         (dict(spec, client_secret="x"), {}, "devices.enode.client_secret: secrets go in the secrets file"),
@@ -360,6 +360,8 @@ def test_the_config_names_devices_by_alias_and_keeps_credentials_in_the_secrets(
     ]
     for data, given, message in mistakes:
         assert message in str(raises(config.ConfigError, config.Site, {"devices": {"enode": data}}, given)), message
-    rs = parser.compile_sources([("t.rules", b"rule r\n  when enode.batteries.home.chargeState.batteryLevel > 90\n  then enode.batteries.garage.operationMode = IMPORT_FOCUS\n")])
+    rs = parser.compile_sources(
+        [("t.rules", b"rule r\n  when enode.batteries.home.chargeState.batteryLevel > 90\n  then enode.batteries.garage.operationMode = IMPORT_FOCUS\n")]
+    )
     errors, _ = app.check_names(rs, site.devices)
     assert errors == ["the rules set enode.batteries.garage.operationMode, but the config names no battery 'garage' (under batteries)"]

@@ -2,7 +2,9 @@
 told to fail the ways real devices do.
 
 A simulator subclasses ``Simulator`` and implements ``handle(request)`` to return
-(status, content type, body bytes).  Tests then call ``fail(mode)`` / ``heal()``:
+(status, content type, body bytes), or (status, content type, body, headers) when
+the answer needs more headers (a dict, name -> value; content type None leaves
+that header out, as for a 204).  Tests then call ``fail(mode)`` / ``heal()``:
 
     timeout       accept, then never answer (until healed)
     reset         accept, then close without a word
@@ -230,23 +232,28 @@ class Simulator:
         if fault == "html":
             return self.send(handler, 200, "text/html", LOGIN_PAGE)
         if fault == "unauthorized":
-            status, kind, body = self.unauthorized(request)
-            return self.send(handler, status, kind, body)
-        status, kind, body = self.handle(request)
+            return self.send(handler, *self.unauthorized(request))
+        answer = self.handle(request)
+        status, kind, body = answer[:3]
+        headers = answer[3] if len(answer) > 3 else None
         if fault == "truncated":
             body = body[: max(1, len(body) // 2)]
         elif fault == "non_utf8":
             body = body.replace(b'"', b'"\xff\xfe', 1) if b'"' in body else b"\xff" + body
         elif fault == "wrong_type":
             body = numbers_to_text(body)
-        return self.send(handler, status, kind, body)
+        return self.send(handler, status, kind, body, headers)
 
-    def send(self, handler, status, kind, body):
-        """Write an answer with a Content-Length (so keep-alive works)."""
+    def send(self, handler, status, kind, body, headers=None):
+        """Write an answer with a Content-Length (so keep-alive works), the
+        Content-Type unless ``kind`` is None, and any extra ``headers`` (a dict)."""
         try:
             handler.send_response(status)
-            handler.send_header("Content-Type", kind)
+            if kind is not None:
+                handler.send_header("Content-Type", kind)
             handler.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                handler.send_header(name, str(value))
             handler.end_headers()
             handler.wfile.write(body)
         except OSError:
