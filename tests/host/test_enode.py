@@ -244,3 +244,16 @@ def test_the_solar_car_rule_starts_and_stops_the_car_through_enode(tmp_path):
         assert loop.offset - started >= 20 * 60  # hold 20m: no change sooner
         loop.until(lambda: not car()["isCharging"], 10)
         loop.runner.close()
+
+
+def test_read_prints_the_signals_of_the_named_devices(tmp_path):
+    with EnodeSim() as cloud:
+        path = write_site(tmp_path, cloud, BATTERY_RULE)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        r = subprocess.run([sys.executable, MAIN, "read", "enode", "--config", path], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        signals = json.loads(r.stdout)
+        assert signals["enode.batteries.home.chargeState.batteryLevel"] == 80
+        assert signals["enode.batteries.home.config.operationMode"] == "SELF_RELIANCE"
+        assert signals["enode.vehicles.car.chargeState.isPluggedIn"] is True
+        assert not [name for name in signals if ".capabilities." in name or name.endswith((".home.id", ".car.id", ".userId"))]
