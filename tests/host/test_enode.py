@@ -257,3 +257,11 @@ def test_read_prints_the_signals_of_the_named_devices(tmp_path):
         assert signals["enode.batteries.home.config.operationMode"] == "SELF_RELIANCE"
         assert signals["enode.vehicles.car.chargeState.isPluggedIn"] is True
         assert not [name for name in signals if ".capabilities." in name or name.endswith((".home.id", ".car.id", ".userId"))]
+
+
+def test_over_tls_with_the_simulators_certificate(tmp_path):
+    with EnodeSim(tls=True) as cloud:
+        loop = Loop(write_site(tmp_path, cloud, BATTERY_RULE, insecure_tls=True))
+        loop.until(lambda: loop.value("enode.batteries.home.chargeState.batteryLevel") == 80, 5)
+        assert cloud.url.startswith("https://") and cloud.tokens_issued == 1
+        loop.runner.close()
