@@ -88,7 +88,7 @@ class Loop:
         return "\n".join(self.lines)
 
     def value(self, signal):
-        return self.runner.engine.signals.value(signal)
+        return self.runner.engine.signals.values.get(signal)
 
 
 def posts(cloud, suffix):
