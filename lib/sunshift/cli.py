@@ -426,7 +426,7 @@ def cmd_run(args, out, err):
 
 def cmd_read(args, out, err):
     """`read DEVICE`: poll one device once and print every signal it offers as JSON."""
-    from . import app, config, feed
+    from . import app, config
 
     spec = {"--config": "one", "--secrets": "one", "--url": "one", "--token": "one", "--insecure": "flag", "--listen": "one"}
     options, rest = parse_options(args, spec)
@@ -463,8 +463,14 @@ def cmd_read(args, out, err):
     except (SunshiftError, ValueError) as e:
         _write(err, "sunshift read %s: %s" % (name, e))
         return 1
-    _write(out, feed.json_object(signals))
+    _write(out, _json_object(signals))
     return 0
+
+
+def _json_object(values):
+    """A JSON object of ``values``, keys sorted, one per line (the same on both interpreters)."""
+    lines = ["  %s: %s" % (port.json_dumps(key), port.json_dumps(values[key])) for key in sorted(values)]
+    return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
 
 
 def _listen(adapter, mqtt, seconds):

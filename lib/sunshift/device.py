@@ -16,7 +16,7 @@ import sys
 
 from . import app, config, parser, port
 from .config import ConfigError
-from .errors import RuleError, SunshiftError
+from .errors import ModuleMissing, RuleError, SunshiftError
 
 # Files on the board, under its root "/" (board_files.py copies them there).
 CONFIG = "config.json"
@@ -390,6 +390,9 @@ class Device:
             runner = self._runner(site, log, rs)
             self.rules_from = folder
             self._keep_good(rs)
+        except ModuleMissing as e:
+            self.idle(str(e))  # no rule set helps: the board lacks code this config needs
+            return False
         except (RuleError, SunshiftError) as e:
             self._problems(folder, e)
             try:
@@ -411,7 +414,10 @@ class Device:
         return True
 
     def _runner(self, site, log, rs):
-        return app.Runner(site, log, ruleset=rs, mqtt_client=self.mqtt_client, sessions=self.sessions, ticks_ms=self.board.ticks_ms)
+        try:
+            return app.Runner(site, log, ruleset=rs, mqtt_client=self.mqtt_client, sessions=self.sessions, ticks_ms=self.board.ticks_ms)
+        except ImportError as e:  # the MQTT backend, say, after a device moved to MQTT
+            raise ModuleMissing("a module this config needs is not installed here (%s); deploy again with this config" % e)
 
     def _problems(self, where, e):
         problems = getattr(e, "problems", None)

@@ -87,7 +87,7 @@ class EmsEsp:
             return False
         rest = topic[len(self.base) + 1 :]
         if rest == "status":
-            self.feed.status(payload.decode() if isinstance(payload, bytes) else payload)
+            self.feed.status(payload)
             return True
         if rest == "response":
             return True  # answers to commands, only when EMS-ESP is set to send them

@@ -36,7 +36,6 @@ STATE_NAMES = ("inactive", "pending-on", "active", "pending-off")
 
 # How long a sample stays fresh when neither the rule nor the site config says.
 DEFAULT_MAX_AGE = const(120)
-DAY = const(86400)
 
 _UNSET = object()
 _NEVER = float("inf")
@@ -79,31 +78,15 @@ def in_windows(spans, tod):
     return False
 
 
-def _next_boundary(spans, tod):
-    """Seconds from ``tod`` to the next start or end of one of ``spans``."""
-    best = DAY
-    for start, end in spans:
-        for edge in (start, end % DAY):
-            wait = (edge - tod) % DAY
-            if 0 < wait < best:
-                best = wait
-    return best
-
-
 def _windows_text(spans):
     return ", ".join(units.format_clock(s) + "-" + units.format_clock(e) for s, e in spans)
-
-
-def _slot_durations(node, out):
-    if node[0] == nodes.FOR:
-        out[node[3]] = node[2]
-    for child in nodes.children(node):
-        _slot_durations(child, out)
 
 
 class Engine:
     """Runs a RuleSet.  ``max_ages`` maps a signal name or a device name (the part
     before the first dot) to how many seconds a sample stays fresh."""
+
+    signals_class = Signals  # the simulator's engine keeps its samples in a subclass
 
     def __init__(self, ruleset, default_max_age=DEFAULT_MAX_AGE, max_ages=None):
         self.rules = ruleset.rules
@@ -111,14 +94,11 @@ class Engine:
         self.targets = ruleset.targets
         self.writers = ruleset.writers
         self.hold = ruleset.hold
-        self.signals = Signals()
+        self.signals = self.signals_class()
         extremes = []  # names min() or max() is asked of; the others keep no lows and highs
-        for r in self.rules:
-            for node in [r.when, r.until] + [n for _, n in r.then] + [n for _, n in r.otherwise]:
-                if node is not None:
-                    _extremes(node, extremes)
-        for let in self.lets:
-            _extremes(let.expr, extremes)
+        for item in self.rules + self.lets:
+            for node in item.exprs():
+                _extremes(node, extremes)
         for name in ruleset.windows:
             self.signals.track(name, ruleset.windows[name], name in extremes)
         self.evaluator = Evaluator(self.signals)
@@ -130,52 +110,26 @@ class Engine:
         for k, let in enumerate(self.lets):
             let_index[let.name] = k
         self.let_uses = []  # per rule: indexes of the lets it reads, directly or not
-        self.limits = []
-        self.durations = []
-        self.when_slots = []
-        self.until_slots = []
-        for r in self.rules:
+        self.limits = []  # per rule: (signal, staleness limit) of its inputs
+        self.input_limits = []  # every (signal, staleness limit) of the rules, once
+        # Per rule, what its step reads every tick, in one tuple (with its `for`
+        # timer slots and the evaluator methods for its `when` and `until`).
+        self.plans = []
+        for i, r in enumerate(self.rules):
             limits = []
             for name in r.inputs:
                 limit = r.stale_after
                 if limit is None:
                     limit = max_ages.get(name, max_ages.get(name.split(".")[0], default_max_age))
                 limits.append((name, limit))
+                if (name, limit) not in self.input_limits:
+                    self.input_limits.append((name, limit))
             self.limits.append(limits)
             self.let_uses.append(_lets_read(r, self.lets, let_index))
-            durations = [0] * r.timers
-            _slot_durations(r.when, durations)
-            if r.until is not None:
-                _slot_durations(r.until, durations)
-            self.durations.append(durations)
-            if r.until is None:
-                self.when_slots.append(tuple(range(r.timers)))
-                self.until_slots.append(())
-            else:
-                self.when_slots.append(tuple(range(r.until_first)))
-                self.until_slots.append(tuple(range(r.until_first, r.timers)))
-        # Per rule, what its step reads every tick, in one tuple (with the
-        # evaluator methods for its `when` and `until`).
-        self.plans = []
-        for i, r in enumerate(self.rules):
+            split = r.timers if r.until is None else r.until_first  # the timers from here on are `until`'s
             until_method = None if r.until is None else method_for(r.until)
-            self.plans.append((i, r, self.states[i], r.when, r.until, r.during, self.when_slots[i], self.until_slots[i], method_for(r.when), until_method))
-        self.let_durations = []
-        for let in self.lets:
-            durations = [0] * let.timers
-            _slot_durations(let.expr, durations)
-            self.let_durations.append(durations)
-        self.input_limits = []  # every (signal, staleness limit) of the rules, once
-        for limits in self.limits:
-            for pair in limits:
-                if pair not in self.input_limits:
-                    self.input_limits.append(pair)
-        # A sample or a tick at t brings no deadline before t + shortest: the
-        # shortest positive staleness limit or `for` duration (None: none).
-        self.shortest = None
-        for seconds in [pair[1] for pair in self.input_limits] + [d for ds in self.durations + self.let_durations for d in ds]:
-            if seconds > 0 and (self.shortest is None or seconds < self.shortest):
-                self.shortest = seconds
+            plan = (i, r, self.states[i], r.when, r.until, r.during, tuple(range(split)), tuple(range(split, r.timers)), method_for(r.when), until_method)
+            self.plans.append(plan)
         # Every input was fresh, and stays so until fresh_until unless the
         # signals' setbacks count moves (see Signals and _all_fresh).
         self.fresh_setbacks = None
@@ -198,10 +152,6 @@ class Engine:
     def update(self, name, value, t):
         """A sample of signal ``name`` taken at time ``t``."""
         self.signals.update(name, value, t)
-
-    def update_all(self, samples, t):
-        """Samples [(signal, value)] all taken at time ``t``."""
-        self.signals.update_all(samples, t)
 
     def take_events(self):
         """The decision log since the last call: a list of (t, source, text)."""
@@ -497,38 +447,7 @@ class Engine:
         self.written[target] = value
         changes.append(Change(now, target, value, rule.name, reason))
 
-    # --- for the simulator --------------------------------------------------
-
-    def next_deadline(self, now, tod=None):
-        """The earliest time after ``now`` at which a tick could decide something
-        without a new sample (a timer, a staleness limit, a hold, a window
-        edge), or None.  Windowed averages drift between samples; those are
-        only re-read at samples and deadlines."""
-        best = None
-        times = self.signals.times
-        for name, limit in self.input_limits:
-            t = times.get(name)
-            if t is not None:
-                best = _earliest(best, t + limit, now)
-        for i, r in enumerate(self.rules):
-            st = self.states[i]
-            durations = self.durations[i]
-            for s in range(r.timers):
-                since = st.timers[s]
-                if since is not None:
-                    best = _earliest(best, since + durations[s], now)
-            if r.during is not None and tod is not None:
-                best = _earliest(best, now + _next_boundary(r.during, tod), now)
-        for i in range(len(self.lets)):
-            timers = self.let_timers[i]
-            for s in range(len(timers)):
-                if timers[s] is not None:
-                    best = _earliest(best, timers[s] + self.let_durations[i][s], now)
-        for target in self.held:
-            best = _earliest(best, self.changed_at[target] + self.hold[target], now)
-        for target in self.retry_at:
-            best = _earliest(best, self.retry_at[target], now)
-        return best
+    # --- for a status display ----------------------------------------------
 
     def status(self):
         """[(rule name, state name, reason)] for every rule, for a status display."""
@@ -547,18 +466,11 @@ def _lets_read(rule, lets, let_index):
     """Indexes of the lets ``rule`` reads, directly or through other lets."""
     found = []
     todo = []
-    for node in [rule.when, rule.until] + [n for _, n in rule.then] + [n for _, n in rule.otherwise]:
-        if node is not None:
-            nodes.names(node, todo)
+    for node in rule.exprs():
+        nodes.names(node, todo)
     while todo:
         k = let_index.get(todo.pop())
         if k is not None and k not in found:
             found.append(k)
             nodes.names(lets[k].expr, todo)
     return found
-
-
-def _earliest(best, candidate, now):
-    if candidate > now and (best is None or candidate < best):
-        return candidate
-    return best

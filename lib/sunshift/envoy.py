@@ -93,14 +93,16 @@ def _active(entry):
     return isinstance(count, (int, float)) and count > 0
 
 
-def production_entry(report):
-    """The active eim production section of a production report, or None.
+def production_entry(report, kind="eim"):
+    """The active production section of ``kind`` of a production report, or None:
+    "eim" (a CT) or "inverters" (the fallback when no CT measures production).
 
     4.2.33 has an active production eim without measurementType: type and
     activeCount decide, not the name.
     """
     for entry in _entries(report, "production"):
-        if entry.get("type") == "eim" and entry.get("measurementType") in (None, "production") and _active(entry):
+        named = kind != "eim" or entry.get("measurementType") in (None, "production")
+        if entry.get("type") == kind and named and _active(entry):
             return entry
     return None
 
@@ -111,14 +113,6 @@ def has_eim(report):
         if entry.get("type") == "eim":
             return True
     return False
-
-
-def inverters_entry(report):
-    """The active inverters section (the fallback when no CT measures production)."""
-    for entry in _entries(report, "production"):
-        if entry.get("type") == "inverters" and _active(entry):
-            return entry
-    return None
 
 
 def consumption_entries(report):
@@ -155,11 +149,7 @@ def _watts(value, what):
 
 def phase_count(meters):
     """How many phases the enabled CTs measure (1 when there is no phase data)."""
-    count = 1
-    for n in meters.values():
-        if n > count:
-            count = n
-    return count
+    return max([1] + list(meters.values()))
 
 
 def _phases(entry, what, count):
@@ -333,7 +323,7 @@ class Envoy:
             else:
                 for path in (REPORT, REPORT_PLAIN):
                     report = reports.get(path)
-                    if report is not None and has_eim(report) and inverters_entry(report) is not None:
+                    if report is not None and has_eim(report) and production_entry(report, "inverters") is not None:
                         plan.production = "inverters"
                         plan.report_for_inverters = path
                         break
@@ -345,15 +335,19 @@ class Envoy:
             # A 401 is about the token only where tokens exist (firmware 7+);
             # older firmware answers 401 for installer-only pages.
             uses_tokens = self.api.token or (plan.info.get("version") or (7,)) >= (7,)
+            codes = ", ".join(str(s) for s in statuses)
             if uses_tokens and (401 in statuses or 403 in statuses):
-                raise DeviceError(self.name, "probe", "token rejected or expired (HTTP 401); " + AUTH_HINT, "auth")
-            # Report it as the same kind of trouble a failing poll is: one episode, not two.
-            if any(s >= 500 for s in statuses):
-                raise DeviceError(self.name, "probe", "the device failed (HTTP %s)" % ", ".join(str(s) for s in statuses), "server")
-            bodies = [m for m in self.misses if m[1] == 200]
-            if bodies:
-                raise DeviceError(self.name, "probe", "bad answer from %s: %s" % (bodies[0][0], bodies[0][2]), "body")
-            raise DeviceError(self.name, "probe", "no endpoint gives production figures (HTTP %s)" % ", ".join(str(s) for s in statuses), "probe")
+                message, kind = "token rejected or expired (HTTP 401); " + AUTH_HINT, "auth"
+            elif max(statuses) >= 500:
+                # Report it as the same kind of trouble a failing poll is: one episode, not two.
+                message, kind = "the device failed (HTTP %s)" % codes, "server"
+            else:
+                message, kind = "no endpoint gives production figures (HTTP %s)" % codes, "probe"
+                for path, status, why in self.misses:
+                    if status == 200:
+                        message, kind = "bad answer from %s: %s" % (path, why), "body"
+                        break
+            raise DeviceError(self.name, "probe", message, kind)
         self.plan = plan
         return plan
 
@@ -383,13 +377,17 @@ class Envoy:
                 if entry is None:
                     raise DeviceError(self.name, "GET " + where, "the production CT section is missing or inactive", "body")
                 signals["envoy.production"] = _watts(entry.get("wNow"), "production wNow")
-                self._production_phases(report, entry, plan, signals)
+                phases = phase_count(plan.meters)
+                if phases > 1:
+                    lines = _phases(entry, "production", phases)
+                    for k in range(len(lines or ())):
+                        signals["envoy.production.L%d" % (k + 1)] = lines[k]
             elif where == V1:
                 v1 = self.api.get_json(V1, _V1_KEYS)
                 signals["envoy.production"] = _watts(v1.get("wattsNow") if isinstance(v1, dict) else None, "wattsNow")
             elif where == "inverters":
                 report = self.api.get_json(plan.report_for_inverters, _REPORT_KEYS)
-                entry = inverters_entry(report)
+                entry = production_entry(report, "inverters")
                 if entry is None:
                     raise DeviceError(self.name, "GET " + plan.report_for_inverters, "the inverters section is missing or inactive", "body")
                 signals["envoy.production"] = _watts(entry.get("wNow"), "inverters wNow")
@@ -408,13 +406,6 @@ class Envoy:
         except ValueError as e:
             raise DeviceError(self.name, "GET " + (plan.consumption or where), "bad answer: %s" % e, "body")
         return signals
-
-    def _production_phases(self, report, entry, plan, signals):
-        phases = phase_count(plan.meters)
-        if phases > 1:
-            lines = _phases(entry, "production", phases)
-            for k in range(len(lines or ())):
-                signals["envoy.production.L%d" % (k + 1)] = lines[k]
 
     def write(self, target, value):
         """The Envoy has no targets."""

@@ -61,5 +61,10 @@ class DeviceError(SunshiftError):
         self.kind = kind
 
 
+class ModuleMissing(SunshiftError):
+    """A module the site needs is not on the board (it was deployed for another
+    config); the message says to deploy again."""
+
+
 class ValueRefused(SunshiftError):
     """A value a target does not take (checked before anything is sent)."""

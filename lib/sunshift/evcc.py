@@ -20,33 +20,44 @@ from .webapi import WebApi
 
 MODES = ("off", "pv", "minpv", "now", "smart")
 
-# target setting -> (REST path after /api/, MQTT setter, kind of value)
+# target setting -> kind of value.  Its REST path after /api/<scope> is the
+# setting in lower case and its MQTT setter the setting itself, except where
+# REST_PATHS and MQTT_SETTERS say otherwise.
 SITE = {
-    "prioritySoc": ("prioritysoc", "prioritySoc", "soc"),
-    "bufferSoc": ("buffersoc", "bufferSoc", "soc"),
-    "bufferStartSoc": ("bufferstartsoc", "bufferStartSoc", "soc"),
-    "residualPower": ("residualpower", "residualPower", "watts"),
-    "smartCostLimit": ("smartcostlimit", "smartCostLimit", "price"),
-    "batteryDischargeControl": ("batterydischargecontrol", "batteryDischargeControl", "bool"),
+    "prioritySoc": "soc",
+    "bufferSoc": "soc",
+    "bufferStartSoc": "soc",
+    "residualPower": "watts",
+    "smartCostLimit": "price",
+    "batteryDischargeControl": "bool",
 }
 LOADPOINT = {
-    "mode": ("mode", "mode", "mode"),
-    "limitSoc": ("limitsoc", "limitSoc", "soc"),
-    "limitEnergy": ("limitenergy", "limitEnergy", "kwh"),
-    "minCurrent": ("mincurrent", "minCurrent", "amps"),
-    "maxCurrent": ("maxcurrent", "maxCurrent", "amps"),
-    # evcc's MQTT setter is phasesConfigured (it was `phases` before 2026).
-    "phases": ("phases", "phasesConfigured", "phases"),
-    "enableThreshold": ("enable/threshold", "enableThreshold", "watts"),
-    "disableThreshold": ("disable/threshold", "disableThreshold", "watts"),
-    "planEnergy": ("plan/energy", "planEnergy", "plan"),
+    "mode": "mode",
+    "limitSoc": "soc",
+    "limitEnergy": "kwh",
+    "minCurrent": "amps",
+    "maxCurrent": "amps",
+    "phases": "phases",
+    "enableThreshold": "watts",
+    "disableThreshold": "watts",
+    "planEnergy": "plan",
 }
 VEHICLE = {
-    "minSoc": ("minsoc", "minSoc", "soc"),
-    "limitSoc": ("limitsoc", "limitSoc", "soc"),
-    "planSoc": ("plan/soc", "planSoc", "plan"),
+    "minSoc": "soc",
+    "limitSoc": "soc",
+    "planSoc": "plan",
 }
+REST_PATHS = {"enableThreshold": "enable/threshold", "disableThreshold": "disable/threshold", "planEnergy": "plan/energy", "planSoc": "plan/soc"}
+# evcc's MQTT setter is phasesConfigured (it was `phases` before 2026).
+MQTT_SETTERS = {"phases": "phasesConfigured"}
 NONE_WORDS = ("none", "off", "")
+# Value checks of the numeric kinds: (lowest, highest, what the value is).
+RANGES = {
+    "soc": (0, 100, "a state of charge"),
+    "watts": (None, None, "a power in W"),
+    "kwh": (0, 1000, "an energy in kWh"),
+    "amps": (1, 125, "a current in A"),
+}
 
 
 def number_text(value):
@@ -55,6 +66,13 @@ def number_text(value):
         return str(value)
     text = "%.6f" % value
     return text.rstrip("0").rstrip(".")
+
+
+def _text(value):
+    """A checked value other than a plan as evcc's URLs and payloads want it."""
+    if type(value) is bool:
+        return "true" if value else "false"
+    return value if isinstance(value, str) else number_text(value)
 
 
 def _number(target, value, low=None, high=None, what="a number"):
@@ -95,14 +113,8 @@ def check(target, kind, value):
         if not isinstance(value, str) or value.lower() not in MODES:
             raise ValueRefused("%s needs one of %s, not %r" % (target, " ".join(MODES), value))
         return value.lower()
-    if kind == "soc":
-        return _number(target, value, 0, 100, "a state of charge")
-    if kind == "watts":
-        return _number(target, value, None, None, "a power in W")
-    if kind == "kwh":
-        return _number(target, value, 0, 1000, "an energy in kWh")
-    if kind == "amps":
-        return _number(target, value, 1, 125, "a current in A")
+    if kind in RANGES:
+        return _number(target, value, *RANGES[kind])
     if kind == "phases":
         if value not in (0, 1, 3) or type(value) is bool:
             raise ValueRefused("%s needs 0 (automatic), 1 or 3, not %r" % (target, value))
@@ -130,18 +142,20 @@ def check(target, kind, value):
 
 
 def setting(device, target):
-    """(scope path for REST, scope topic for MQTT, REST name, MQTT setter, kind) of a target."""
+    """(REST path after /api/, MQTT topic after the base topic, kind) of a target."""
     parts = target.split(".")
-    if len(parts) == 3 and parts[1] == "site" and parts[2] in SITE:
-        rest, mqtt, kind = SITE[parts[2]]
-        return "", "site/", rest, mqtt, kind
-    if len(parts) == 4 and parts[1] == "loadpoints" and parts[3] in LOADPOINT and parts[2].isdigit():
-        rest, mqtt, kind = LOADPOINT[parts[3]]
-        return "loadpoints/%s/" % parts[2], "loadpoints/%s/" % parts[2], rest, mqtt, kind
-    if len(parts) == 4 and parts[1] == "vehicles" and parts[3] in VEHICLE:
-        rest, mqtt, kind = VEHICLE[parts[3]]
-        return "vehicles/%s/" % parts[2], "vehicles/%s/" % parts[2], rest, mqtt, kind
-    raise DeviceError(device, target, "not a writable evcc setting (docs/signals.md lists them)", "refused")
+    name = parts[-1]
+    if len(parts) == 3 and parts[1] == "site" and name in SITE:
+        rest, mqtt, kind = "", "site/", SITE[name]
+    elif len(parts) == 4 and parts[1] == "loadpoints" and name in LOADPOINT and parts[2].isdigit():
+        rest = mqtt = "loadpoints/%s/" % parts[2]
+        kind = LOADPOINT[name]
+    elif len(parts) == 4 and parts[1] == "vehicles" and name in VEHICLE:
+        rest = mqtt = "vehicles/%s/" % parts[2]
+        kind = VEHICLE[name]
+    else:
+        raise DeviceError(device, target, "not a writable evcc setting (docs/signals.md lists them)", "refused")
+    return rest + REST_PATHS.get(name, name.lower()), mqtt + MQTT_SETTERS.get(name, name), kind
 
 
 def state_signals(name, state):
@@ -194,7 +208,7 @@ class Evcc:
         if rest.endswith("/set"):
             return True  # evcc clears its setter topics; not state
         if rest == "status":
-            self.feed.status(payload.decode() if isinstance(payload, bytes) else payload)
+            self.feed.status(payload)
             return True
         name = self.name + "." + rest.replace("/", ".")
         value = text_value(payload)
@@ -212,27 +226,23 @@ class Evcc:
 
     def write(self, target, value):
         """Set one setting; raises ValueRefused (bad value) or DeviceError (evcc said no)."""
-        rest_scope, mqtt_scope, rest_name, setter, kind = setting(self.name, target)
+        rest, topic, kind = setting(self.name, target)
         value = check(target, kind, value)
         if kind == "mode" and value == "smart" and not self.smart_modes:
             value = "pv"  # an evcc from before 2026 knows no "smart"; both mean solar charging
         if self.transport == "mqtt":
-            self._publish(target, mqtt_scope + setter, kind, value)
+            self._publish(topic, kind, value)
         else:
-            self._post(target, rest_scope + rest_name, kind, value)
+            self._post(target, rest, kind, value)
 
-    def _publish(self, target, path, kind, value):
+    def _publish(self, path, kind, value):
         topic = "%s/%s/set" % (self.topic, path)
-        if kind == "plan":
-            payload = "none" if value is None else '{"value": %s, "time": "%s"}' % (number_text(value[0]), value[1])
-        elif value is None:
+        if value is None:
             payload = "none"  # never an empty payload: evcc ignores those
-        elif type(value) is bool:
-            payload = "true" if value else "false"
-        elif isinstance(value, str):
-            payload = value
+        elif kind == "plan":
+            payload = '{"value": %s, "time": "%s"}' % (number_text(value[0]), value[1])
         else:
-            payload = number_text(value)
+            payload = _text(value)
         try:
             self.mqtt.publish(topic, payload)
         except TransportError as e:
@@ -244,12 +254,8 @@ class Evcc:
             method, url = "DELETE", "/api/" + path
         elif kind == "plan":
             url = "/api/%s/%s/%s" % (path, number_text(value[0]), value[1])
-        elif type(value) is bool:
-            url = "/api/%s/%s" % (path, "true" if value else "false")
-        elif isinstance(value, str):
-            url = "/api/%s/%s" % (path, value)
         else:
-            url = "/api/%s/%s" % (path, number_text(value))
+            url = "/api/%s/%s" % (path, _text(value))
         status, _, body = self.api.call(method, url)
         if status in (400, 404, 422):
             answer = self.api.parse(method, url, body) if body[:1] in (b"{", b'"') else None

@@ -80,9 +80,9 @@ class MqttFeed:
             self.values[name] = value
         self.heard = True
 
-    def status(self, text):
-        """The device's own online/offline status (its MQTT last will)."""
-        self.online = text != "offline"
+    def status(self, payload):
+        """The device's own online/offline status (its MQTT last will; str or bytes)."""
+        self.online = payload != "offline" and payload != b"offline"
         self.heard = True
 
     def take(self):
@@ -92,14 +92,6 @@ class MqttFeed:
             return {}
         self.heard = False
         return self.values
-
-
-def json_object(values):
-    """A JSON object of ``values``, keys sorted, one per line (the same on both interpreters)."""
-    from .port import json_dumps
-
-    lines = ["  %s: %s" % (json_dumps(key), json_dumps(values[key])) for key in sorted(values)]
-    return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
 
 
 def check_transport(name, transport, mqtt, api, root, url_example):

@@ -33,12 +33,12 @@ _DEGREE_TAIL = const(0xB0)
 _TWO_CHAR_OPS = (b"==", b"!=", b"<=", b">=")
 _ONE_CHAR_OPS = b"<>=+-*/(),"
 _MISTAKES = {
-    ord("&"): "write 'and' instead of '&&'",
-    ord("|"): "write 'or' instead of '||'",
-    ord("!"): "write 'not' instead of '!' (and '!=' for 'not equal')",
-    ord(";"): "end a clause with a new line, not ';'",
-    ord("["): "use parentheses ( ), not brackets",
-    ord("{"): "use parentheses ( ), not braces",
+    38: "write 'and' instead of '&&'",  # &
+    124: "write 'or' instead of '||'",  # |
+    33: "write 'not' instead of '!' (and '!=' for 'not equal')",  # !
+    59: "end a clause with a new line, not ';'",  # ;
+    91: "use parentheses ( ), not brackets",  # [
+    123: "use parentheses ( ), not braces",  # {
 }
 
 

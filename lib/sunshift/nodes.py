@@ -175,12 +175,3 @@ def has_timer(node):
         if has_timer(child):
             return True
     return False
-
-
-def timer_slots(node, out):
-    """Add to ``out`` the timer slot numbers of every `for` in the node."""
-    if node[0] == FOR:
-        out.append(node[3])
-    for child in children(node):
-        timer_slots(child, out)
-    return out

@@ -39,8 +39,18 @@ _BINARY = {
 }
 
 
-class Let:
+class _Defined:
+    """A let or a rule: named, and defined at path:line:col."""
+
+    def location(self):
+        """'path:line' where it is defined."""
+        return "%s:%d" % (self.path, self.line)
+
+
+class Let(_Defined):
     """A derived value: ``let surplus = -envoy.net_consumption + ...``."""
+
+    kind = "let"
 
     def __init__(self, name, expr, path, line, col, timers):
         self.name = name
@@ -51,8 +61,12 @@ class Let:
         self.timers = timers
         self.inputs = ()  # device signals it reads, directly or through other lets
 
+    def exprs(self):
+        """Its expressions: the value."""
+        return (self.expr,)
 
-class Rule:
+
+class Rule(_Defined):
     """One parsed rule.  Static: the engine keeps each rule's state apart.
 
     Clauses a rule leaves out keep the class-level default: on MicroPython
@@ -60,6 +74,7 @@ class Rule:
     on the class costs nothing per rule.
     """
 
+    kind = "rule"
     title = ""
     when = None
     until = None
@@ -80,9 +95,14 @@ class Rule:
         self.then = []  # [(target, node)]; a tuple once linked
         self.otherwise = []  # the `else` actions
 
-    def location(self):
-        """'path:line' where the rule is defined."""
-        return "%s:%d" % (self.path, self.line)
+    def exprs(self):
+        """Its expressions: the conditions, then the values of `then` and `else`."""
+        out = [self.when]
+        if self.until is not None:
+            out.append(self.until)
+        for _, node in self.then + self.otherwise:
+            out.append(node)
+        return out
 
 
 class RuleSet:
@@ -170,9 +190,6 @@ class _FileParser:
         self.rules = []
         self.refs = []  # (name, line, col, actions list or None, index)
         self.slots = 0
-        self.nest = 0
-        self.parens = []
-        self.fors = [False]
         self.failed_at = 0
         self.strings = {}
 
@@ -189,6 +206,10 @@ class _FileParser:
         # it is a keyword that starts the next clause.
         self.failed_at = self.pos - 1 if self.pos and self.tokens[self.pos - 1] is tok else self.pos
         raise _Stop()
+
+    def fail_got(self, tok, message):
+        """Fail at ``tok`` with ``message`` and what the token is instead."""
+        self.fail(tok, "%s, got %s" % (message, _describe(tok)))
 
     def recover(self, start, stop):
         """After an error: go on from the failing token (at least one past ``start``)
@@ -238,13 +259,13 @@ class _FileParser:
     def expect_op(self, op, what):
         tok = self.next()
         if not self.is_op(tok, op):
-            self.fail(tok, "expected '%s' %s, got %s" % (op, what, _describe(tok)))
+            self.fail_got(tok, "expected '%s' %s" % (op, what))
         return tok
 
     def duration(self, what):
         tok = self.next()
         if tok[0] != NUMBER or tok[1][1] != units.TIME:
-            self.fail(tok, "%s needs a duration like 30s, 5m or 1h, got %s" % (what, _describe(tok)))
+            self.fail_got(tok, "%s needs a duration like 30s, 5m or 1h" % what)
         return tok[1][0]
 
     # --- statements --------------------------------------------------------
@@ -260,31 +281,31 @@ class _FileParser:
                     self.fail(tok, "expected a new line before %s" % _describe(tok))
                 if self.is_word(tok, "rule"):
                     self.next()
-                    self.rule(tok)
+                    self.rule()
                 elif self.is_word(tok, "let"):
                     self.next()
-                    self.let(tok)
+                    self.let()
                 elif tok[0] == NAME and tok[1] in CLAUSES:
                     self.fail(tok, "'%s' belongs inside a rule: start one with 'rule NAME'" % tok[1])
                 else:
                     guess = close_to(tok[1], STATEMENTS) if tok[0] == NAME else None
                     if guess:
                         self.fail(tok, "unknown keyword '%s'; did you mean '%s'?" % (tok[1], guess))
-                    self.fail(tok, "expected 'rule' or 'let', got %s" % _describe(tok))
+                    self.fail_got(tok, "expected 'rule' or 'let'")
             except _Stop:
                 self.recover(start, self.starts_statement)
 
     def new_name(self, what):
         tok = self.next()
         if tok[0] != NAME:
-            self.fail(tok, "expected the %s's name, got %s" % (what, _describe(tok)))
+            self.fail_got(tok, "expected the %s's name" % what)
         if "." in tok[1]:
             self.fail(tok, "a %s's name has no dots (dotted names are device signals)" % what)
         if tok[1] in KEYWORDS or tok[1] in FUNCTIONS:
             self.fail(tok, "'%s' is a keyword; choose another %s name" % (tok[1], what))
         return tok
 
-    def let(self, start):
+    def let(self):
         name_tok = self.new_name("let")
         eq = self.expect_op("=", "after the let's name")
         self.slots = 0
@@ -293,7 +314,7 @@ class _FileParser:
         if not self.starts_clause(self.peek()):
             self.fail(self.peek(), "unexpected %s after the let's value" % _describe(self.peek()))
 
-    def rule(self, start):
+    def rule(self):
         name_tok = self.new_name("rule")
         r = Rule(self.intern(name_tok[1]), self.path, name_tok[3], lexer.column(self.src, name_tok[2]))
         if self.peek()[0] == STRING:
@@ -318,7 +339,7 @@ class _FileParser:
                     self.misplaced_keyword(tok)
                     if guess:
                         self.fail(tok, "unknown clause '%s'; did you mean '%s'?" % (tok[1], guess))
-                    self.fail(tok, "expected a clause (%s), got %s" % (CLAUSE_LIST, _describe(tok)))
+                    self.fail_got(tok, "expected a clause (%s)" % CLAUSE_LIST)
                 self.next()
                 word = tok[1]
                 if word in seen and word not in ("then", "else"):
@@ -330,7 +351,9 @@ class _FileParser:
         if self.slots:
             r.timers = self.slots
         end_line = self.peek()[3]
-        unreadable = [line for line in self.bad_lines if r.line <= line <= end_line]
+        unreadable = False
+        for line in self.bad_lines:
+            unreadable = unreadable or r.line <= line <= end_line
         if len(self.problems) == before and not unreadable:
             if r.when is None:
                 self.problem(name_tok[2], name_tok[3], "rule '%s' has no 'when' clause" % r.name)
@@ -372,7 +395,7 @@ class _FileParser:
         if not tok[4]:  # a new line is the rule loop's business; leftovers on this one are errors
             self.misplaced_keyword(tok)
             if word in ("when", "until"):
-                self.fail(tok, "expected 'and', 'or' or a new clause after the condition, got %s" % _describe(tok))
+                self.fail_got(tok, "expected 'and', 'or' or a new clause after the condition")
             self.fail(tok, "unexpected %s after '%s'" % (_describe(tok), word))
 
     def check_condition(self, node, tok):
@@ -387,19 +410,21 @@ class _FileParser:
             sign = -1
         tok = self.next()
         if tok[0] != NUMBER or tok[1][1] != units.NONE or type(tok[1][0]) is not int:
-            self.fail(tok, "priority needs a whole number like 10, got %s" % _describe(tok))
+            self.fail_got(tok, "priority needs a whole number like 10")
         return sign * tok[1][0]
+
+    def clock(self):
+        tok = self.next()
+        if tok[0] != CLOCK:
+            self.fail_got(tok, "during needs times of day like 07:00-21:00")
+        return tok
 
     def windows(self):
         spans = []
         while True:
-            start = self.next()
-            if start[0] != CLOCK:
-                self.fail(start, "during needs times of day like 07:00-21:00, got %s" % _describe(start))
+            start = self.clock()
             self.expect_op("-", "between the two times")
-            end = self.next()
-            if end[0] != CLOCK:
-                self.fail(end, "during needs times of day like 07:00-21:00, got %s" % _describe(end))
+            end = self.clock()
             if start[1] == end[1] or (start[1] == 0 and end[1] == 86400):
                 self.fail(
                     start,
@@ -415,7 +440,7 @@ class _FileParser:
         while True:
             tok = self.next()
             if tok[0] != NAME or tok[1] in KEYWORDS:
-                self.fail(tok, "expected a target like evcc.loadpoints.1.mode after '%s', got %s" % (branch, _describe(tok)))
+                self.fail_got(tok, "expected a target like evcc.loadpoints.1.mode after '%s'" % branch)
             if "." not in tok[1]:
                 self.fail(tok, "a target is a device setting with dots, like evcc.loadpoints.1.mode, not '%s'" % tok[1])
             target = self.intern(tok[1])
@@ -423,7 +448,7 @@ class _FileParser:
             if self.is_op(eq, "=="):
                 self.fail(eq, "use '=' to set a target ('==' compares)")
             if not self.is_op(eq, "="):
-                self.fail(eq, "expected '=' after the target %s, got %s" % (target, _describe(eq)))
+                self.fail_got(eq, "expected '=' after the target %s" % target)
             for other, _ in out:
                 if other == target:
                     self.fail(tok, "'%s' is set twice in this '%s'" % (target, branch))
@@ -444,7 +469,7 @@ class _FileParser:
                 continue  # the next line sets another target
             if nxt[4]:
                 return  # a misspelt clause keyword: the rule reports it
-            self.fail(nxt, "expected ',' or a new line between actions, got %s" % _describe(nxt))
+            self.fail_got(nxt, "expected ',' or a new line between actions")
 
     # --- expressions -------------------------------------------------------
 
@@ -588,9 +613,8 @@ class _FileParser:
                 self.parens.pop()
                 self.fors.pop()
                 return inner
-            self.fail(tok, "expected a value, got %s" % _describe(tok))
         if kind != NAME:
-            self.fail(tok, "expected a value, got %s" % _describe(tok))
+            self.fail_got(tok, "expected a value")
         if value == "true" or value == "false":
             return (nodes.BOOL, value == "true"), None, 1
         if value == "not":
@@ -677,22 +701,22 @@ def parse(src, path="<rules>"):
 # --- linking: names across files, arbitration order, warnings ---------------
 
 
+def _by_name(items, problems):
+    """{name: item} of lets or rules, and a problem for each name defined twice."""
+    found = {}
+    for item in items:
+        first = found.get(item.name)
+        if first is None:
+            found[item.name] = item
+        else:
+            problems.append(Problem(item.path, item.line, item.col, "%s '%s' is already defined at %s" % (item.kind, item.name, first.location())))
+    return found
+
+
 def _link(lets, rules, refs, problems):
     rs = RuleSet()
-    by_let = {}
-    for let in lets:
-        if let.name in by_let:
-            first = by_let[let.name]
-            problems.append(Problem(let.path, let.line, let.col, "let '%s' is already defined at %s:%d" % (let.name, first.path, first.line)))
-        else:
-            by_let[let.name] = let
-    by_rule = {}
-    for r in rules:
-        if r.name in by_rule:
-            first = by_rule[r.name]
-            problems.append(Problem(r.path, r.line, r.col, "rule '%s' is already defined at %s" % (r.name, first.location())))
-        else:
-            by_rule[r.name] = r
+    by_let = _by_name(lets, problems)
+    _by_name(rules, problems)
     for path, (name, line, col, actions, index) in refs:
         if name in by_let:
             if actions is not None:
@@ -724,26 +748,17 @@ def _link(lets, rules, refs, problems):
         if i:
             r.order = i
         read = []
-        for node in _rule_exprs(r):
+        for node in r.exprs():
             nodes.names(node, read, True)
         if read:
             r.inputs = tuple(_expand(read, inputs))
         r.then = tuple(r.then)
         r.otherwise = tuple(r.otherwise)
     for item in lets + rules:
-        for node in _rule_exprs(item) if isinstance(item, Rule) else (item.expr,):
+        for node in item.exprs():
             _collect_windows(node, rs.windows)
     _arbitration(rs, problems)
     return rs, problems
-
-
-def _rule_exprs(r):
-    out = [r.when]
-    if r.until is not None:
-        out.append(r.until)
-    for _, node in r.then + r.otherwise:
-        out.append(node)
-    return out
 
 
 def _expand(names, let_inputs):

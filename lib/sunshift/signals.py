@@ -46,25 +46,7 @@ class Signals:
         self.times[name] = t
         history = self.series.get(name)
         if history is not None:
-            _remember(history, value, t)
-
-    def update_all(self, samples, t):
-        """Record samples [(name, value)] all taken at time ``t`` (a trace row)."""
-        if t is None:
-            self.setbacks += 1
-        elif self.latest is None or t >= self.latest:
-            self.latest = t
-        else:
-            self.setbacks += 1
-        self.values.update(samples)
-        times = self.times
-        series = self.series
-        for name, value in samples:
-            times[name] = t
-            if value is None:
-                self.setbacks += 1
-            if name in series:
-                _remember(series[name], value, t)
+            remember(history, value, t)
 
     def drop(self, name):
         """Forget the value of ``name``: it reads as missing (stale) until its next sample."""
@@ -72,16 +54,8 @@ class Signals:
         self.values.pop(name, None)
         self.times.pop(name, None)
 
-    def value(self, name):
-        """The latest value, or None."""
-        return self.values.get(name)
 
-    def time(self, name):
-        """When the latest value was sampled, or None."""
-        return self.times.get(name)
-
-
-def _remember(history, value, t):
+def remember(history, value, t):
     """Add a sample to a signal's history if it is a finite number."""
     kind = type(value)
     if kind is float:

@@ -7,6 +7,7 @@ trace sampled every few minutes.
 """
 
 from . import engine as engine_module
+from . import nodes, signals
 from .port import json_dumps
 
 DAY = 86400
@@ -28,6 +29,117 @@ def change_json(change):
     )
 
 
+class SimSignals(signals.Signals):
+    """The engine's signal store with the simulator's fast path for a whole trace row."""
+
+    def update_all(self, samples, t):
+        """Record samples [(name, value)] all taken at time ``t`` (a trace row);
+        the same bookkeeping as Signals.update, once per row."""
+        if t is None:
+            self.setbacks += 1
+        elif self.latest is None or t >= self.latest:
+            self.latest = t
+        else:
+            self.setbacks += 1
+        self.values.update(samples)
+        times = self.times
+        series = self.series
+        for name, value in samples:
+            times[name] = t
+            if value is None:
+                self.setbacks += 1
+            if name in series:
+                signals.remember(series[name], value, t)
+
+
+class SimEngine(engine_module.Engine):
+    """The engine plus what only the simulator asks of it: when the next decision
+    can come without a sample (:meth:`next_deadline`) and ``shortest``, the
+    shortest delay a sample or a tick can start.  Kept here, off the board."""
+
+    signals_class = SimSignals
+
+    def __init__(self, ruleset, default_max_age=engine_module.DEFAULT_MAX_AGE, max_ages=None):
+        engine_module.Engine.__init__(self, ruleset, default_max_age, max_ages)
+        self.durations = []  # per rule: the seconds of each `for` timer slot
+        for r in self.rules:
+            durations = [0] * r.timers
+            _slot_durations(r.when, durations)
+            if r.until is not None:
+                _slot_durations(r.until, durations)
+            self.durations.append(durations)
+        self.let_durations = []
+        for let in self.lets:
+            durations = [0] * let.timers
+            _slot_durations(let.expr, durations)
+            self.let_durations.append(durations)
+        # A sample or a tick at t brings no deadline before t + shortest: the
+        # shortest positive staleness limit or `for` duration (None: none).
+        self.shortest = None
+        for seconds in [pair[1] for pair in self.input_limits] + [d for ds in self.durations + self.let_durations for d in ds]:
+            if seconds > 0 and (self.shortest is None or seconds < self.shortest):
+                self.shortest = seconds
+
+    def update_all(self, samples, t):
+        """Samples [(signal, value)] all taken at time ``t`` (a trace row)."""
+        self.signals.update_all(samples, t)
+
+    def next_deadline(self, now, tod=None):
+        """The earliest time after ``now`` at which a tick could decide something
+        without a new sample (a timer, a staleness limit, a hold, a window
+        edge), or None.  Windowed averages drift between samples; those are
+        only re-read at samples and deadlines."""
+        best = None
+        times = self.signals.times
+        for name, limit in self.input_limits:
+            t = times.get(name)
+            if t is not None:
+                best = _earliest(best, t + limit, now)
+        for i, r in enumerate(self.rules):
+            st = self.states[i]
+            durations = self.durations[i]
+            for s in range(r.timers):
+                since = st.timers[s]
+                if since is not None:
+                    best = _earliest(best, since + durations[s], now)
+            if r.during is not None and tod is not None:
+                best = _earliest(best, now + _next_boundary(r.during, tod), now)
+        for i in range(len(self.lets)):
+            timers = self.let_timers[i]
+            for s in range(len(timers)):
+                if timers[s] is not None:
+                    best = _earliest(best, timers[s] + self.let_durations[i][s], now)
+        for target in self.held:
+            best = _earliest(best, self.changed_at[target] + self.hold[target], now)
+        for target in self.retry_at:
+            best = _earliest(best, self.retry_at[target], now)
+        return best
+
+
+def _slot_durations(node, out):
+    if node[0] == nodes.FOR:
+        out[node[3]] = node[2]
+    for child in nodes.children(node):
+        _slot_durations(child, out)
+
+
+def _next_boundary(spans, tod):
+    """Seconds from ``tod`` to the next start or end of one of ``spans``."""
+    best = DAY
+    for start, end in spans:
+        for edge in (start, end % DAY):
+            wait = (edge - tod) % DAY
+            if 0 < wait < best:
+                best = wait
+    return best
+
+
+def _earliest(best, candidate, now):
+    if candidate > now and (best is None or candidate < best):
+        return candidate
+    return best
+
+
 class Simulation:
     """Replays ``trace`` through an engine for ``ruleset``.
 
@@ -36,7 +148,7 @@ class Simulation:
     """
 
     def __init__(self, ruleset, start=0, default_max_age=engine_module.DEFAULT_MAX_AGE, max_ages=None, on_change=None, on_event=None):
-        self.engine = engine_module.Engine(ruleset, default_max_age, max_ages)
+        self.engine = SimEngine(ruleset, default_max_age, max_ages)
         self.start = start
         self.on_change = on_change
         self.on_event = on_event

@@ -65,7 +65,7 @@ class Site:
 
     def fresh(self, signal, limit):
         """True if the engine's latest sample of ``signal`` is younger than ``limit``."""
-        t = self.engine.signals.time(signal)
+        t = self.engine.signals.times.get(signal)
         return t is not None and self.clock() - t < limit
 
     def warnings(self, source):

@@ -11,8 +11,13 @@ import deploy
 import pytest
 from conftest import ROOT, TOOLS
 
+from sunshift import config
+
 PACKAGE = os.path.join(ROOT, "lib", "sunshift")
 MODULES = board_files.board_modules(PACKAGE)
+# What a deploy of examples/site.json (the rig's config: evcc over MQTT) copies.
+SITE_MODULES = board_files.site_modules(PACKAGE, config.load(os.path.join(ROOT, "examples", "site.json")).devices)
+MQTT_MODULES = ("backoff.py", "mqtt_link.py", "mqtt_micropython.py")
 RULE_FILES = sorted(n for n in os.listdir(os.path.join(ROOT, "rules")) if n.endswith(".rules"))
 SECRET = "s3cr3t-T0KEN-never-shown-4711"
 
@@ -153,8 +158,8 @@ def rig(tmp_path):
     return Rig(tmp_path)
 
 
-def mpy_copy():
-    return ["fs", "cp"] + ["TMP/build/lib/sunshift/%s.mpy" % name[:-3] for name in MODULES] + [":/lib/sunshift/"]
+def mpy_copy(modules=SITE_MODULES):
+    return ["fs", "cp"] + ["TMP/build/lib/sunshift/%s.mpy" % name[:-3] for name in modules] + [":/lib/sunshift/"]
 
 
 def rules_copy():
@@ -182,7 +187,7 @@ def test_full_deploy_on_an_empty_board_runs_every_step_in_order(rig):
         ["reset"],
     )
     board = rig.board
-    assert sorted(os.listdir(board / "lib" / "sunshift")) == sorted(n[:-3] + ".mpy" for n in MODULES)
+    assert sorted(os.listdir(board / "lib" / "sunshift")) == sorted(n[:-3] + ".mpy" for n in SITE_MODULES)
     assert sorted(os.listdir(board / "rules")) == RULE_FILES
     assert (board / "secrets.json").read_text() == rig.secrets.read_text()
     assert (board / "config.json").read_text() == rig.config.read_text()
@@ -236,7 +241,7 @@ def test_frozen_leaves_the_package_to_the_image_and_removes_old_copies(rig):
     rig.commands()
     done = rig.run("--frozen", FAKE_MPREMOTE_FROZEN="umqtt.simple requests sunshift")
     assert done.returncode == 0, done.stderr
-    copies = [":/lib/sunshift/%s.mpy" % name[:-3] for name in MODULES]
+    copies = [":/lib/sunshift/%s.mpy" % name[:-3] for name in SITE_MODULES]
     assert rig.commands() == connect(
         ["exec", "<probe>"],
         ["fs", "rm", *copies],
@@ -331,7 +336,7 @@ def test_mpy_files_are_version_6_and_the_sizes_are_printed(rig):
         size = os.path.getsize(folder / name)
         total += size
         assert "%7d  %s" % (size, name) in done.stdout
-    assert "%7d  total, %d files" % (total, len(MODULES)) in done.stdout
+    assert "%7d  total, %d files" % (total, len(SITE_MODULES)) in done.stdout
     assert "64 KB target" in done.stdout
 
 
@@ -394,3 +399,129 @@ def test_the_firmware_manifest_freezes_what_deploy_copies():
     assert args == ("sunshift",)
     assert os.path.normpath(os.path.join(ROOT, "firmware", kwargs["base_path"])) == os.path.join(ROOT, "lib")
     assert sorted(kwargs["files"]) == MODULES
+
+
+# --- the modules a site needs ---------------------------------------------------
+
+
+def site_json(rig, evcc_transport="rest", drop=()):
+    """The rig's config (examples/site.json) with evcc over ``evcc_transport``, without the devices in ``drop``."""
+    with open(os.path.join(ROOT, "examples", "site.json")) as f:
+        text = config.strip_comments(f.read())
+    site = json.loads(text)
+    site["devices"]["evcc"]["transport"] = evcc_transport
+    for name in drop:
+        del site["devices"][name]
+    if not any(d.get("transport") == "mqtt" for d in site["devices"].values()):
+        del site["mqtt"]
+    rig.config.write_text(json.dumps(site))
+    return config.load(str(rig.config), str(rig.secrets)).devices
+
+
+def copied(commands):
+    """The module names of the package copy among ``commands``."""
+    for c in commands:
+        if c[2:4] == ["fs", "cp"] and c[-1] == ":/lib/sunshift/":
+            return sorted(os.path.basename(word)[:-4] + ".py" for word in c[4:-1])
+    return None
+
+
+def test_a_rest_only_site_gets_no_mqtt_modules(rig):
+    devices = site_json(rig, "rest")
+    done = rig.run("--lib-only", "--no-reset")
+    assert done.returncode == 0, done.stderr
+    modules = copied(rig.commands())
+    assert modules == board_files.site_modules(PACKAGE, devices)
+    for name in MQTT_MODULES:
+        assert name not in modules
+    assert "envoy.py" in modules and "evcc.py" in modules and "emsesp.py" in modules and "http_micropython.py" in modules
+    assert "left out: backoff, " in done.stdout and "mqtt_link, mqtt_micropython" in done.stdout and "no MQTT" in done.stdout
+    assert sorted(os.listdir(rig.board / "lib" / "sunshift")) == [n[:-3] + ".mpy" for n in modules]
+
+
+def test_an_mqtt_site_gets_the_mqtt_backend(rig):
+    site_json(rig, "mqtt")
+    done = rig.run("--lib-only", "--no-reset")
+    assert done.returncode == 0, done.stderr
+    modules = copied(rig.commands())
+    for name in MQTT_MODULES:
+        assert name in modules
+    assert modules == SITE_MODULES
+
+
+def test_a_site_gets_only_the_adapters_of_its_kinds(rig):
+    devices = site_json(rig, "rest", drop=("evcc", "emsesp"))
+    done = rig.run("--lib-only", "--no-reset", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    modules = board_files.site_modules(PACKAGE, devices)
+    assert "envoy.py" in modules and "device.py" in modules and "webapi.py" in modules
+    for name in ("evcc.py", "emsesp.py", "feed.py") + MQTT_MODULES:
+        assert name not in modules
+    assert sorted(os.listdir(rig.build / "lib" / "sunshift")) == [n[:-3] + ".mpy" for n in modules]
+    assert "%d files" % len(modules) in done.stdout
+
+
+def test_all_modules_copies_every_board_module(rig):
+    site_json(rig, "rest", drop=("evcc",))
+    done = rig.run("--lib-only", "--no-reset", "--all-modules")
+    assert done.returncode == 0, done.stderr
+    assert copied(rig.commands()) == MODULES
+    assert "every board module (--all-modules)" in done.stdout
+    assert rig.run("--rules-only", "--all-modules").returncode == 2  # a usage error: it goes with the package step
+    assert rig.run("--frozen", "--all-modules").returncode == 2
+
+
+def test_a_deploy_for_a_rest_only_config_removes_the_mqtt_modules_an_earlier_one_copied(rig):
+    assert rig.run("--lib-only", "--no-reset").returncode == 0  # examples/site.json: evcc over MQTT
+    rig.commands()
+    site_json(rig, "rest")
+    assert rig.run("--lib-only", "--no-reset").returncode == 0
+    removed = [c for c in rig.commands() if c[2:4] == ["fs", "rm"]]
+    assert removed == [["connect", "auto", "fs", "rm"] + [":/lib/sunshift/%s.mpy" % n[:-3] for n in MQTT_MODULES]]
+
+
+def test_the_package_step_reads_the_config(rig):
+    rig.config.unlink()
+    done = rig.run("--lib-only", "--dry-run")
+    assert done.returncode == 1
+    assert "site.json: no such file; the package step copies the modules the config's devices need" in done.stderr
+    assert "--all-modules" in done.stderr and not rig.build.exists()
+    assert rig.run("--lib-only", "--dry-run", "--all-modules").returncode == 0
+
+
+def test_a_device_kind_the_deploy_does_not_know_is_refused(rig, monkeypatch, capsys):
+    monkeypatch.setattr(board_files, "ADAPTERS", {k: v for k, v in board_files.ADAPTERS.items() if k != "emsesp"})
+    code = deploy.main(["--lib-only", "--dry-run", "--config", str(rig.config), "--build", str(rig.build)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "device 'emsesp' has type 'emsesp', which tools/board_files.py does not know" in err
+    assert "add the modules of that kind to ADAPTERS there, or deploy with --all-modules" in err
+    with pytest.raises(board_files.UnknownKind):
+        board_files.site_modules(PACKAGE, {"car": {"type": "tesla"}})
+
+
+def test_every_device_kind_of_the_config_has_its_modules():
+    assert sorted(board_files.ADAPTERS) == sorted(config.DEVICE_TYPES)
+    for kind, modules in board_files.ADAPTERS.items():
+        for name in modules:
+            assert name + ".py" in MODULES, (kind, name)
+
+
+def test_adapters_are_imported_only_inside_functions():
+    # Otherwise importing sunshift.device would load every adapter, and a board
+    # deployed for some kinds would fail at start.
+    adapters = [modules[0] for modules in board_files.ADAPTERS.values()]
+    lazy = []
+    for name in MODULES:
+        for module, inside in board_files.imports_of(PACKAGE, name[:-3]):
+            if module in adapters and module != name[:-3]:
+                assert inside, "%s imports %s at module level" % (name, module)
+                lazy.append((name, module))
+    assert ("app.py", "envoy") in lazy and ("app.py", "evcc") in lazy
+
+
+def test_the_import_scan_follows_every_form_of_relative_import(tmp_path):
+    (tmp_path / "a.py").write_text("from . import b, c as see\nfrom .d import thing\nimport os\n\n\ndef f():\n    from .e import g\n")
+    for name in "bcde":
+        (tmp_path / (name + ".py")).write_text("")
+    assert board_files.imports_of(str(tmp_path), "a") == [("b", False), ("c", False), ("d", False), ("e", True)]

@@ -10,7 +10,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sunshift import engine, parser
+from sunshift import parser, sim
 from sunshift.errors import RuleError
 
 LEAVES = ["a.x", "a.y", "s", "1.4kW", "300W", "5", "0", "-2", "55%", "2m", '"pv"', "true", "false", "age(a.x)", "avg(a.x, 1m)", "max(s, 30s)", "round(a.x)"]
@@ -61,7 +61,7 @@ def test_ticks_always_complete(let_expr, when_expr, value_expr, samples):
         rs = parser.compile_sources([("fuzz.rules", text)])
     except RuleError:
         return  # a statically wrong rule: the parser's business, tested elsewhere
-    eng = engine.Engine(rs, default_max_age=45)
+    eng = sim.SimEngine(rs, default_max_age=45)
     t = 0
     for x, y in samples:
         if x is not None:

@@ -56,9 +56,9 @@ class Run:
     are given as a dict: ``run.at(60, {"envoy.net_consumption": -2000})``.
     """
 
-    def __init__(self, text, tod_start=None, **options):
+    def __init__(self, text, tod_start=None, engine_class=None, **options):
         self.rs = rules(text)
-        self.engine = engine.Engine(self.rs, **options)
+        self.engine = (engine_class or engine.Engine)(self.rs, **options)
         self.tod_start = tod_start
         self.changes = []
         self.events = []

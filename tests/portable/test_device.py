@@ -12,7 +12,7 @@ import os
 from replay import ReplaySession, ScriptedSession
 from test_app import RULES, FakeEvcc
 
-from sunshift import config, device, port
+from sunshift import app, config, device, port
 from sunshift.errors import TransportError
 from support import ROOT, raises, scratch
 
@@ -412,6 +412,56 @@ def test_rules_for_a_device_the_site_lacks_fall_back_too():
     dev = bench.run(2)
     assert bench.said("the site has no device 'wallbox'")
     assert dev.rules_from.endswith("rules.good") and dev.turns > 0
+
+
+def _missing(kind):
+    """app.build_adapter as on a board deployed without ``kind``'s adapter."""
+    real = app.build_adapter
+
+    def build(name, spec, *rest):
+        if spec["type"] == kind:
+            raise ImportError("no module named 'sunshift.%s'" % kind)
+        return real(name, spec, *rest)
+
+    return real, build
+
+
+def test_a_device_whose_adapter_is_not_on_the_board_idles_and_says_deploy_again():
+    bench = Bench("noadapter")
+    bench.run(2)  # a good copy of the rules exists: it cannot help either
+    bench.lines[:] = []
+    bench.evcc.posts = []
+    real, app.build_adapter = _missing("evcc")
+    try:
+        dev = bench.run(35)
+    finally:
+        app.build_adapter = real
+    assert bench.said("device 'evcc' (evcc): its adapter is not installed here (no module named 'sunshift.evcc'); deploy again with this config")
+    assert bench.said("idle: ")
+    assert dev.turns == 0 and dev.idles == 2  # tried again after the idle, nothing written
+    assert bench.evcc.posts == [] and bench.resets == [] and not bench.exists("errors.log")
+
+
+def test_an_mqtt_device_without_the_mqtt_backend_on_the_board_idles_and_says_deploy_again():
+    bench = Bench("nomqtt")
+    mqtt = CONFIG.replace('"timezone": "UTC",', '"timezone": "UTC", "mqtt": {"host": "broker.local"},')
+    bench.write("config.json", mqtt.replace('"url": "http://evcc.local"', '"transport": "mqtt"'))
+    real = port.backend
+
+    def backend(kind):
+        if kind == "mqtt":
+            raise ImportError("no mqtt backend: tried sunshift.mqtt_micropython (no module named 'sunshift.mqtt_micropython')")
+        return real(kind)
+
+    port.backend = backend
+    try:
+        dev = bench.run(35)
+    finally:
+        port.backend = real
+    wanted = "idle: a module this config needs is not installed here (no mqtt backend: tried sunshift.mqtt_micropython"
+    assert bench.said(wanted) and bench.said("; deploy again with this config; nothing is written")
+    assert dev.turns == 0 and dev.idles == 2
+    assert bench.resets == [] and not bench.exists("errors.log") and bench.requests() == 0
 
 
 # --- crashes ------------------------------------------------------------------

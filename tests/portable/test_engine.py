@@ -1,5 +1,6 @@
 """The engine: states, timers, hysteresis, hold, windows, staleness, arbitration."""
 
+from sunshift import sim
 from support import Run
 
 EV = """
@@ -255,7 +256,7 @@ def test_lets_can_hold_timers_too():
 
 
 def test_next_deadline_names_the_next_moment_a_decision_can_happen():
-    run = Run(EV + "  hold 10m\n")
+    run = Run(EV + "  hold 10m\n", engine_class=sim.SimEngine)  # the simulator's engine asks it
     run.at(0, net(-2000))
     e = run.engine
     assert e.next_deadline(0) == 120  # the `for 2m` and the 2-minute staleness limit

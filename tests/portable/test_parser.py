@@ -79,7 +79,7 @@ def test_timers_get_slots_and_the_right_side_of_and_is_never_skipped():
     rs = rules("rule r\n  when a.x > 1 for 1m and a.y > 1 for 2m\n  until a.z for 3m\n  then a.b = 1\n")
     r = rs.rules[0]
     assert r.timers == 3 and r.until_first == 2
-    assert nodes.timer_slots(r.when, []) == [0, 1]
+    assert r.when[1][0] == nodes.FOR and r.when[1][3] == 0 and r.when[2][0] == nodes.FOR and r.when[2][3] == 1
     assert r.when[0] == nodes.AND and r.when[3] is True  # eval_both
 
 
