@@ -133,6 +133,8 @@ class Runner:
             self.health[name] = Health(log, name)
             self.next_poll[name] = None
             self.backoff[name] = 0
+        # Adapters with work of their own between polls, asked every turn.
+        self.workers = [adapter for adapter in self.adapters.values() if hasattr(adapter, "work")]
         for adapter in self.adapters.values():
             if hasattr(adapter, "wanted"):
                 adapter.wanted = self.wanted  # an adapter that asks its device for fresh data only for what rules read
@@ -210,8 +212,8 @@ class Runner:
                 self._poll(name, adapter, now)
                 wait = self.site.devices[name]["poll"] + self.backoff[name]
                 self.next_poll[name] = port.ticks_add(self.ticks_ms(), int(wait * 1000))
-            if hasattr(adapter, "work"):
-                adapter.work(self.ticks_ms())  # follow what the device is still carrying out (Enode's actions)
+        for adapter in self.workers:
+            adapter.work(self.ticks_ms())  # follow what a device is still carrying out (Enode's actions)
 
     def _poll(self, name, adapter, now):
         health = self.health[name]

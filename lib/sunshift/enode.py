@@ -159,9 +159,7 @@ def problem_error(device, where, status, body, more=""):
     if said is None and body:
         said = describe_body(body)
     text = "%s (HTTP %d%s)%s" % (meaning, status, ", Enode said " + said if said else "", more)
-    error = DeviceError(device, where, text, kind)
-    error.retry_after = RETRY_AFTER.get(kind)
-    return error
+    return DeviceError(device, where, text, kind, RETRY_AFTER.get(kind))
 
 
 def command(kind, setting, device_id, value, target):
@@ -362,9 +360,7 @@ class Enode:
         now = self.ticks_ms()
         if self.busy_until is not None and port.ticks_diff(self.busy_until, now) > 0:
             wait = port.ticks_diff(self.busy_until, now) // 1000 + 1
-            error = DeviceError(self.name, where, "Enode asked us to wait; next try in %d s" % wait, "busy")
-            error.retry_after = wait
-            raise error
+            raise DeviceError(self.name, where, "Enode asked us to wait; next try in %d s" % wait, "busy", wait)
         text = None if body is None else port.json_dumps(body)
         for attempt in (1, 2):
             try:
@@ -396,9 +392,8 @@ class Enode:
         self.busy_delay = 0
         self.busy_until = None
         if status == 401:
-            error = DeviceError(self.name, where, "Enode rejected a freshly fetched token (HTTP 401); check the client credentials", "auth")
-            error.retry_after = RETRY_AFTER["auth"]
-            raise error
+            text = "Enode rejected a freshly fetched token (HTTP 401); check the client credentials"
+            raise DeviceError(self.name, where, text, "auth", RETRY_AFTER["auth"])
         return status, data
 
     def _slow_down(self, where, status, headers, data, now):
@@ -520,9 +515,7 @@ class Enode:
             self.hinted[key] = now
             path = "/%s/%s/refresh-hint" % (kind, self.aliases[kind][alias])
             try:
-                status, data = self.request("POST", path)
-                if not 200 <= status < 300:
-                    raise problem_error(self.name, "POST " + path, status, data)
+                self.call_json("POST", path)
                 self._log("info", prefix, "data %d s old; asked Enode to refresh it" % age)
             except DeviceError as e:
                 self._log("warn", prefix, "could not ask for fresh data: %s" % e)
@@ -619,7 +612,7 @@ class Enode:
                     del self.pending[target]
                     self._log("warn", target, "Enode no longer knows action %s; the rule's next decision tries again" % action.id)
                     continue
-                self._later(action, now, getattr(e, "retry_after", None))
+                self._later(action, now, e.retry_after)
                 continue
             except (SunshiftError, ValueError) as e:
                 self._later(action, now, None)

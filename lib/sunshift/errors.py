@@ -50,15 +50,18 @@ class DeviceError(SunshiftError):
     """A device that did not answer as it should, named with the endpoint asked.
 
     ``kind`` groups episodes for logging (a timeout that becomes a 401 is a new
-    episode; the same timeout on every poll is not).
+    episode; the same timeout on every poll is not).  ``retry_after`` is how
+    long a refused write should wait before the engine repeats it (None: the
+    dispatcher's default), when the device says or its refusal needs a person.
     """
 
-    def __init__(self, device, endpoint, message, kind="error"):
+    def __init__(self, device, endpoint, message, kind="error", retry_after=None):
         super().__init__("%s %s: %s" % (device, endpoint, message))
         self.device = device
         self.endpoint = endpoint
         self.message = message
         self.kind = kind
+        self.retry_after = retry_after
 
 
 class ModuleMissing(SunshiftError):
