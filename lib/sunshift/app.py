@@ -52,24 +52,9 @@ def build_adapter(name, spec, mqtt=None, session=None, log=None):
             spec.get("entities", ()),
         )
     if kind == "enode":
-        from .enode import ENVIRONMENTS, VERSION, Enode
+        from .enode import build
 
-        token_url, api_url = ENVIRONMENTS[spec.get("environment", "production")]
-        return Enode(
-            name,
-            spec.get("api_url", api_url),
-            spec.get("token_url", token_url),
-            spec.get("client_id"),
-            spec.get("client_secret"),
-            spec.get("aliases", {}),
-            spec.get("user"),
-            spec.get("version", VERSION),
-            spec.get("timeout", 10),
-            session,
-            log,
-            spec.get("refresh_after", 600),
-            spec.get("insecure_tls", False),
-        )
+        return build(name, spec, session, log)
     raise DeviceError(name, "config", "unknown device type %r" % kind, "config")
 
 

@@ -7,41 +7,21 @@ docs/config.md documents every key.
 """
 
 from . import jsonpick, lexer, port
-from .errors import SunshiftError
+from .errors import ModuleMissing, SunshiftError
 
 DEVICE_TYPES = ("envoy", "evcc", "emsesp", "enode")
 SECRET_KEYS = ("token", "password", "secret", "api_key", "apikey", "client_secret")
 TOP_KEYS = ("rules", "timezone", "stale_after", "mqtt", "devices", "log_level")
 MQTT_KEYS = ("host", "port", "username", "client_id", "keepalive", "status_topic")
+# The keys of the local devices.  A cloud adapter (Enode) checks its own entry
+# with its own table (enode.configure): a board deployed without that adapter
+# does not carry them either.
 DEVICE_KEYS = {
     "envoy": ("type", "url", "insecure_tls", "poll", "timeout", "stale_after"),
     "evcc": ("type", "url", "transport", "topic", "poll", "timeout", "stale_after"),
     "emsesp": ("type", "url", "transport", "base", "devices", "entities", "poll", "timeout", "stale_after"),
-    "enode": (
-        "type",
-        "environment",
-        "api_url",
-        "token_url",
-        "user",
-        "version",
-        "vehicles",
-        "chargers",
-        "batteries",
-        "hvacs",
-        "inverters",
-        "meters",
-        "refresh_after",
-        "insecure_tls",
-        "poll",
-        "timeout",
-        "stale_after",
-    ),
 }
-# Enode's cloud refreshes its data about every 10 minutes: asking every two
-# minutes is polite, and its data is fresh for half an hour (its lastSeen).
-DEFAULT_POLL = {"envoy": 5, "evcc": 5, "emsesp": 10, "enode": 120}
-DEFAULT_STALE = {"enode": 1800}
-ENODE_KINDS = ("vehicles", "chargers", "batteries", "hvacs", "inverters", "meters")
+DEFAULT_POLL = {"envoy": 5, "evcc": 5, "emsesp": 10}
 # The board's Wi-Fi, in the secrets file: {"wifi": {"ssid": "...", "password": "..."}}.
 WIFI_KEYS = ("ssid", "password")
 
@@ -131,7 +111,7 @@ class Site:
                 raise ConfigError('%s: mqtt: needs at least {"host": "..."}' % path)
             _check_keys(path, "mqtt", mqtt, MQTT_KEYS)
             self.mqtt = dict(mqtt)
-            self.mqtt["password"] = _secret(secrets, "mqtt", "password")
+            self.mqtt["password"] = secret(secrets, "mqtt", "password")
         devices = data.get("devices")
         if not isinstance(devices, dict) or not devices:
             raise ConfigError('%s: devices: list at least one device, like "envoy": {"type": "envoy", "url": "https://..."}' % path)
@@ -148,17 +128,13 @@ class Site:
         kind = spec.get("type", name if name in DEVICE_TYPES else None)
         if kind not in DEVICE_TYPES:
             raise ConfigError("%s: %s: unknown type %r (one of %s)" % (self.path, where, kind, ", ".join(DEVICE_TYPES)))
-        _check_keys(self.path, where, spec, DEVICE_KEYS[kind])
-        device = dict(spec)
-        device["type"] = kind
-        device["poll"] = seconds(self.path, where + ".poll", spec.get("poll", DEFAULT_POLL[kind]))
-        device["timeout"] = seconds(self.path, where + ".timeout", spec.get("timeout", 5))
-        if "stale_after" in spec:
-            device["stale_after"] = seconds(self.path, where + ".stale_after", spec["stale_after"])
-        elif kind in DEFAULT_STALE:
-            device["stale_after"] = DEFAULT_STALE[kind]
         if kind == "enode":
-            return self._enode(name, where, spec, device, secrets)
+            try:
+                from .enode import configure
+            except ImportError as e:
+                raise ModuleMissing("device %r (enode): its adapter is not installed here (%s); deploy again with this config" % (name, e))
+            return configure(self, where, name, spec, secrets)
+        device = self.common(where, kind, spec, DEVICE_KEYS[kind], DEFAULT_POLL[kind])
         transport = spec.get("transport", "rest")
         if transport not in ("rest", "mqtt"):
             raise ConfigError("%s: %s.transport: 'rest' or 'mqtt', not %r" % (self.path, where, transport))
@@ -166,39 +142,21 @@ class Site:
             raise ConfigError('%s: %s: transport mqtt needs an "mqtt": {"host": ...} section' % (self.path, where))
         if transport == "rest" and not spec.get("url"):
             raise ConfigError('%s: %s: needs "url", like "http://192.168.1.20"' % (self.path, where))
-        device["token"] = _secret(secrets, name, "token")
+        device["token"] = secret(secrets, name, "token")
         return device
 
-    def _enode(self, name, where, spec, device, secrets):
-        environment = spec.get("environment", "production")
-        if environment not in ("production", "sandbox"):
-            raise ConfigError("%s: %s.environment: 'production' or 'sandbox', not %r" % (self.path, where, environment))
-        for key in ("api_url", "token_url", "user", "version"):
-            if key in spec and (not isinstance(spec[key], str) or not spec[key]):
-                raise ConfigError("%s: %s.%s: must be a text in quotes" % (self.path, where, key))
-        aliases = {}
-        for kind in ENODE_KINDS:
-            names = spec.get(kind, {})
-            if not isinstance(names, dict):
-                raise ConfigError('%s: %s.%s: an object of alias: Enode ID, like {"car": "05ee9df5-..."}' % (self.path, where, kind))
-            for alias in names:
-                if not _is_alias(alias):
-                    what = "is not a name rules can use (letters, digits, _; not starting with a digit)"
-                    raise ConfigError("%s: %s.%s: %r %s" % (self.path, where, kind, alias, what))
-                if not isinstance(names[alias], str) or not names[alias]:
-                    raise ConfigError("%s: %s.%s.%s: the Enode ID, a text in quotes" % (self.path, where, kind, alias))
-            if names:
-                aliases[kind] = dict(names)
-        if not aliases:
-            raise ConfigError('%s: %s: name at least one device, like "batteries": {"home": "<Enode battery ID>"}' % (self.path, where))
-        device["aliases"] = aliases
-        device["environment"] = environment
-        device["refresh_after"] = seconds(self.path, where + ".refresh_after", spec.get("refresh_after", 600))
-        device["client_id"] = _secret(secrets, name, "client_id")
-        device["client_secret"] = _secret(secrets, name, "client_secret")
-        if not device["client_id"] or not device["client_secret"]:
-            what = 'needs {"client_id": "...", "client_secret": "..."} (your Enode client)'
-            raise ConfigError("%s: %s: %s under %r in the secrets file" % (self.path, where, what, name))
+    def common(self, where, kind, spec, keys, poll, stale_after=None, timeout=5):
+        """A device entry with the keys every kind shares checked: its known keys,
+        poll, timeout and stale_after (the arguments: the kind's defaults)."""
+        _check_keys(self.path, where, spec, keys)
+        device = dict(spec)
+        device["type"] = kind
+        device["poll"] = seconds(self.path, where + ".poll", spec.get("poll", poll))
+        device["timeout"] = seconds(self.path, where + ".timeout", spec.get("timeout", timeout))
+        if "stale_after" in spec:
+            device["stale_after"] = seconds(self.path, where + ".stale_after", spec["stale_after"])
+        elif stale_after:
+            device["stale_after"] = stale_after
         return device
 
     def max_ages(self):
@@ -210,7 +168,7 @@ class Site:
         return out
 
 
-def _is_alias(text):
+def is_alias(text):
     """True for a name rules can use as one part of a signal: ASCII letters, digits, _."""
     if not text or "0" <= text[0] <= "9":
         return False
@@ -220,7 +178,8 @@ def _is_alias(text):
     return True
 
 
-def _secret(secrets, section, key):
+def secret(secrets, section, key):
+    """The text under ``section``.``key`` in the secrets, or None."""
     block = secrets.get(section)
     if isinstance(block, dict):
         value = block.get(key)

@@ -377,7 +377,7 @@ class Device:
         self.runner = None
         try:
             site = self.load_site()
-        except ConfigError as e:
+        except (ConfigError, ModuleMissing) as e:  # ModuleMissing: a cloud adapter checks its own entry
             self.idle(str(e))
             return False
         log = port.Log(_LEVELS.get(str(site.log_level).lower(), port.INFO), self.say, self.stamp)

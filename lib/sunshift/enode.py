@@ -230,6 +230,77 @@ def target_problem(target, aliases):
     return None
 
 
+# The keys of an "enode" device in the config (docs/enode.md), and its defaults:
+# Enode's cloud refreshes its data about every 10 minutes, so asking every two
+# minutes is polite, and its data is fresh for half an hour (its lastSeen).
+CONFIG_KEYS = ("type", "environment", "api_url", "token_url", "user", "version") + KINDS
+CONFIG_KEYS += ("refresh_after", "insecure_tls", "poll", "timeout", "stale_after")
+POLL = 120
+STALE_AFTER = 1800
+TIMEOUT = 10
+
+
+def configure(site, where, name, spec, secrets):
+    """The checked config entry of an Enode device (config.Site calls it), or ConfigError.
+
+    Adds ``aliases`` ({kind: {alias: ID}}) and the client's credentials from the secrets.
+    """
+    from .config import ConfigError, is_alias, seconds, secret
+
+    path = site.path
+    device = site.common(where, "enode", spec, CONFIG_KEYS, POLL, STALE_AFTER, TIMEOUT)
+    environment = spec.get("environment", "production")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError("%s: %s.environment: 'production' or 'sandbox', not %r" % (path, where, environment))
+    for key in ("api_url", "token_url", "user", "version"):
+        if key in spec and (not isinstance(spec[key], str) or not spec[key]):
+            raise ConfigError("%s: %s.%s: must be a text in quotes" % (path, where, key))
+    aliases = {}
+    for kind in KINDS:
+        names = spec.get(kind, {})
+        if not isinstance(names, dict):
+            raise ConfigError('%s: %s.%s: an object of alias: Enode ID, like {"car": "05ee9df5-..."}' % (path, where, kind))
+        for alias in names:
+            if not is_alias(alias):
+                what = "is not a name rules can use (letters, digits, _; not starting with a digit)"
+                raise ConfigError("%s: %s.%s: %r %s" % (path, where, kind, alias, what))
+            if not isinstance(names[alias], str) or not names[alias]:
+                raise ConfigError("%s: %s.%s.%s: the Enode ID, a text in quotes" % (path, where, kind, alias))
+        if names:
+            aliases[kind] = dict(names)
+    if not aliases:
+        raise ConfigError('%s: %s: name at least one device, like "batteries": {"home": "<Enode battery ID>"}' % (path, where))
+    device["aliases"] = aliases
+    device["environment"] = environment
+    device["refresh_after"] = seconds(path, where + ".refresh_after", spec.get("refresh_after", 600))
+    device["client_id"] = secret(secrets, name, "client_id")
+    device["client_secret"] = secret(secrets, name, "client_secret")
+    if not device["client_id"] or not device["client_secret"]:
+        what = 'needs {"client_id": "...", "client_secret": "..."} (your Enode client)'
+        raise ConfigError("%s: %s: %s under %r in the secrets file" % (path, where, what, name))
+    return device
+
+
+def build(name, spec, session=None, log=None):
+    """The adapter for a config entry checked by :func:`configure` (app.build_adapter calls it)."""
+    token_url, api_url = ENVIRONMENTS[spec.get("environment", "production")]
+    return Enode(
+        name,
+        spec.get("api_url", api_url),
+        spec.get("token_url", token_url),
+        spec.get("client_id"),
+        spec.get("client_secret"),
+        spec.get("aliases", {}),
+        spec.get("user"),
+        spec.get("version", VERSION),
+        spec.get("timeout", TIMEOUT),
+        session,
+        log,
+        spec.get("refresh_after", 600),
+        spec.get("insecure_tls", False),
+    )
+
+
 class Token:
     """An OAuth 2.0 client-credentials access token, fetched when needed and
     fetched again before it runs out.  It never appears in a message."""
@@ -317,7 +388,7 @@ class Enode:
         aliases,
         user=None,
         version=VERSION,
-        timeout=10,
+        timeout=TIMEOUT,
         session=None,
         log=None,
         refresh_after=600,

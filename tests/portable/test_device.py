@@ -8,6 +8,7 @@ once, under pytest and under MicroPython.
 """
 
 import os
+import sys
 
 from replay import ReplaySession, ScriptedSession
 from test_app import RULES, FakeEvcc
@@ -440,6 +441,28 @@ def test_a_device_whose_adapter_is_not_on_the_board_idles_and_says_deploy_again(
     assert bench.said("idle: ")
     assert dev.turns == 0 and dev.idles == 2  # tried again after the idle, nothing written
     assert bench.evcc.posts == [] and bench.resets == [] and not bench.exists("errors.log")
+
+
+def test_an_enode_device_whose_adapter_is_not_on_the_board_idles_at_the_config():
+    # Enode checks its own config entry (enode.configure): without the module
+    # the config cannot be read, and the board says to deploy again.
+    bench = Bench("noenode")
+    cloud = ', "cloud": {"type": "enode", "batteries": {"home": "b1"}}}}'
+    bench.write("config.json", CONFIG[: -len("}}")] + cloud)
+    bench.write("secrets.json", SECRETS[:-1] + ', "cloud": {"client_id": "c", "client_secret": "s"}}')
+    kept = sys.modules.get("sunshift.enode")
+    sys.modules["sunshift.enode"] = None  # what an import of a module the board lacks meets
+    try:
+        dev = bench.run(35)
+    finally:
+        if kept is None:
+            del sys.modules["sunshift.enode"]
+        else:
+            sys.modules["sunshift.enode"] = kept
+    assert bench.said("idle: device 'cloud' (enode): its adapter is not installed here (")
+    assert bench.said("deploy again with this config")
+    assert dev.turns == 0 and dev.idles == 2
+    assert bench.resets == [] and not bench.exists("errors.log") and bench.requests() == 0
 
 
 def test_an_mqtt_device_without_the_mqtt_backend_on_the_board_idles_and_says_deploy_again():

@@ -349,6 +349,8 @@ def test_the_config_names_devices_by_alias_and_keeps_credentials_in_the_secrets(
     device = site.devices["enode"]
     assert device["aliases"] == {"batteries": {"home": BATTERY}} and device["poll"] == 120 and device["stale_after"] == 1800
     assert device["client_secret"] == "csecret" and site.max_ages() == {"enode": 1800}
+    assert device["timeout"] == 10  # a cloud behind TLS: longer than a local device's 5 s
+    assert config.Site({"devices": {"enode": dict(spec, timeout="20s")}}, secrets).devices["enode"]["timeout"] == 20
     adapter = app.build_adapter("enode", device, None, Cloud())
     assert adapter.api.base_url == "https://enode-api.sandbox.enode.io" and adapter.token.path == "/oauth2/token"
     mistakes = [
