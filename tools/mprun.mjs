@@ -2,7 +2,14 @@
 // pinned in tools/package.json), with the project's lib/, tests/, tools/ and
 // rules/ copied into its in-memory filesystem.
 //
-//   node tools/mprun.mjs [--heap BYTES] FILE.py [ARGS...]
+//   node tools/mprun.mjs [--heap BYTES] [--mpy DIR] FILE.py [ARGS...]
+//
+// --mpy DIR copies DIR (a folder holding a sunshift/ package of .mpy files, as
+// tools/deploy.py's compile_package writes under BUILD/lib) to /mpy and puts
+// it on sys.path before /lib: `import sunshift...` then loads those .mpy files
+// (an import takes the first sys.path entry that has the package; its
+// submodules come from that folder only), and /tests, /tools and /lib's other
+// contents stay importable.
 //
 // The build's own entry always exits 0, even after an exception; this runner
 // exits 1 when the script raises, and with the script's `exit_code` global
@@ -35,14 +42,21 @@ function copyTree(mp, from, to) {
   }
 }
 
+const USAGE = "usage: node tools/mprun.mjs [--heap BYTES] [--mpy DIR] FILE.py [ARGS...]\n";
 let args = process.argv.slice(2);
 let heap = 4 * 1024 * 1024;
-if (args[0] === "--heap") {
-  heap = Number(args[1]);
+let mpyDir = null;
+while (args.length > 1 && (args[0] === "--heap" || args[0] === "--mpy")) {
+  if (args[0] === "--heap") heap = Number(args[1]);
+  else mpyDir = path.resolve(args[1]);
   args = args.slice(2);
 }
-if (args.length === 0) {
-  process.stderr.write("usage: node tools/mprun.mjs [--heap BYTES] FILE.py [ARGS...]\n");
+if (args.length === 0 || args[0].startsWith("--")) {
+  process.stderr.write(USAGE);
+  process.exit(2);
+}
+if (mpyDir !== null && !fs.existsSync(path.join(mpyDir, "sunshift"))) {
+  process.stderr.write("mprun: --mpy " + mpyDir + ": no sunshift/ folder in it\n");
   process.exit(2);
 }
 const script = args[0];
@@ -54,11 +68,13 @@ const mp = await loadMicroPython({
 for (const dir of COPY) {
   if (fs.existsSync(path.join(root, dir))) copyTree(mp, path.join(root, dir), "/" + dir);
 }
+if (mpyDir !== null) copyTree(mp, mpyDir, "/mpy");
+const paths = JSON.stringify((mpyDir !== null ? ["/mpy"] : []).concat(["/lib", ""]));
 const argv = JSON.stringify(["/" + path.relative(root, path.resolve(script))].concat(args.slice(1)));
 let code = 0;
 try {
   mp.runPython(
-    "import sys, os\nos.chdir('/')\nsys.path[:] = ['/lib', '']\nsys.argv[:] = " + argv + "\n"
+    "import sys, os\nos.chdir('/')\nsys.path[:] = " + paths + "\nsys.argv[:] = " + argv + "\n"
   );
   mp.runPython(fs.readFileSync(script, "utf8"));
   mp.runPython("_MEASURE = globals().get('MEASURE') or []\n_KEPT = []\nimport gc");
