@@ -2,7 +2,7 @@
 
     python3 tools/bench_reaction.py [ROUNDS]
 
-The real loop (app.run_forever's turn, in a thread) polls the Envoy simulator
+The real loop (cli.run_forever's turn, in a thread) polls the Envoy simulator
 every second over HTTPS; a rule with no delay sets evcc's mode from the sign of
 the grid power.  Each round flips the Envoy between import and export at a
 random moment and times until the evcc simulator has the new mode, once with
@@ -25,7 +25,7 @@ from simulators.broker import Broker  # noqa: E402
 from simulators.envoy import EnvoySimulator  # noqa: E402
 from simulators.evcc import EvccSimulator  # noqa: E402
 
-from sunshift import app, config, port  # noqa: E402
+from sunshift import app, cli, config, port  # noqa: E402
 
 POLL = 1.0
 RULES = """
@@ -57,7 +57,7 @@ def measure(transport, rounds, broker):
         json.dump({"envoy": {"token": envoy.token}}, f)
     runner = app.Runner(config.load(os.path.join(folder, "site.json")), port.Log(level=port.WARN))
     stop = threading.Event()
-    loop = threading.Thread(target=app.run_forever, args=(runner,), kwargs={"stop": stop.is_set}, daemon=True)
+    loop = threading.Thread(target=cli.run_forever, args=(runner,), kwargs={"stop": stop.is_set}, daemon=True)
     loop.start()
     try:
         end = time.monotonic() + 10

@@ -1,7 +1,8 @@
 """The site at work: devices polled, MQTT drained, the engine ticked, writes dispatched.
 
 ``Runner.step(now, tod)`` is one turn of the loop and does no waiting, so
-tests drive it step by step; ``run_forever`` adds the clock and the pauses.
+tests drive it step by step; ``cli.run_forever`` adds the clock and the pauses
+(the board's loop is sunshift.device).
 Nothing a device does escapes a step: every failure becomes a logged
 DeviceError (once per episode), the device's signals go stale, the rest of the
 site carries on, and a device that answers again gets its settings re-sent.
@@ -263,18 +264,3 @@ def _mqtt_client(spec, on_state):
         on_state=on_state,
     )
     return client
-
-
-def run_forever(runner, clock=None, stop=None):
-    """Run the loop until ``stop()`` is true (or for ever)."""
-    clock = clock or port.make_clock()
-    zone = runner.site.timezone
-    runner.log.info(
-        "site",
-        "running %d rules on %d devices%s"
-        % (len(runner.rules.rules), len(runner.adapters), " (dry run: nothing is written)" if runner.dispatcher.dry_run else ""),
-    )
-    while stop is None or not stop():
-        now_ms = port.ticks_ms()
-        runner.step(clock(), port.time_of_day(zone), now_ms)
-        port.sleep_ms(runner.next_wait_ms(port.ticks_ms()))

@@ -7,8 +7,8 @@ module must import everywhere the core does.
 import sys
 
 from . import VERSION, engine, lexer, parser, port, sim, units
-from .errors import RuleError, SunshiftError, TraceError
-from .trace import Trace
+from .errors import RuleError, SunshiftError
+from .trace import Trace, TraceError
 
 USAGE = """usage: sunshift <command> [options]
 
@@ -416,7 +416,7 @@ def cmd_run(args, out, err):
         _write(err, "sunshift run: %s" % e)
         return 1
     try:
-        app.run_forever(runner)
+        run_forever(runner)
     except KeyboardInterrupt:
         log.info("site", "stopped")
     finally:
@@ -518,3 +518,18 @@ def main(argv, out=None, err=None):
 def run():
     """Entry point of the installed ``sunshift`` script."""
     sys.exit(main(sys.argv[1:]))
+
+
+def run_forever(runner, clock=None, stop=None):
+    """Run the loop until ``stop()`` is true (or for ever)."""
+    clock = clock or port.make_clock()
+    zone = runner.site.timezone
+    runner.log.info(
+        "site",
+        "running %d rules on %d devices%s"
+        % (len(runner.rules.rules), len(runner.adapters), " (dry run: nothing is written)" if runner.dispatcher.dry_run else ""),
+    )
+    while stop is None or not stop():
+        now_ms = port.ticks_ms()
+        runner.step(clock(), port.time_of_day(zone), now_ms)
+        port.sleep_ms(runner.next_wait_ms(port.ticks_ms()))

@@ -28,10 +28,6 @@ class RuleError(SunshiftError):
         self.problems = problems
 
 
-class TraceError(SunshiftError):
-    """A trace file that cannot be replayed; the message names file, line and column."""
-
-
 class EvalError(SunshiftError):
     """An expression that cannot be computed from the values it got (a text where a
     number belongs, a division by zero)."""

@@ -6,8 +6,12 @@ no new sample, so a signal that stops being sampled goes stale.  Cells may be
 quoted with double quotes.  Every error names the file, line and column.
 """
 
-from .errors import TraceError
+from .errors import SunshiftError
 from .feed import text_value
+
+
+class TraceError(SunshiftError):
+    """A trace file that cannot be replayed; the message names file, line and column."""
 
 
 def split_cells(line):

@@ -5,8 +5,7 @@ surplus, its gaps) rather than trusting the engine's own figures.
 """
 
 from sunshift import parser, sim
-from sunshift.errors import TraceError
-from sunshift.trace import Trace, parse_cell, split_cells
+from sunshift.trace import Trace, TraceError, parse_cell, split_cells
 from support import RULES, TRACES, raises, rules, scratch
 
 CLOUDY = TRACES + "/cloudy_day.csv"
