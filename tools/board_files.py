@@ -5,8 +5,9 @@ One source for tools/deploy.py (which copies them as .mpy) and firmware/manifest
 
 A deploy copies only what its site uses (:func:`site_modules`): what main.py's
 sunshift.device imports, the adapters of the device kinds in the config, and
-the transport backends those devices need.  The image freezes every board
-module (:func:`board_modules`): frozen code sits in flash, not in the heap.
+for devices over MQTT the MQTT side of the site and of their adapters.  The
+image freezes every board module (:func:`board_modules`): frozen code sits in
+flash, not in the heap.
 """
 
 import ast
@@ -38,10 +39,20 @@ ADAPTERS = {
     "enode": ("enode",),
 }
 
-# port.backend imports the transports by name, which the scan cannot see.
+# Device kind -> the modules app.build_adapter imports for a device of that kind
+# with "transport": "mqtt" (its MQTT adapter, inside the function as above), on
+# top of ADAPTERS.  A kind that is not listed has no MQTT transport.
+MQTT_ADAPTERS = {
+    "evcc": ("evcc_mqtt",),
+    "emsesp": ("emsesp_mqtt",),
+}
+
 # Every adapter speaks HTTP (webapi); MQTT only devices with "transport": "mqtt".
+# port.backend imports the transports by name, which the scan cannot see; app
+# imports mqtt_site (the Runner's MQTT side) inside a function, only for a site
+# with a device over MQTT, so the scan does not follow it.
 HTTP_BACKEND = ("http_micropython",)
-MQTT_BACKEND = ("mqtt_micropython",)
+MQTT_BACKEND = ("mqtt_micropython", "mqtt_site")
 
 # Where things go on the board (MicroPython puts /lib on sys.path).
 BOARD_PACKAGE = "/lib/sunshift"
@@ -91,9 +102,12 @@ def imports_of(package_dir, module):
 
 
 def _closure(package_dir, start):
-    """``start`` and every module it imports, directly or not; an adapter imported
-    inside a function (app's per-kind imports) is not followed."""
-    adapters = [modules[0] for modules in ADAPTERS.values()]
+    """``start`` and every module it imports, directly or not; a module this file
+    lists for a kind or for MQTT (ADAPTERS, MQTT_ADAPTERS, MQTT_BACKEND) is not
+    followed where it is imported inside a function (app's per-kind imports)."""
+    listed = list(MQTT_BACKEND)
+    for modules in list(ADAPTERS.values()) + list(MQTT_ADAPTERS.values()):
+        listed += modules
     seen = []
     todo = list(start)
     while todo:
@@ -104,7 +118,7 @@ def _closure(package_dir, start):
             raise FileNotFoundError("lib/sunshift/%s.py, which tools/board_files.py names or another module imports, does not exist" % module)
         seen.append(module)
         for name, lazy in imports_of(package_dir, module):
-            if not (lazy and name in adapters) and not is_host_only(name + ".py"):
+            if not (lazy and name in listed) and not is_host_only(name + ".py"):
                 todo.append(name)
     return seen
 
@@ -127,6 +141,8 @@ def site_modules(package_dir, devices):
                 "add the modules of that kind to ADAPTERS there, or deploy with --all-modules" % (name, kind, ", ".join(sorted(ADAPTERS)))
             )
         start += ADAPTERS[kind]
+        if devices[name].get("transport") == "mqtt":
+            start += MQTT_ADAPTERS.get(kind, ())
     if needs_mqtt(devices):
         start += MQTT_BACKEND
     return sorted(name + ".py" for name in _closure(package_dir, start))

@@ -32,26 +32,25 @@ def build_adapter(name, spec, mqtt=None, session=None, log=None):
         from .envoy import Envoy
 
         return Envoy(name, spec["url"], spec.get("token"), spec.get("insecure_tls", False), timeout, session)
+    # The MQTT transport of a kind is a module of its own too, for the same reason.
+    over_mqtt = spec.get("transport") == "mqtt"
     if kind == "evcc":
+        if over_mqtt:
+            from .evcc_mqtt import EvccMqtt
+
+            return EvccMqtt(name, mqtt, spec.get("topic", "evcc"))
         from .evcc import Evcc
 
-        return Evcc(name, spec.get("url"), spec.get("transport", "rest"), mqtt, spec.get("topic", "evcc"), timeout, session)
+        return Evcc(name, spec.get("url"), timeout, session)
     if kind == "emsesp":
+        if over_mqtt:
+            from .emsesp_mqtt import EmsEspMqtt
+
+            return EmsEspMqtt(name, mqtt, spec.get("base", "ems-esp"))
         from .emsesp import EmsEsp
 
         devices = spec.get("devices", () if spec.get("entities") else ("boiler", "thermostat"))
-        return EmsEsp(
-            name,
-            spec.get("url"),
-            spec.get("token"),
-            spec.get("transport", "rest"),
-            mqtt,
-            spec.get("base", "ems-esp"),
-            devices,
-            timeout,
-            session,
-            spec.get("entities", ()),
-        )
+        return EmsEsp(name, spec.get("url"), spec.get("token"), devices, timeout, session, spec.get("entities", ()))
     if kind == "enode":
         from .enode import build
 
@@ -102,9 +101,15 @@ class Runner:
             log.warn("site", text)
         self.engine = engine_module.Engine(self.rules, site.stale_after, site.max_ages())
         self.wanted = self.rules.signals()
-        self.mqtt = mqtt_client
-        if self.mqtt is None and site.mqtt and any(d.get("transport") == "mqtt" for d in site.devices.values()):
-            self.mqtt = _mqtt_client(site.mqtt, self._mqtt_state)
+        # The MQTT side (mqtt_site) is loaded only for a site with a device over
+        # MQTT: a board deployed for a REST-only site does not have it.
+        self.mqtt = None
+        self.mqtt_site = None
+        if mqtt_client is not None or (site.mqtt and any(d.get("transport") == "mqtt" for d in site.devices.values())):
+            from .mqtt_site import MqttSite
+
+            self.mqtt_site = MqttSite(self, mqtt_client)
+            self.mqtt = self.mqtt_site.client
         self.adapters = {}
         self.health = {}
         self.next_poll = {}
@@ -125,22 +130,6 @@ class Runner:
             if hasattr(adapter, "wanted"):
                 adapter.wanted = self.wanted  # an adapter that asks its device for fresh data only for what rules read
         self.dispatcher = Dispatcher(self.engine, self.write, log, dry_run, describe=self.describe)
-        self.online = {}
-
-    def _mqtt_state(self, up, text):
-        if up:
-            self.log.info("mqtt", text)
-            status = self.site.mqtt.get("status_topic", "sunshift/status")
-            try:
-                self.mqtt.publish(status, "online", retain=True)
-            except SunshiftError:
-                pass  # lost again at once: the next connect says it
-            # Whatever was published before or while the link was down is lost: send it again.
-            for name, adapter in self.adapters.items():
-                if adapter.transport == "mqtt":
-                    self.engine.reassert(name + ".")
-        else:
-            self.log.warn("mqtt", text + "; MQTT signals will go stale")
 
     def write(self, target, value):
         """Send one target value to its device (the dispatcher's writer)."""
@@ -186,14 +175,11 @@ class Runner:
     def receive(self, now, now_ms=None):
         """The first half of a turn: MQTT messages and due polls, into the engine."""
         now_ms = self.ticks_ms() if now_ms is None else now_ms
-        if self.mqtt is not None:
-            for topic, payload in self.mqtt.poll():
-                for adapter in self.adapters.values():
-                    if adapter.transport == "mqtt" and adapter.handle(topic, payload):
-                        break
+        if self.mqtt_site is not None:
+            self.mqtt_site.receive()
         for name, adapter in self.adapters.items():
             if adapter.transport == "mqtt":
-                self._take_mqtt(name, adapter, now)
+                self.mqtt_site.take(name, adapter, now)
             elif self.next_poll[name] is None or port.ticks_diff(now_ms, self.next_poll[name]) >= 0:
                 self._poll(name, adapter, now)
                 wait = self.site.devices[name]["poll"] + self.backoff[name]
@@ -222,17 +208,6 @@ class Runner:
         self.backoff[name] = 0
         self.feed(signals, now, getattr(adapter, "age_of", None))
 
-    def _take_mqtt(self, name, adapter, now):
-        online = adapter.feed.online
-        if self.online.get(name, True) != online:
-            self.online[name] = online
-            if online:
-                self.log.info(name, "says it is online again")
-                self.engine.reassert(name + ".")
-            else:
-                self.log.warn(name, "says it is offline (its MQTT last will); its signals will go stale")
-        self.feed(adapter.poll(), now)
-
     def next_wait_ms(self, now_ms):
         """How long the loop may sleep before something is due (at most TURN_MS)."""
         wait = TURN_MS
@@ -248,19 +223,3 @@ class Runner:
             adapter.close()
         if self.mqtt is not None:
             self.mqtt.close()
-
-
-def _mqtt_client(spec, on_state):
-    backend = port.backend("mqtt")
-    status = spec.get("status_topic", "sunshift/status")
-    client = backend.Client(
-        spec["host"],
-        spec.get("port", 1883),
-        spec.get("client_id", "sunshift"),
-        spec.get("username"),
-        spec.get("password"),
-        will=(status, "offline"),
-        keepalive=spec.get("keepalive", 30),
-        on_state=on_state,
-    )
-    return client

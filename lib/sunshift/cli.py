@@ -447,7 +447,9 @@ def cmd_read(args, out, err):
             mqtt_spec = site.mqtt
         mqtt = None
         if spec.get("transport") == "mqtt":
-            mqtt = app._mqtt_client(mqtt_spec, None)
+            from .mqtt_site import mqtt_client
+
+            mqtt = mqtt_client(mqtt_spec, None)
         adapter = app.build_adapter(name, spec, mqtt)
         if mqtt is None:
             signals = adapter.poll()

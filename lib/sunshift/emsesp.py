@@ -11,11 +11,13 @@ true/false.  (Names are EMS-ESP 3.7's; 3.6 called the hot-water entities
 Read by REST (`GET /api/<device>` for each device) or MQTT (the
 `<base>/<device>_data` topics, nested or one topic per circuit).  Written by
 REST (`POST /api/boiler/dhw/seltemp` with `{"value": 60}` and the bearer
-token) or MQTT (`<base>/boiler/dhw/seltemp`, payload `60`).
+token) or MQTT (`<base>/boiler/dhw/seltemp`, payload `60`).  This module is the
+REST adapter and what both transports share; the MQTT one is
+``emsesp_mqtt.EmsEspMqtt``, on a board only when EMS-ESP is read over MQTT.
 """
 
-from .errors import DeviceError, TransportError, ValueRefused
-from .feed import MqttFeed, check_transport, flatten, json_value
+from .errors import DeviceError, ValueRefused
+from .feed import flatten, need_url
 from .webapi import WebApi
 
 DEVICES = ("boiler", "thermostat", "mixer", "heatpump", "solar", "switch", "controller", "pump", "ventilation", "heatsource", "water")
@@ -46,29 +48,21 @@ def device_signals(name, device, data):
 
 
 class EmsEsp:
-    """One EMS-ESP gateway.  ``devices`` are the ones polled over REST."""
+    """One EMS-ESP gateway read and written by REST; ``devices`` are the ones polled."""
 
-    def __init__(
-        self, name, url=None, token=None, transport="rest", mqtt=None, base="ems-esp", devices=("boiler", "thermostat"), timeout=5, session=None, entities=()
-    ):
+    transport = "rest"
+
+    def __init__(self, name, url=None, token=None, devices=("boiler", "thermostat"), timeout=5, session=None, entities=()):
         self.name = name
-        self.transport = transport
-        self.base = base.rstrip("/")
-        self.mqtt = mqtt
         self.devices = tuple(devices)
         # Single entities read one by one ("boiler/dhw/curtemp"): lighter than a
         # whole device's values on a board, when a rule needs only a few.
         self.entities = tuple(entities)
         self.api = WebApi(name, url, token, False, timeout, AUTH_HINT, session) if url else None
-        self.feed = MqttFeed()
-        check_transport(name, transport, mqtt, self.api, self.base, "http://ems-esp.local")
-
-    # --- reading ----------------------------------------------------------------
+        need_url(name, self.api, "http://ems-esp.local")
 
     def poll(self):
-        """REST: every configured device's values.  MQTT: what arrived since the last call."""
-        if self.transport == "mqtt":
-            return self.feed.take()
+        """The values of every configured device and entity."""
         signals = {}
         for device in self.devices:
             data = self.api.get_json("/api/" + device)
@@ -81,44 +75,6 @@ class EmsEsp:
             signals["%s.%s" % (self.name, path.replace("/", "."))] = normalise(data["value"])
         return signals
 
-    def handle(self, topic, payload):
-        """An MQTT message; True if it was this gateway's."""
-        if not topic.startswith(self.base + "/"):
-            return False
-        rest = topic[len(self.base) + 1 :]
-        if rest == "status":
-            self.feed.status(payload)
-            return True
-        if rest == "response":
-            return True  # answers to commands, only when EMS-ESP is set to send them
-        # <device>_data             {"curflowtemp": 60, "dhw": {"seltemp": 52}}  (nested format)
-        # <device>_data_<circuit>   {"seltemp": 52}                             (a topic per circuit)
-        # <device>_data[_<circuit>]/<entity...>   52                            (a topic per value)
-        cut = rest.find("_data")
-        if cut <= 0 or "/" in rest[:cut]:
-            return True  # our own commands echoed back, heartbeat, info ...
-        prefix = "%s.%s" % (self.name, rest[:cut])
-        after = rest[cut + 5 :]
-        if after.startswith("_"):
-            slash = after.find("/")
-            circuit = after[1:] if slash < 0 else after[1:slash]
-            prefix += "." + circuit
-            after = "" if slash < 0 else after[slash:]
-        if after.startswith("/"):
-            text = payload.decode() if isinstance(payload, bytes) else payload
-            value = json_value(text)
-            self.feed.set(prefix + "." + after[1:].replace("/", "."), normalise(text if value is None else value))
-            return True
-        data = json_value(payload)
-        if isinstance(data, dict):
-            found = {}
-            flatten(data, prefix, found)
-            for key in found:
-                self.feed.set(key, normalise(found[key]))
-        return True
-
-    # --- writing ----------------------------------------------------------------
-
     def write(self, target, value):
         """Set one entity; raises ValueRefused or DeviceError (with EMS-ESP's own message)."""
         parts = target.split(".")
@@ -126,15 +82,10 @@ class EmsEsp:
             raise DeviceError(self.name, target, "not an EMS-ESP entity (like emsesp.boiler.dhw.seltemp)", "refused")
         if value is None or not isinstance(value, (int, float, str, bool)) or (isinstance(value, float) and value - value != 0):
             raise ValueRefused("%s needs a number, true/false or text, not %r" % (target, value))
-        path = "/".join(parts[1:])
-        if self.transport == "mqtt":
-            topic = "%s/%s" % (self.base, path)
-            payload = ("on" if value else "off") if type(value) is bool else str(value)
-            try:
-                self.mqtt.publish(topic, payload)
-            except TransportError as e:
-                raise DeviceError(self.name, "MQTT " + topic, str(e), e.kind)
-            return
+        self._send("/".join(parts[1:]), value)
+
+    def _send(self, path, value):
+        # The checked value to EMS-ESP over REST (emsesp_mqtt.EmsEspMqtt publishes it instead).
         body = '{"value": %s}' % _json(value)
         url = "/api/" + path
         status, _, answer = self.api.call("POST", url, body, {"Content-Type": "application/json"})

@@ -12,17 +12,19 @@ release: since 0.133 grid power is `evcc.site.grid.power` (before:
 Targets (docs/signals.md has the table) are written by REST
 (`POST /api/loadpoints/1/mode/pv`) or MQTT (`evcc/loadpoints/1/mode/set`
 with payload `pv`), checked first: a value evcc would refuse never leaves.
+This module is the REST adapter and what both transports share; the MQTT one
+is ``evcc_mqtt.EvccMqtt``, on a board only when evcc is read over MQTT.
 """
 
-from .errors import DeviceError, TransportError, ValueRefused
-from .feed import MqttFeed, check_transport, flatten, text_value
+from .errors import DeviceError, ValueRefused
+from .feed import flatten, need_url
 from .webapi import WebApi
 
 MODES = ("off", "pv", "minpv", "now", "smart")
 
 # target setting -> kind of value.  Its REST path after /api/<scope> is the
 # setting in lower case and its MQTT setter the setting itself, except where
-# REST_PATHS and MQTT_SETTERS say otherwise.
+# REST_PATHS and evcc_mqtt.MQTT_SETTERS say otherwise.
 SITE = {
     "prioritySoc": "soc",
     "bufferSoc": "soc",
@@ -48,8 +50,6 @@ VEHICLE = {
     "planSoc": "plan",
 }
 REST_PATHS = {"enableThreshold": "enable/threshold", "disableThreshold": "disable/threshold", "planEnergy": "plan/energy", "planSoc": "plan/soc"}
-# evcc's MQTT setter is phasesConfigured (it was `phases` before 2026).
-MQTT_SETTERS = {"phases": "phasesConfigured"}
 NONE_WORDS = ("none", "off", "")
 # Value checks of the numeric kinds: (lowest, highest, what the value is).
 RANGES = {
@@ -68,7 +68,7 @@ def number_text(value):
     return text.rstrip("0").rstrip(".")
 
 
-def _text(value):
+def value_text(value):
     """A checked value other than a plan as evcc's URLs and payloads want it."""
     if type(value) is bool:
         return "true" if value else "false"
@@ -142,20 +142,17 @@ def check(target, kind, value):
 
 
 def setting(device, target):
-    """(REST path after /api/, MQTT topic after the base topic, kind) of a target."""
+    """(scope, setting, kind) of a target; the scope is where evcc's MQTT topics
+    put the setting: "site/", "loadpoints/1/" or "vehicles/<name>/"."""
     parts = target.split(".")
     name = parts[-1]
     if len(parts) == 3 and parts[1] == "site" and name in SITE:
-        rest, mqtt, kind = "", "site/", SITE[name]
-    elif len(parts) == 4 and parts[1] == "loadpoints" and name in LOADPOINT and parts[2].isdigit():
-        rest = mqtt = "loadpoints/%s/" % parts[2]
-        kind = LOADPOINT[name]
-    elif len(parts) == 4 and parts[1] == "vehicles" and name in VEHICLE:
-        rest = mqtt = "vehicles/%s/" % parts[2]
-        kind = VEHICLE[name]
-    else:
-        raise DeviceError(device, target, "not a writable evcc setting (docs/signals.md lists them)", "refused")
-    return rest + REST_PATHS.get(name, name.lower()), mqtt + MQTT_SETTERS.get(name, name), kind
+        return "site/", name, SITE[name]
+    if len(parts) == 4 and parts[1] == "loadpoints" and name in LOADPOINT and parts[2].isdigit():
+        return "loadpoints/%s/" % parts[2], name, LOADPOINT[name]
+    if len(parts) == 4 and parts[1] == "vehicles" and name in VEHICLE:
+        return "vehicles/%s/" % parts[2], name, VEHICLE[name]
+    raise DeviceError(device, target, "not a writable evcc setting (docs/signals.md lists them)", "refused")
 
 
 def state_signals(name, state):
@@ -178,84 +175,43 @@ def state_signals(name, state):
 
 
 class Evcc:
-    """One evcc, read and written by REST or MQTT (``transport``)."""
+    """One evcc, read and written by REST."""
 
-    def __init__(self, name, url=None, transport="rest", mqtt=None, topic="evcc", timeout=5, session=None):
+    transport = "rest"
+
+    def __init__(self, name, url=None, timeout=5, session=None):
         self.name = name
-        self.transport = transport
-        self.topic = topic.rstrip("/")
-        self.mqtt = mqtt
         self.api = WebApi(name, url, None, False, timeout, "evcc's setters need no token; check the URL", session) if url else None
-        self.feed = MqttFeed()
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
-        check_transport(name, transport, mqtt, self.api, self.topic, "http://evcc.local:7070")
-
-    # --- reading --------------------------------------------------------------
+        need_url(name, self.api, "http://evcc.local:7070")
 
     def poll(self):
-        """REST: one GET /api/state as {signal: value}.  MQTT: what arrived since the last call."""
-        if self.transport == "mqtt":
-            return self.feed.take()
+        """One GET /api/state as {signal: value}."""
         signals = state_signals(self.name, self.api.get_json("/api/state"))
-        self._notice_modes(signals)
-        return signals
-
-    def handle(self, topic, payload):
-        """An MQTT message; True if it was this evcc's."""
-        if not topic.startswith(self.topic + "/"):
-            return False
-        rest = topic[len(self.topic) + 1 :]
-        if rest.endswith("/set"):
-            return True  # evcc clears its setter topics; not state
-        if rest == "status":
-            self.feed.status(payload)
-            return True
-        name = self.name + "." + rest.replace("/", ".")
-        value = text_value(payload)
-        self.feed.set(name, value)
-        if rest.endswith("/mode") and value == "smart":
-            self.smart_modes = True
-        return True
-
-    def _notice_modes(self, signals):
         for name in signals:
             if name.endswith(".mode") and signals[name] == "smart":
                 self.smart_modes = True
-
-    # --- writing --------------------------------------------------------------
+        return signals
 
     def write(self, target, value):
         """Set one setting; raises ValueRefused (bad value) or DeviceError (evcc said no)."""
-        rest, topic, kind = setting(self.name, target)
+        scope, name, kind = setting(self.name, target)
         value = check(target, kind, value)
         if kind == "mode" and value == "smart" and not self.smart_modes:
             value = "pv"  # an evcc from before 2026 knows no "smart"; both mean solar charging
-        if self.transport == "mqtt":
-            self._publish(topic, kind, value)
-        else:
-            self._post(target, rest, kind, value)
+        self._send(target, scope, name, kind, value)
 
-    def _publish(self, path, kind, value):
-        topic = "%s/%s/set" % (self.topic, path)
-        if value is None:
-            payload = "none"  # never an empty payload: evcc ignores those
-        elif kind == "plan":
-            payload = '{"value": %s, "time": "%s"}' % (number_text(value[0]), value[1])
-        else:
-            payload = _text(value)
-        try:
-            self.mqtt.publish(topic, payload)
-        except TransportError as e:
-            raise DeviceError(self.name, "MQTT " + topic, str(e), e.kind)
-
-    def _post(self, target, path, kind, value):
+    def _send(self, target, scope, name, kind, value):
+        # The checked value to evcc over REST (evcc_mqtt.EvccMqtt publishes it instead).
+        # REST has the site's settings at the top: /api/prioritysoc, /api/loadpoints/1/mode.
+        path = ("" if scope == "site/" else scope) + REST_PATHS.get(name, name.lower())
         method = "POST"
         if value is None:
             method, url = "DELETE", "/api/" + path
         elif kind == "plan":
             url = "/api/%s/%s/%s" % (path, number_text(value[0]), value[1])
         else:
-            url = "/api/%s/%s" % (path, _text(value))
+            url = "/api/%s/%s" % (path, value_text(value))
         status, _, body = self.api.call(method, url)
         if status in (400, 404, 422):
             answer = self.api.parse(method, url, body) if body[:1] in (b"{", b'"') else None

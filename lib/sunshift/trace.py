@@ -7,7 +7,7 @@ quoted with double quotes.  Every error names the file, line and column.
 """
 
 from .errors import SunshiftError
-from .feed import text_value
+from .mqtt_site import text_value
 
 
 class TraceError(SunshiftError):

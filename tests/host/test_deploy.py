@@ -17,7 +17,10 @@ PACKAGE = os.path.join(ROOT, "lib", "sunshift")
 MODULES = board_files.board_modules(PACKAGE)
 # What a deploy of examples/site.json (the rig's config: evcc over MQTT) copies.
 SITE_MODULES = board_files.site_modules(PACKAGE, config.load(os.path.join(ROOT, "examples", "site.json")).devices)
-MQTT_MODULES = ("backoff.py", "mqtt_link.py", "mqtt_micropython.py")
+# What evcc over MQTT adds to it: the backend, the Runner's MQTT side and evcc's MQTT adapter.
+MQTT_MODULES = ("backoff.py", "evcc_mqtt.py", "mqtt_link.py", "mqtt_micropython.py", "mqtt_site.py")
+# Every module only a device over MQTT needs.
+MQTT_ONLY = MQTT_MODULES + ("emsesp_mqtt.py",)
 RULE_FILES = sorted(n for n in os.listdir(os.path.join(ROOT, "rules")) if n.endswith(".rules"))
 SECRET = "s3cr3t-T0KEN-never-shown-4711"
 
@@ -464,10 +467,11 @@ def test_a_rest_only_site_gets_no_mqtt_modules(rig):
     assert done.returncode == 0, done.stderr
     modules = copied(rig.commands())
     assert modules == board_files.site_modules(PACKAGE, devices)
-    for name in MQTT_MODULES:
+    for name in MQTT_ONLY:
         assert name not in modules
     assert "envoy.py" in modules and "evcc.py" in modules and "emsesp.py" in modules and "http_micropython.py" in modules
     assert "left out: backoff, " in done.stdout and "mqtt_link, mqtt_micropython" in done.stdout and "no MQTT" in done.stdout
+    assert "emsesp_mqtt, enode, evcc_mqtt, " in done.stdout and "mqtt_micropython, mqtt_site (" in done.stdout
     assert sorted(os.listdir(rig.board / "lib" / "sunshift")) == [n[:-3] + ".mpy" for n in modules]
 
 
@@ -478,7 +482,19 @@ def test_an_mqtt_site_gets_the_mqtt_backend(rig):
     modules = copied(rig.commands())
     for name in MQTT_MODULES:
         assert name in modules
+    assert "emsesp_mqtt.py" not in modules  # EMS-ESP is read over REST here
     assert modules == SITE_MODULES
+
+
+def test_each_device_over_mqtt_brings_the_mqtt_adapter_of_its_kind():
+    rest = {"envoy": {"type": "envoy"}, "evcc": {"type": "evcc", "transport": "rest"}, "emsesp": {"type": "emsesp"}}
+    plain = board_files.site_modules(PACKAGE, rest)
+    for name in MQTT_ONLY:
+        assert name not in plain
+    both = board_files.site_modules(PACKAGE, dict(rest, evcc={"type": "evcc", "transport": "mqtt"}, emsesp={"type": "emsesp", "transport": "mqtt"}))
+    assert sorted(set(both) - set(plain)) == sorted(MQTT_ONLY)
+    ems = board_files.site_modules(PACKAGE, dict(rest, emsesp={"type": "emsesp", "transport": "mqtt"}))
+    assert "emsesp_mqtt.py" in ems and "mqtt_site.py" in ems and "mqtt_micropython.py" in ems and "evcc_mqtt.py" not in ems
 
 
 def test_a_site_gets_only_the_adapters_of_its_kinds(rig):
@@ -537,19 +553,35 @@ def test_every_device_kind_of_the_config_has_its_modules():
     for kind, modules in board_files.ADAPTERS.items():
         for name in modules:
             assert name + ".py" in MODULES, (kind, name)
+    for kind, modules in board_files.MQTT_ADAPTERS.items():
+        assert kind in board_files.ADAPTERS
+        for name in modules:
+            assert name + ".py" in MODULES, (kind, name)
 
 
 def test_adapters_are_imported_only_inside_functions():
     # Otherwise importing sunshift.device would load every adapter, and a board
     # deployed for some kinds would fail at start.
+    # The same for the MQTT side: a REST-only board has none of it. A kind's
+    # MQTT adapter is the one module that imports its REST adapter (its base class).
     adapters = [modules[0] for modules in board_files.ADAPTERS.values()]
+    mqtt_only = list(board_files.MQTT_BACKEND)
+    own = {}
+    for kind, modules in board_files.MQTT_ADAPTERS.items():
+        mqtt_only += modules
+        for name in modules:
+            own[name] = board_files.ADAPTERS[kind][0]
     lazy = []
     for name in MODULES:
         for module, inside in board_files.imports_of(PACKAGE, name[:-3]):
-            if module in adapters and module != name[:-3]:
+            if module in adapters and module != name[:-3] and own.get(name[:-3]) != module:
+                assert inside, "%s imports %s at module level" % (name, module)
+                lazy.append((name, module))
+            if module in mqtt_only and name[:-3] not in mqtt_only:
                 assert inside, "%s imports %s at module level" % (name, module)
                 lazy.append((name, module))
     assert ("app.py", "envoy") in lazy and ("app.py", "evcc") in lazy
+    assert ("app.py", "mqtt_site") in lazy and ("app.py", "evcc_mqtt") in lazy and ("app.py", "emsesp_mqtt") in lazy
 
 
 def test_the_import_scan_follows_every_form_of_relative_import(tmp_path):

@@ -7,6 +7,7 @@ from conftest import pump
 from simulators.emsesp import EmsEspSimulator
 
 from sunshift.emsesp import EmsEsp
+from sunshift.emsesp_mqtt import EmsEspMqtt
 from sunshift.errors import DeviceError, ValueRefused
 from sunshift.mqtt_cpython import Client
 
@@ -77,7 +78,7 @@ def mqtt_pair(broker, nested=True):
     base = "ems%d" % next(_ids)
     sim = EmsEspSimulator(broker=("127.0.0.1", broker.port), base=base, nested=nested, interval=0.2).start()
     client = Client("127.0.0.1", broker.port, "test-%s" % base)
-    ems = EmsEsp("emsesp", transport="mqtt", mqtt=client, base=base)
+    ems = EmsEspMqtt("emsesp", mqtt=client, base=base)
     return sim, client, ems
 
 

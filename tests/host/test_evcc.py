@@ -8,6 +8,7 @@ from simulators.evcc import EvccSimulator
 
 from sunshift.errors import DeviceError, ValueRefused
 from sunshift.evcc import Evcc, check, state_signals
+from sunshift.evcc_mqtt import EvccMqtt
 from sunshift.mqtt_cpython import Client
 
 _ids = itertools.count()
@@ -137,7 +138,7 @@ def mqtt_client(broker):
 def test_state_over_mqtt_has_the_same_names(broker):
     with EvccSimulator(broker=("127.0.0.1", broker.port), topic="evcc-read", interval=0.2) as sim:
         client = mqtt_client(broker)
-        evcc = Evcc("evcc", transport="mqtt", mqtt=client, topic="evcc-read")
+        evcc = EvccMqtt("evcc", mqtt=client, topic="evcc-read")
         names = ("evcc.site.grid.power", "evcc.site.battery.soc", "evcc.loadpoints.1.mode", "evcc.loadpoints.1.connected", "evcc.vehicles.car.minSoc")
         seen = {}
         assert pump(client, [evcc], lambda: seen.update(evcc.poll()) or all(n in seen for n in names))
@@ -152,7 +153,7 @@ def test_every_setting_is_written_over_mqtt(broker, target, value, where, stored
     topic = "evcc-w%d" % next(_ids)
     with EvccSimulator(broker=("127.0.0.1", broker.port), topic=topic, interval=5) as sim:
         client = mqtt_client(broker)
-        evcc = Evcc("evcc", transport="mqtt", mqtt=client, topic=topic)
+        evcc = EvccMqtt("evcc", mqtt=client, topic=topic)
         assert pump(client, [evcc], lambda: client.connected and sim.mqtt.connected.is_set())
         evcc.write(target, value)
         assert pump(client, [evcc], lambda: sim.writes), "the simulator never got %s" % target
@@ -164,7 +165,7 @@ def test_an_offline_evcc_stops_feeding_signals(broker):
     topic = "evcc-off"
     sim = EvccSimulator(broker=("127.0.0.1", broker.port), topic=topic, interval=0.1).start()
     client = mqtt_client(broker)
-    evcc = Evcc("evcc", transport="mqtt", mqtt=client, topic=topic)
+    evcc = EvccMqtt("evcc", mqtt=client, topic=topic)
     assert pump(client, [evcc], lambda: "evcc.loadpoints.1.mode" in evcc.feed.values)
     sim.stop(clean=False)  # the broker publishes evcc's last will: offline
     assert pump(client, [evcc], lambda: not evcc.feed.online)

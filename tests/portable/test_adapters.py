@@ -2,7 +2,7 @@
 
 from replay import ScriptedSession
 
-from sunshift import emsesp, evcc, feed
+from sunshift import emsesp, emsesp_mqtt, evcc, evcc_mqtt, feed, mqtt_site
 from sunshift.errors import DeviceError, ValueRefused
 from support import raises
 
@@ -22,10 +22,10 @@ class Broker:
 
 
 def test_mqtt_text_values():
-    assert feed.text_value(b"1500") == 1500 and feed.text_value(b"0.25") == 0.25
-    assert feed.text_value(b"true") is True and feed.text_value(b"false") is False
-    assert feed.text_value(b"pv") == "pv" and feed.text_value(b"") is None
-    assert feed.text_value(b"nan") == "nan" and feed.text_value(b"\xff") is None
+    assert mqtt_site.text_value(b"1500") == 1500 and mqtt_site.text_value(b"0.25") == 0.25
+    assert mqtt_site.text_value(b"true") is True and mqtt_site.text_value(b"false") is False
+    assert mqtt_site.text_value(b"pv") == "pv" and mqtt_site.text_value(b"") is None
+    assert mqtt_site.text_value(b"nan") == "nan" and mqtt_site.text_value(b"\xff") is None
 
 
 def test_flatten_counts_lists_from_one_and_drops_nulls_and_long_lists():
@@ -34,7 +34,7 @@ def test_flatten_counts_lists_from_one_and_drops_nulls_and_long_lists():
 
 
 def test_an_mqtt_feed_offers_values_only_while_its_device_talks():
-    f = feed.MqttFeed()
+    f = mqtt_site.MqttFeed()
     f.set("a.x", 1)
     assert f.take() == {"a.x": 1}
     assert f.take() == {}  # nothing new arrived
@@ -60,7 +60,7 @@ def test_evcc_state_names_match_its_topics():
 
 
 def test_evcc_mqtt_messages_become_signals():
-    e = evcc.Evcc("evcc", transport="mqtt", mqtt=Broker())
+    e = evcc_mqtt.EvccMqtt("evcc", mqtt=Broker())
     assert e.handle("evcc/loadpoints/1/mode", b"smart")
     assert e.handle("evcc/site/grid/power", b"-1200.5")
     assert e.handle("evcc/loadpoints/1/mode/set", b"")  # a cleared setter: not state
@@ -84,7 +84,7 @@ def test_evcc_checks_values_before_sending():
 
 def test_evcc_writes_over_mqtt_never_send_an_empty_payload():
     broker = Broker()
-    e = evcc.Evcc("evcc", transport="mqtt", mqtt=broker)
+    e = evcc_mqtt.EvccMqtt("evcc", mqtt=broker)
     e.write("evcc.loadpoints.1.mode", "pv")
     e.write("evcc.site.smartCostLimit", "none")
     e.write("evcc.loadpoints.1.planEnergy", "20@2026-06-21T05:00:00Z")
@@ -115,7 +115,7 @@ def test_evcc_rest_writes_and_refusals():
 
 
 def test_emsesp_mqtt_formats():
-    e = emsesp.EmsEsp("emsesp", transport="mqtt", mqtt=Broker())
+    e = emsesp_mqtt.EmsEspMqtt("emsesp", mqtt=Broker())
     e.handle("ems-esp/boiler_data", b'{"curflowtemp": 60.2, "dhw": {"seltemp": 52, "charging": "on"}}')
     e.handle("ems-esp/thermostat_data_hc1", b'{"seltemp": 21, "mode": "auto"}')
     e.handle("ems-esp/boiler_data_dhw/curtemp", b"48.5")
@@ -133,7 +133,7 @@ def test_emsesp_mqtt_formats():
 
 def test_emsesp_writes():
     broker = Broker()
-    e = emsesp.EmsEsp("emsesp", transport="mqtt", mqtt=broker)
+    e = emsesp_mqtt.EmsEspMqtt("emsesp", mqtt=broker)
     e.write("emsesp.boiler.dhw.seltemp", 60)
     e.write("emsesp.boiler.dhw.onetime", True)
     assert broker.published == [("ems-esp/boiler/dhw/seltemp", "60"), ("ems-esp/boiler/dhw/onetime", "on")]

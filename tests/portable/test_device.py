@@ -8,10 +8,9 @@ once, under pytest and under MicroPython.
 """
 
 import os
-import sys
 
 from replay import ReplaySession, ScriptedSession
-from test_app import RULES, FakeEvcc
+from test_app import MQTT_ONLY, RULES, FakeBroker, FakeEvcc, without
 
 from sunshift import app, config, device, port
 from sunshift.errors import TransportError
@@ -20,6 +19,10 @@ from support import ROOT, raises, scratch
 PASSWORD = "pw-never-shown-4711"
 SECRETS = '{"envoy": {"token": "test-envoy-token"}, "wifi": {"ssid": "home", "password": "%s"}}' % PASSWORD
 CONFIG = '{"timezone": "UTC", "devices": {"envoy": {"url": "https://envoy.local", "poll": 1}, "evcc": {"url": "http://evcc.local", "poll": 1}}}'
+# The same site with evcc moved to MQTT.
+EVCC_OVER_MQTT = CONFIG.replace('"timezone": "UTC",', '"timezone": "UTC", "mqtt": {"host": "broker.local"},').replace(
+    '"url": "http://evcc.local"', '"transport": "mqtt"'
+)
 # 2026-06-21 12:00:00 UTC: what NTP sets the fake clock to.
 NTP_TIME = 1782043200
 
@@ -443,32 +446,9 @@ def test_a_device_whose_adapter_is_not_on_the_board_idles_and_says_deploy_again(
     assert bench.evcc.posts == [] and bench.resets == [] and not bench.exists("errors.log")
 
 
-def test_an_enode_device_whose_adapter_is_not_on_the_board_idles_at_the_config():
-    # Enode checks its own config entry (enode.configure): without the module
-    # the config cannot be read, and the board says to deploy again.
-    bench = Bench("noenode")
-    cloud = ', "cloud": {"type": "enode", "batteries": {"home": "b1"}}}}'
-    bench.write("config.json", CONFIG[: -len("}}")] + cloud)
-    bench.write("secrets.json", SECRETS[:-1] + ', "cloud": {"client_id": "c", "client_secret": "s"}}')
-    kept = sys.modules.get("sunshift.enode")
-    sys.modules["sunshift.enode"] = None  # what an import of a module the board lacks meets
-    try:
-        dev = bench.run(35)
-    finally:
-        if kept is None:
-            del sys.modules["sunshift.enode"]
-        else:
-            sys.modules["sunshift.enode"] = kept
-    assert bench.said("idle: device 'cloud' (enode): its adapter is not installed here (")
-    assert bench.said("deploy again with this config")
-    assert dev.turns == 0 and dev.idles == 2
-    assert bench.resets == [] and not bench.exists("errors.log") and bench.requests() == 0
-
-
 def test_an_mqtt_device_without_the_mqtt_backend_on_the_board_idles_and_says_deploy_again():
     bench = Bench("nomqtt")
-    mqtt = CONFIG.replace('"timezone": "UTC",', '"timezone": "UTC", "mqtt": {"host": "broker.local"},')
-    bench.write("config.json", mqtt.replace('"url": "http://evcc.local"', '"transport": "mqtt"'))
+    bench.write("config.json", EVCC_OVER_MQTT)
     real = port.backend
 
     def backend(kind):
@@ -485,6 +465,45 @@ def test_an_mqtt_device_without_the_mqtt_backend_on_the_board_idles_and_says_dep
     assert bench.said(wanted) and bench.said("; deploy again with this config; nothing is written")
     assert dev.turns == 0 and dev.idles == 2
     assert bench.resets == [] and not bench.exists("errors.log") and bench.requests() == 0
+
+
+def assert_idled_for_a_deploy(bench, dev, reason):
+    """The board idled at start for ``reason``, said to deploy again, and did nothing else."""
+    assert bench.said("idle: " + reason)
+    assert bench.said("; deploy again with this config; nothing is written")
+    assert dev.turns == 0 and dev.idles == 2
+    assert bench.resets == [] and not bench.exists("errors.log") and bench.requests() == 0
+
+
+def test_an_enode_device_whose_adapter_is_not_on_the_board_idles_at_the_config():
+    # Enode checks its own config entry (enode.configure): without the module
+    # the config cannot be read, and the board says to deploy again.
+    bench = Bench("noenode")
+    cloud = ', "cloud": {"type": "enode", "batteries": {"home": "b1"}}}}'
+    bench.write("config.json", CONFIG[: -len("}}")] + cloud)
+    bench.write("secrets.json", SECRETS[:-1] + ', "cloud": {"client_id": "c", "client_secret": "s"}}')
+    dev = without(("sunshift.enode",), lambda: bench.run(35))
+    assert_idled_for_a_deploy(bench, dev, "device 'cloud' (enode): its adapter is not installed here (")
+
+
+def test_a_board_deployed_for_rest_whose_evcc_moves_to_mqtt_idles_and_says_deploy_again():
+    # A REST-only deploy copies none of the MQTT modules: the Runner's MQTT side
+    # (mqtt_site) is the first import that fails.
+    bench = Bench("restonly")
+    bench.write("config.json", EVCC_OVER_MQTT)
+    dev = without(MQTT_ONLY, lambda: bench.run(35))
+    assert_idled_for_a_deploy(bench, dev, "a module this config needs is not installed here (")
+
+
+def test_a_board_without_the_mqtt_adapter_of_evcc_idles_and_says_deploy_again():
+    # Deployed with EMS-ESP over MQTT, say: the MQTT side is there, evcc's MQTT adapter is not.
+    bench = Bench("noevccmqtt")
+    bench.write("config.json", EVCC_OVER_MQTT)
+    broker = FakeBroker()
+    dev = device.Device(bench.board(), sessions=bench.sessions, mqtt_client=broker)
+    without(("sunshift.evcc_mqtt",), lambda: bench.run(35, dev=dev))
+    assert_idled_for_a_deploy(bench, dev, "device 'evcc' (evcc): its adapter is not installed here (")
+    assert broker.published == []
 
 
 # --- crashes ------------------------------------------------------------------
