@@ -17,46 +17,18 @@ include("$(PORT_DIR)/boards/manifest.py")
 require("umqtt.simple")
 require("requests")
 
-# Every module of lib/sunshift that runs on a board: all but the host-only ones
-# of tools/board_files.py (the *_cpython backends, cli, plot, record, runs,
-# scenarios, sim, summary, trace), whatever the site: frozen, they sit in flash,
-# not in the heap, so the image runs any config (a copied deploy holds only what
-# its config's devices need). tests/host/test_deploy.py checks that this list
-# and `deploy.py --all-modules` stay the same. opt=0 keeps line numbers, so a
-# traceback in the crash log names its line.
-package(
-    "sunshift",
-    files=[
-        "__init__.py",
-        "app.py",
-        "backoff.py",
-        "config.py",
-        "device.py",
-        "dispatch.py",
-        "emsesp.py",
-        "emsesp_mqtt.py",
-        "engine.py",
-        "enode.py",
-        "envoy.py",
-        "errors.py",
-        "evcc.py",
-        "evcc_mqtt.py",
-        "expr.py",
-        "feed.py",
-        "http_micropython.py",
-        "jsonpick.py",
-        "lexer.py",
-        "mqtt_link.py",
-        "mqtt_micropython.py",
-        "mqtt_site.py",
-        "nodes.py",
-        "parser.py",
-        "port.py",
-        "series.py",
-        "signals.py",
-        "units.py",
-        "webapi.py",
-    ],
-    base_path="../lib",
-    opt=0,
-)
+# sunshift as a board runs it: the base modules at the top of the package and
+# the board folders, whatever the site (never host/ and cpython/: the command
+# line, the simulator and the CPython backends). Frozen, it sits in flash, not in
+# the heap, so the image runs any config (a copied deploy holds only what its
+# config's devices need). tests/host/test_deploy.py checks that this and
+# tools/board_files.py (and `deploy.py --all-modules`) name the same modules.
+# opt=0 keeps line numbers, so a traceback in the crash log names its line.
+# MicroPython's build runs this file from its own folder (firmware/).
+import os  # noqa: E402
+
+BOARD_FOLDERS = ("lang", "core", "net", "devices", "site", "board")
+BASE = sorted(name for name in os.listdir("../lib/sunshift") if name.endswith(".py"))
+package("sunshift", files=BASE, base_path="../lib", opt=0)
+for folder in BOARD_FOLDERS:
+    package("sunshift/" + folder, base_path="../lib", opt=0)

@@ -12,7 +12,9 @@ import sys
 if "lib" not in sys.path:
     sys.path.insert(0, "lib")
 
-from sunshift import engine, parser, port
+from sunshift import port
+from sunshift.core import engine
+from sunshift.lang import ruleset
 
 RULE_COUNT = 20
 # Timed ticks; `bench_engine.py 100` runs a quick pass (the test suite does).
@@ -68,7 +70,7 @@ HELD = {}
 
 def hold_parsed_rules():
     """Parse the rules and keep them: what a board holds for the rule set."""
-    HELD["rules"] = parser.compile_sources([("bench.rules", TEXT)])
+    HELD["rules"] = ruleset.compile_sources([("bench.rules", TEXT)])
     return HELD["rules"]
 
 
@@ -106,11 +108,11 @@ def main():
         cpython_memory()
     start = port.ticks_us()
     for _ in range(20):
-        parser.compile_sources([("bench.rules", TEXT)])
+        ruleset.compile_sources([("bench.rules", TEXT)])
     parse_us = port.ticks_diff(port.ticks_us(), start) / 20
     print("%s: parse %d rules: %d us" % (interpreter, RULE_COUNT, parse_us))
 
-    eng = engine.Engine(parser.compile_sources([("bench.rules", TEXT)]))
+    eng = engine.Engine(ruleset.compile_sources([("bench.rules", TEXT)]))
     # Warm up the windows, then time ticks.  Feeding samples is outside the clock.
     t = 0
     while t < 600:

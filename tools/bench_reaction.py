@@ -2,7 +2,7 @@
 
     python3 tools/bench_reaction.py [ROUNDS]
 
-The real loop (cli.run_forever's turn, in a thread) polls the Envoy simulator
+The real loop (Runner.run, in a thread) polls the Envoy simulator
 every second over HTTPS; a rule with no delay sets evcc's mode from the sign of
 the grid power.  Each round flips the Envoy between import and export at a
 random moment and times until the evcc simulator has the new mode, once with
@@ -25,7 +25,9 @@ from simulators.broker import Broker  # noqa: E402
 from simulators.envoy import EnvoySimulator  # noqa: E402
 from simulators.evcc import EvccSimulator  # noqa: E402
 
-from sunshift import app, cli, config, port  # noqa: E402
+from sunshift import port  # noqa: E402
+from sunshift.site import config  # noqa: E402
+from sunshift.site.runner import Runner  # noqa: E402
 
 POLL = 1.0
 RULES = """
@@ -55,10 +57,10 @@ def measure(transport, rounds, broker):
         json.dump(site, f)
     with open(os.path.join(folder, "secrets.json"), "w") as f:
         json.dump({"envoy": {"token": envoy.token}}, f)
-    runner = app.Runner(config.load(os.path.join(folder, "site.json")), port.Log(level=port.WARN))
+    runner = Runner(config.load(os.path.join(folder, "site.json")), port.Log(level=port.WARN))
     stop = threading.Event()
-    loop = threading.Thread(target=cli.run_forever, args=(runner,), kwargs={"stop": stop.is_set}, daemon=True)
-    loop.start()
+    turns = threading.Thread(target=runner.run, args=(port.make_clock(), lambda: None), kwargs={"stop": stop.is_set}, daemon=True)
+    turns.start()
     try:
         end = time.monotonic() + 10
         while evcc.loadpoint(1)["mode"] != "off" and time.monotonic() < end:
@@ -78,7 +80,7 @@ def measure(transport, rounds, broker):
             times.append(time.monotonic() - start)
     finally:
         stop.set()
-        loop.join(5)
+        turns.join(5)
         runner.close()
         envoy.stop()
         evcc.stop()

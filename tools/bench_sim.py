@@ -24,8 +24,9 @@ sys.path.insert(0, HERE)
 
 import make_trace  # noqa: E402
 
-from sunshift import parser, sim  # noqa: E402
-from sunshift.trace import Trace  # noqa: E402
+from sunshift.host import sim  # noqa: E402
+from sunshift.host.trace import Trace  # noqa: E402
+from sunshift.lang import ruleset  # noqa: E402
 
 DAY = 86400
 RULES = os.path.join(ROOT, "rules")
@@ -100,16 +101,16 @@ def main(argv):
         else:
             sys.stderr.write("usage: python3 tools/bench_sim.py [--passes N] [--changes FILE.jsonl]\n")
             return 2
-    ruleset = parser.load([RULES])
-    print("python %s, rules: %d rules, %d lets; best of %d passes" % (sys.version.split()[0], len(ruleset.rules), len(ruleset.lets), passes))
+    rs = ruleset.load([RULES])
+    print("python %s, rules: %d rules, %d lets; best of %d passes" % (sys.version.split()[0], len(rs.rules), len(rs.lets), passes))
     fd, path = tempfile.mkstemp(suffix=".csv", prefix="sunshift-day1s-")
     os.close(fd)
     try:
         write_day(path)
-        bench("1-s day (00:00-24:00)", ruleset, path, 0, passes, changes_out)
+        bench("1-s day (00:00-24:00)", rs, path, 0, passes, changes_out)
     finally:
         os.remove(path)
-    bench("tests/traces/cloudy_day.csv (from 06:00)", ruleset, CLOUDY, 6 * 3600, passes)
+    bench("tests/traces/cloudy_day.csv (from 06:00)", rs, CLOUDY, 6 * 3600, passes)
     return 0
 
 

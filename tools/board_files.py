@@ -1,58 +1,41 @@
 """Which modules of lib/sunshift go onto a board, and where files land there.
 
-One source for tools/deploy.py (which copies them as .mpy) and firmware/manifest.py
-(which freezes them); tests/host/test_deploy.py keeps the manifest in step.
+What may go to a board is decided by folder (docs/architecture.md): the base
+modules at the top of the package and the BOARD_FOLDERS, never HOST_FOLDERS.
+A module is named by its path in the package without ".py": "errors",
+"core/engine", "board/supervisor".
 
-A deploy copies only what its site uses (:func:`site_modules`): what main.py's
-sunshift.device imports, the adapters of the device kinds in the config, and
-for devices over MQTT the MQTT side of the site and of their adapters.  The
-image freezes every board module (:func:`board_modules`): frozen code sits in
-flash, not in the heap.
+firmware/manifest.py freezes the board folders whole: frozen code sits in
+flash, not in the heap, so the image runs any config.  A deploy copies only
+what its site uses (:func:`site_modules`): what the board's entry imports at
+module level, then
+
+* for each device kind in the config, its modules from the table of kinds
+  (sunshift.devices.kinds: the adapter, and its MQTT variant for a device over
+  MQTT), which the runner imports by name only when a site has such a device;
+* the board's HTTP backend (port.BACKENDS, loaded by name), and for a site
+  with a device over MQTT the MQTT backend and the site's MQTT side
+  (MQTT_SIDE), which the runner imports inside a function only then;
+
+each with what it imports at module level.  An import inside a function is
+followed only by these rules: tests/host/test_deploy.py fails on one in the
+board folders that they do not cover.
 """
 
 import ast
 import os
 
-# Modules that never run on a board, left out of the deploy and of the firmware
-# image. The CPython backends import http.client, ssl and paho; the others build
-# the days, figures and pictures of `sim`, `scenario` and `demo` on a PC. A
-# board's main.py runs sunshift.device (app, config, parser, port), never the
-# command line: cli and the `sim` it drives (sim, trace) stay here too, 15 KB
-# of .mpy (docs/benchmarks.md, "Memory on the board").
-HOST_ONLY_SUFFIX = "_cpython.py"
-HOST_ONLY = ("cli.py", "plot.py", "record.py", "runs.py", "scenarios.py", "sim.py", "summary.py", "trace.py")
+# The folders of the package that never reach a board: the command line, the
+# simulator and its figures (host), the CPython backends (cpython).
+HOST_FOLDERS = ("host", "cpython")
+# Every other folder; firmware/manifest.py freezes these by name.
+BOARD_FOLDERS = ("lang", "core", "net", "devices", "site", "board")
 
-# Where a board starts: boot.py and main.py import sunshift.device, and with it
-# app, config, parser, port and what they import (found by imports_of).
-ENTRY = ("__init__", "device")
-
-# Device kind (a device's "type" in the config) -> the modules app.build_adapter
-# imports for it, the adapter first.  app imports each adapter inside a function,
-# only for the kinds a site has, so the scan does not follow those imports: an
-# adapter goes to a board only when its kind is in the config.  Modules the
-# adapter itself imports are found by the scan; list here only ones it loads
-# by name.  A new kind is one line.
-ADAPTERS = {
-    "envoy": ("envoy",),
-    "evcc": ("evcc",),
-    "emsesp": ("emsesp",),
-    "enode": ("enode",),
-}
-
-# Device kind -> the modules app.build_adapter imports for a device of that kind
-# with "transport": "mqtt" (its MQTT adapter, inside the function as above), on
-# top of ADAPTERS.  A kind that is not listed has no MQTT transport.
-MQTT_ADAPTERS = {
-    "evcc": ("evcc_mqtt",),
-    "emsesp": ("emsesp_mqtt",),
-}
-
-# Every adapter speaks HTTP (webapi); MQTT only devices with "transport": "mqtt".
-# port.backend imports the transports by name, which the scan cannot see; app
-# imports mqtt_site (the Runner's MQTT side) inside a function, only for a site
-# with a device over MQTT, so the scan does not follow it.
-HTTP_BACKEND = ("http_micropython",)
-MQTT_BACKEND = ("mqtt_micropython", "mqtt_site")
+# Where a board starts: boot.py and main.py import sunshift.board.supervisor.
+ENTRY = ("__init__", "board/supervisor")
+# The site's MQTT side: the runner imports it inside a function, for a site with
+# a device over MQTT.
+MQTT_SIDE = ("site/mqtt",)
 
 # Where things go on the board (MicroPython puts /lib on sys.path).
 BOARD_PACKAGE = "/lib/sunshift"
@@ -61,28 +44,82 @@ BOARD_CONFIG = "/config.json"
 BOARD_SECRETS = "/secrets.json"
 BOARD_ROOT = "/"
 
-# micropython-lib packages the MicroPython backends import (mqtt_micropython,
-# http_micropython), installed with `mpremote mip install` or frozen.
+# micropython-lib packages the board's backends import (net/mqtt, net/http),
+# installed with `mpremote mip install` or frozen.
 BOARD_LIBRARIES = ("umqtt.simple", "requests")
 
 
 class UnknownKind(ValueError):
-    """A device kind that ADAPTERS does not list; the message says what to do."""
+    """A device kind that the table of kinds does not list; the message says what to do."""
 
 
-def is_host_only(name):
-    """True for a module file of lib/sunshift that stays on the host."""
-    return name.endswith(HOST_ONLY_SUFFIX) or name in HOST_ONLY
+def _kinds():
+    from sunshift.devices import kinds
+
+    return kinds
+
+
+def _backend(kind):
+    """The board's backend module for ``kind`` ("http" or "mqtt"), from port.BACKENDS."""
+    from sunshift import port
+
+    for name in port.BACKENDS[kind]:
+        module = name[len("sunshift.") :].replace(".", "/")
+        if module.split("/")[0] not in HOST_FOLDERS:
+            return module
+    raise ValueError("port.BACKENDS has no board backend for %s" % kind)
+
+
+def folder_of(module):
+    """The folder of a module ("" for the base), as in "core" for "core/engine"."""
+    return module.rsplit("/", 1)[0] if "/" in module else ""
+
+
+def is_host_only(module):
+    """True for a module that stays on the host (its folder is a host folder)."""
+    return folder_of(module) in HOST_FOLDERS
+
+
+def package_modules(package_dir):
+    """Every module of the package, sorted: the base, then each folder's."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(package_dir):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        rel = os.path.relpath(dirpath, package_dir)
+        for name in filenames:
+            if name.endswith(".py"):
+                found.append(name[:-3] if rel == "." else rel.replace(os.sep, "/") + "/" + name[:-3])
+    return sorted(found)
 
 
 def board_modules(package_dir):
-    """The sorted .py file names in ``package_dir`` that run on a board."""
-    return sorted(name for name in os.listdir(package_dir) if name.endswith(".py") and not is_host_only(name))
+    """Every module that may run on a board, as file names ("core/engine.py")."""
+    return [m + ".py" for m in package_modules(package_dir) if not is_host_only(m)]
+
+
+def _resolve(package_dir, module, level, target, names):
+    """The package's modules an import statement of ``module`` names."""
+    base = folder_of(module).split("/") if folder_of(module) else []
+    if level > 1:
+        base = base[: len(base) - (level - 1)]
+    parts = base + (target.split(".") if target else [])
+    found = []
+    stem = "/".join(parts)
+    if stem and os.path.isfile(os.path.join(package_dir, stem + ".py")):
+        found.append(stem)
+        return found
+    if stem:
+        found.append(stem + "/__init__")
+    for name in names:
+        candidate = "/".join(parts + [name])
+        if os.path.isfile(os.path.join(package_dir, candidate + ".py")):
+            found.append(candidate)
+    return found
 
 
 def imports_of(package_dir, module):
-    """The package's modules that ``module`` imports (``from . import x``, ``from .x import y``),
-    as (name, lazy) pairs: lazy when the import sits inside a function."""
+    """The package's modules that ``module`` imports with relative imports, as
+    (module, lazy) pairs: lazy when the import sits inside a function."""
     with open(os.path.join(package_dir, module + ".py"), encoding="utf-8") as f:
         tree = ast.parse(f.read(), module + ".py")
     found = []
@@ -90,9 +127,8 @@ def imports_of(package_dir, module):
     def walk(node, lazy):
         for child in ast.iter_child_nodes(node):
             inner = lazy or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
-            if isinstance(child, ast.ImportFrom) and child.level == 1:
-                names = [child.module.split(".")[0]] if child.module else [alias.name for alias in child.names]
-                for name in names:
+            if isinstance(child, ast.ImportFrom) and child.level >= 1:
+                for name in _resolve(package_dir, module, child.level, child.module, [alias.name for alias in child.names]):
                     if (name, lazy) not in found:
                         found.append((name, lazy))
             walk(child, inner)
@@ -102,12 +138,8 @@ def imports_of(package_dir, module):
 
 
 def _closure(package_dir, start):
-    """``start`` and every module it imports, directly or not; a module this file
-    lists for a kind or for MQTT (ADAPTERS, MQTT_ADAPTERS, MQTT_BACKEND) is not
-    followed where it is imported inside a function (app's per-kind imports)."""
-    listed = list(MQTT_BACKEND)
-    for modules in list(ADAPTERS.values()) + list(MQTT_ADAPTERS.values()):
-        listed += modules
+    """``start``, the __init__ of each folder they sit in, and every module they
+    import at module level, directly or not."""
     seen = []
     todo = list(start)
     while todo:
@@ -117,8 +149,10 @@ def _closure(package_dir, start):
         if not os.path.isfile(os.path.join(package_dir, module + ".py")):
             raise FileNotFoundError("lib/sunshift/%s.py, which tools/board_files.py names or another module imports, does not exist" % module)
         seen.append(module)
+        if folder_of(module):
+            todo.append(folder_of(module) + "/__init__")
         for name, lazy in imports_of(package_dir, module):
-            if not (lazy and name in listed) and not is_host_only(name + ".py"):
+            if not lazy and not is_host_only(name):
                 todo.append(name)
     return seen
 
@@ -129,20 +163,19 @@ def needs_mqtt(devices):
 
 
 def site_modules(package_dir, devices):
-    """The sorted .py file names a board needs for the devices of a site
-    ({name: spec with "type"}, as config.Site.devices); UnknownKind for a kind
-    ADAPTERS does not list."""
-    start = list(ENTRY) + list(HTTP_BACKEND)
+    """The sorted file names ("core/engine.py") a board needs for the devices of a
+    site ({name: spec with "type"}, as config.Site.devices); UnknownKind for a
+    kind the table of kinds does not list."""
+    kinds = _kinds()
+    start = list(ENTRY) + [_backend("http")]
     for name in sorted(devices):
         kind = devices[name].get("type")
-        if kind not in ADAPTERS:
+        if kind not in kinds.names():
             raise UnknownKind(
-                "device %r has type %r, which tools/board_files.py does not know (it knows %s): "
-                "add the modules of that kind to ADAPTERS there, or deploy with --all-modules" % (name, kind, ", ".join(sorted(ADAPTERS)))
+                "device %r has type %r, which sunshift.devices.kinds does not list (it lists %s): "
+                "add the kind there, or deploy with --all-modules" % (name, kind, ", ".join(kinds.names()))
             )
-        start += ADAPTERS[kind]
-        if devices[name].get("transport") == "mqtt":
-            start += MQTT_ADAPTERS.get(kind, ())
+        start += ["devices/" + m for m in kinds.modules(kind, devices[name].get("transport", "rest"))]
     if needs_mqtt(devices):
-        start += MQTT_BACKEND
+        start += [_backend("mqtt")] + list(MQTT_SIDE)
     return sorted(name + ".py" for name in _closure(package_dir, start))

@@ -30,11 +30,14 @@ if TOOLS not in sys.path:
 
 from simulators import broker, emsesp, envoy, evcc  # noqa: E402
 
-from sunshift import config, parser, port, scenarios, units  # noqa: E402
-from sunshift.app import Runner  # noqa: E402
+from sunshift import port, units  # noqa: E402
 from sunshift.errors import RuleError, SunshiftError  # noqa: E402
-from sunshift.record import Recorder  # noqa: E402
-from sunshift.summary import Summary, lines  # noqa: E402
+from sunshift.host import scenarios  # noqa: E402
+from sunshift.host.record import Recorder  # noqa: E402
+from sunshift.host.summary import Summary, lines  # noqa: E402
+from sunshift.lang import ruleset  # noqa: E402
+from sunshift.site import config  # noqa: E402
+from sunshift.site.runner import Runner  # noqa: E402
 
 DAY_SECONDS = 60  # the default speed plays a day in about a minute
 STATUS_EVERY = 2 * 3600  # progress lines when the output is not a terminal
@@ -187,7 +190,7 @@ class Demo:
         with open(os.path.join(self.folder, "secrets.json"), "w") as f:
             json.dump({"envoy": {"token": self.envoy.token}, "emsesp": {"token": "demo-ems-token"}}, f)
         self.log = DemoLog(self.screen.line, lambda: self.now, self.verbose, devices)
-        self.runner = Runner(config.load(path), self.log, ruleset=parser.load(self.rules))
+        self.runner = Runner(config.load(path), self.log, ruleset=ruleset.load(self.rules))
 
     def _settings(self, home):
         """What the devices hold now, as the physics sees it."""
@@ -327,7 +330,7 @@ def main(scenario_name, rules, speed, step, base_port, mqtt, plot_path, out, err
     """Run the demo; returns the exit code (130 after Ctrl-C)."""
     try:
         scenario = scenarios.get(scenario_name)
-        parser.load(rules)  # a bad rule file stops here, before anything starts
+        ruleset.load(rules)  # a bad rule file stops here, before anything starts
     except ValueError as e:
         err.write("sunshift demo: %s\n" % e)
         return 2
@@ -368,7 +371,7 @@ def main(scenario_name, rules, speed, step, base_port, mqtt, plot_path, out, err
     for line in lines(figures):
         out.write(line + "\n")
     if plot_path:
-        from sunshift import plot
+        from sunshift.host import plot
 
         plot.write(day, plot_path, "sunshift demo: %s (rules: %s)" % (scenario.title, " ".join(os.path.relpath(r) for r in rules)))
         out.write("\npicture of the day: %s (open it in a browser)\n" % plot_path)

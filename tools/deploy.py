@@ -33,8 +33,9 @@ sys.path.insert(0, LIB)
 
 import board_files  # noqa: E402
 
-from sunshift import config, parser  # noqa: E402
 from sunshift.errors import RuleError, SunshiftError  # noqa: E402
+from sunshift.lang import ruleset  # noqa: E402
+from sunshift.site import config  # noqa: E402
 
 # The .mpy version MicroPython 1.27 firmware loads: 6, sub-version 3 (the
 # sub-version matters only for native code, but a different mpy-cross is a sign
@@ -79,8 +80,11 @@ for m in %r:
     except ImportError:
         pass
 print('end')
-""" % (("/lib", board_files.BOARD_PACKAGE, board_files.BOARD_RULES), board_files.BOARD_LIBRARIES)
-PROBE_SHOWN = "<probe: lists /lib, %s and %s; tries to import %s>" % (
+""" % (
+    ("/lib", board_files.BOARD_PACKAGE) + tuple(board_files.BOARD_PACKAGE + "/" + f for f in board_files.BOARD_FOLDERS) + (board_files.BOARD_RULES,),
+    board_files.BOARD_LIBRARIES,
+)
+PROBE_SHOWN = "<probe: lists /lib, %s and its folders, and %s; tries to import %s>" % (
     board_files.BOARD_PACKAGE,
     board_files.BOARD_RULES,
     ", ".join(board_files.BOARD_LIBRARIES),
@@ -121,9 +125,9 @@ class Board:
         return path in self.dirs
 
     def stale(self, folder, keep, suffixes):
-        """Files in ``folder`` with one of ``suffixes`` that are not in ``keep`` (names)."""
+        """Files right in ``folder`` with one of ``suffixes`` that are not in ``keep`` (names)."""
         prefix = folder + "/"
-        return sorted(f for f in self.files if f.startswith(prefix) and f.endswith(suffixes) and f[len(prefix) :] not in keep)
+        return sorted(f for f in self.files if f.startswith(prefix) and "/" not in f[len(prefix) :] and f.endswith(suffixes) and f[len(prefix) :] not in keep)
 
 
 def find_tool(name, dirs=None):
@@ -157,16 +161,16 @@ def check_mpy_cross(path):
 
 
 def compile_package(mpy_cross, build, modules=None, line_numbers=False):
-    """Compile ``modules`` (.py names; default every board module) of lib/sunshift
-    into ``build``, at OPT_LEVEL or with line numbers; returns [(name, bytes)]."""
+    """Compile ``modules`` (file names in lib/sunshift, like "core/engine.py";
+    default every board module) into ``build``, at OPT_LEVEL or with line
+    numbers; returns [(name, bytes)] ("core/engine.mpy")."""
     out_dir = os.path.join(build, "lib", "sunshift")
-    os.makedirs(out_dir, exist_ok=True)
-    for name in os.listdir(out_dir):
-        if name.endswith(".mpy"):
-            os.remove(os.path.join(out_dir, name))
+    if os.path.isdir(out_dir):
+        shutil.rmtree(out_dir)  # no .mpy of an earlier build may ride along
     sizes = []
     for name in board_files.board_modules(PACKAGE) if modules is None else modules:
         target = os.path.join(out_dir, name[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         command = [
             mpy_cross,
             "-march=" + MPY_ARCH,
@@ -207,7 +211,7 @@ def package_modules(options, site=None):
         raise DeployError("%s: %s" % (options.config, e))
     kinds = sorted(set(spec["type"] for spec in site.devices.values()))
     why = "the devices of %s (%s%s)" % (options.config, ", ".join(kinds), "; MQTT" if board_files.needs_mqtt(site.devices) else "; no MQTT")
-    left = [name[:-3] for name in everything if name not in modules]
+    left = [name[:-3] for name in everything if name not in modules and not name.endswith("__init__.py")]
     if left:
         why += "; left out: %s (--all-modules copies them)" % ", ".join(left)
     return modules, why
@@ -231,10 +235,10 @@ def print_sizes(sizes, folder, out, why=None):
 def check_rules(paths):
     """The rule files to push, after a full `check`; DeployError lists every problem."""
     try:
-        rules = parser.load(paths)
+        rules = ruleset.load(paths)
     except RuleError as e:
         raise DeployError("the rules fail check; nothing was copied:\n" + "\n".join(str(p) for p in e.problems))
-    files, _ = parser.rule_files(paths)
+    files, _ = ruleset.rule_files(paths)
     names = {}
     for path in files:
         name = os.path.basename(path)
@@ -306,9 +310,19 @@ class Plan:
 
     def package(self, mpy_dir, names):
         self.mkdir("/lib")
-        self.mkdir(board_files.BOARD_PACKAGE)
-        self.remove_stale(board_files.BOARD_PACKAGE, names, (".py", ".mpy"))
-        self.add(["fs", "cp"] + [os.path.join(mpy_dir, n) for n in names] + [":" + board_files.BOARD_PACKAGE + "/"])
+        folders = [""] + list(board_files.BOARD_FOLDERS)
+        for folder in folders:
+            where = board_files.BOARD_PACKAGE + ("/" + folder if folder else "")
+            here = [n.split("/")[-1] for n in names if board_files.folder_of(n) == folder]
+            self.remove_stale(where, here, (".py", ".mpy"))
+            if here:
+                self.mkdir(where)
+                self.add(["fs", "cp"] + [os.path.join(mpy_dir, folder, n) for n in here] + [":" + where + "/"])
+
+    def unfreeze(self):
+        # MicroPython looks in .frozen before /lib; copies would only take flash.
+        for folder in [""] + list(board_files.BOARD_FOLDERS):
+            self.remove_stale(board_files.BOARD_PACKAGE + ("/" + folder if folder else ""), (), (".py", ".mpy"))
 
     def rules(self, files):
         self.mkdir(board_files.BOARD_RULES)
@@ -442,8 +456,7 @@ def build_plan(options, ready, board):
     if "lib" in options.steps:
         plan.package(*ready["lib"])
     if "unfreeze" in options.steps:
-        # MicroPython looks in .frozen before /lib; copies would only take flash.
-        plan.remove_stale(board_files.BOARD_PACKAGE, (), (".py", ".mpy"))
+        plan.unfreeze()
     if "rules" in options.steps:
         plan.rules(ready["rules"])
     if "config" in options.steps:

@@ -26,7 +26,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 
-from sunshift.scenarios import Lcg  # the same fixed-seed generator as the built-in days
+from sunshift.host.scenarios import Lcg  # the same fixed-seed generator as the built-in days
 
 START = 6 * 3600
 END = 20 * 3600

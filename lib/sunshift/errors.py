@@ -60,6 +60,10 @@ class DeviceError(SunshiftError):
         self.retry_after = retry_after
 
 
+class ConfigError(SunshiftError):
+    """A config or secrets file that cannot be used; the message names file and key."""
+
+
 class ModuleMissing(SunshiftError):
     """A module the site needs is not on the board (it was deployed for another
     config); the message says to deploy again."""

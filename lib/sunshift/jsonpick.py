@@ -10,8 +10,8 @@ than the body itself.  It also says exactly what is wrong with a bad body
 Same code on both interpreters; CPython pays a few milliseconds per poll.
 """
 
-from . import lexer
 from .port import const
+from .text import utf8_error
 
 MAX_DEPTH = const(24)  # nesting kept; device answers need 5
 
@@ -232,7 +232,7 @@ def loads(data, keep=None):
     elif data and max(data) >= 0x80:
         # JSON is UTF-8, all of it, kept or not.  max() runs in C: an ASCII body
         # (every device answer we know) costs one quick pass and no copy.
-        bad = lexer.utf8_error(data)
+        bad = utf8_error(data)
         if bad is not None:
             raise JsonError("text that is not UTF-8 at byte %d" % bad)
     reader = _Reader(data, keep)

@@ -6,7 +6,8 @@ The choice is made by feature detection (``try: import``), never by asking
 ``sys.implementation``.
 
 Network transports (HTTP, MQTT) are not here: they are backends of their own,
-loaded through :func:`backend` so that a board only imports what it uses.
+loaded through :func:`backend` so that a board only imports what it uses.  The
+CPython backends (sunshift.cpython) are only ever loaded from here, by name.
 """
 
 import os
@@ -34,8 +35,13 @@ TICKS_PERIOD = const(1 << 30)
 
 try:
     from time import sleep_ms, ticks_add, ticks_diff, ticks_ms, ticks_us
-except ImportError:  # CPython: the same functions in ticks_cpython, which stays off the board
-    from .ticks_cpython import sleep_ms, ticks_add, ticks_diff, ticks_ms, ticks_us  # noqa: F401 (port's API)
+except ImportError:  # CPython: the same functions in sunshift.cpython.ticks, which stays off the board
+    _ticks = __import__("sunshift.cpython.ticks", None, None, ["ticks_ms"])
+    sleep_ms = _ticks.sleep_ms
+    ticks_add = _ticks.ticks_add
+    ticks_diff = _ticks.ticks_diff
+    ticks_ms = _ticks.ticks_ms
+    ticks_us = _ticks.ticks_us
 
 
 class Monotonic:
@@ -222,6 +228,23 @@ def json_dumps(value):
     return json.dumps(value)
 
 
+# --- errors ----------------------------------------------------------------
+
+
+def format_exception(e):
+    """An exception with its traceback, as text (for a crash log)."""
+    print_exception = getattr(sys, "print_exception", None)
+    if print_exception is not None:  # MicroPython
+        import io
+
+        out = io.StringIO()
+        print_exception(e, out)
+        return out.getvalue()
+    import traceback  # CPython
+
+    return "".join(traceback.format_exception(type(e), e, e.__traceback__))
+
+
 # --- logging ---------------------------------------------------------------
 
 DEBUG = const(10)
@@ -273,12 +296,16 @@ class Log:
 
 # --- transport backends ----------------------------------------------------
 
+# How many seconds a network call waits for an answer, unless a device's entry
+# in the site config says otherwise (its "timeout").
+TIMEOUT = const(5)
+
 # The network seam: adapters ask for "http" or "mqtt" and get the module for
 # this interpreter.  Each name lists candidates in order; the first that
 # imports wins (feature detection, as above).
 BACKENDS = {
-    "http": ("sunshift.http_cpython", "sunshift.http_micropython"),
-    "mqtt": ("sunshift.mqtt_cpython", "sunshift.mqtt_micropython"),
+    "http": ("sunshift.cpython.http", "sunshift.net.http"),
+    "mqtt": ("sunshift.cpython.mqtt", "sunshift.net.mqtt"),
 }
 
 

@@ -152,6 +152,12 @@ def format_value(value, dimension=NONE):
     return format_number(value, 2)
 
 
+def is_number(value):
+    """True for int and float, False for bool (an int on CPython, not on MicroPython)."""
+    t = type(value)
+    return t is int or t is float
+
+
 def same_value(a, b):
     """Equality that keeps True apart from 1 (CPython says True == 1)."""
     if type(a) is bool or type(b) is bool:

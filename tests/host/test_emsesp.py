@@ -6,10 +6,10 @@ import pytest
 from conftest import pump
 from simulators.emsesp import EmsEspSimulator
 
-from sunshift.emsesp import EmsEsp
-from sunshift.emsesp_mqtt import EmsEspMqtt
+from sunshift.cpython.mqtt import Client
+from sunshift.devices.emsesp import EmsEsp
+from sunshift.devices.emsesp_mqtt import EmsEspMqtt
 from sunshift.errors import DeviceError, ValueRefused
-from sunshift.mqtt_cpython import Client
 
 _ids = itertools.count()
 TOKEN = "test-emsesp-token"

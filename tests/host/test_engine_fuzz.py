@@ -10,8 +10,9 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sunshift import parser, sim
 from sunshift.errors import RuleError
+from sunshift.host import sim
+from sunshift.lang import ruleset
 
 LEAVES = ["a.x", "a.y", "s", "1.4kW", "300W", "5", "0", "-2", "55%", "2m", '"pv"', "true", "false", "age(a.x)", "avg(a.x, 1m)", "max(s, 30s)", "round(a.x)"]
 
@@ -58,7 +59,7 @@ VALUES = st.one_of(
 def test_ticks_always_complete(let_expr, when_expr, value_expr, samples):
     text = "let s = %s\nrule r\n  when %s\n  then t.v = %s, t.w = a.x\n  else t.v = 0\n  hold 1m\n" % (let_expr, when_expr, value_expr)
     try:
-        rs = parser.compile_sources([("fuzz.rules", text)])
+        rs = ruleset.compile_sources([("fuzz.rules", text)])
     except RuleError:
         return  # a statically wrong rule: the parser's business, tested elsewhere
     eng = sim.SimEngine(rs, default_max_age=45)

@@ -13,7 +13,9 @@ import time
 from simulators.enode import BATTERY_ID, CLIENT_ID, CLIENT_SECRET, USER_ID, VEHICLE_ID, EnodeSim
 from simulators.envoy import EnvoySimulator
 
-from sunshift import app, config, port
+from sunshift import port
+from sunshift.site import config
+from sunshift.site.runner import Runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAIN = os.path.join(ROOT, "main.py")
@@ -62,7 +64,7 @@ class Loop:
 
     def __init__(self, path, dry_run=False):
         self.lines = []
-        self.runner = app.Runner(config.load(path), port.Log(sink=self.lines.append), dry_run=dry_run)
+        self.runner = Runner(config.load(path), port.Log(sink=self.lines.append), dry_run=dry_run)
         self.offset = 0.0
 
     def step(self, tod=NOON):

@@ -9,7 +9,7 @@ import pytest
 from simulators import corpus
 from simulators.envoy import EnvoySimulator, variants
 
-from sunshift.envoy import Envoy
+from sunshift.devices.envoy import Envoy
 from sunshift.errors import DeviceError
 
 

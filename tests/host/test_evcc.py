@@ -6,10 +6,10 @@ import pytest
 from conftest import pump
 from simulators.evcc import EvccSimulator
 
+from sunshift.cpython.mqtt import Client
+from sunshift.devices.evcc import Evcc, check, state_signals
+from sunshift.devices.evcc_mqtt import EvccMqtt
 from sunshift.errors import DeviceError, ValueRefused
-from sunshift.evcc import Evcc, check, state_signals
-from sunshift.evcc_mqtt import EvccMqtt
-from sunshift.mqtt_cpython import Client
 
 _ids = itertools.count()
 

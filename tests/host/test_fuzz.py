@@ -3,8 +3,8 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sunshift import parser
 from sunshift.errors import RuleError
+from sunshift.lang import ruleset
 
 # Pieces of the language, so the random files reach deep into the parser
 # rather than failing on their first character.
@@ -76,7 +76,7 @@ PIECES = [
 
 def compile_or_rule_error(text):
     try:
-        parser.compile_sources([("fuzz.rules", text)])
+        ruleset.compile_sources([("fuzz.rules", text)])
     except RuleError as e:
         assert e.problems, "a RuleError must say what is wrong"
         for p in e.problems:

@@ -6,8 +6,8 @@ import time
 import pytest
 from simulators.broker import Broker
 
+from sunshift.cpython.mqtt import Client
 from sunshift.errors import TransportError
-from sunshift.mqtt_cpython import Client
 
 
 def until(client, condition, timeout=5.0, got=None):

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from test_plot import MODE, Day, H, dense_day, empty_days, example_day
 
-from sunshift import plot
+from sunshift.host import plot
 
 NS = "{http://www.w3.org/2000/svg}"
 

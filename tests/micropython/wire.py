@@ -224,9 +224,9 @@ if sys.implementation.name == "micropython":
     if VENDOR not in sys.path:
         sys.path.insert(0, VENDOR)
     # An earlier suite may have imported the backends without the libraries: forget them.
-    import sunshift
+    import sunshift.net
 
-    for _name in ("http_micropython", "mqtt_micropython"):
-        sys.modules.pop("sunshift." + _name, None)
-        if hasattr(sunshift, _name):
-            delattr(sunshift, _name)
+    for _name in ("http", "mqtt"):
+        sys.modules.pop("sunshift.net." + _name, None)
+        if hasattr(sunshift.net, _name):
+            delattr(sunshift.net, _name)

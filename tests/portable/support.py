@@ -3,8 +3,9 @@ under pytest on CPython and under tools/mptest.py on MicroPython."""
 
 import os
 
-from sunshift import engine, parser
+from sunshift.core import engine
 from sunshift.errors import RuleError
+from sunshift.lang import ruleset
 
 HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 TESTS = HERE.rsplit("/", 1)[0] if "/" in HERE else ".."
@@ -29,7 +30,7 @@ def near(a, b, tolerance=1e-6):
 
 def rules(text, path="test.rules"):
     """A RuleSet from rule text (raises RuleError)."""
-    return parser.compile_sources([(path, text)])
+    return ruleset.compile_sources([(path, text)])
 
 
 def problems(text, path="test.rules"):

@@ -2,8 +2,9 @@
 
 from replay import ScriptedSession
 
-from sunshift import emsesp, emsesp_mqtt, evcc, evcc_mqtt, feed, mqtt_site
+from sunshift.devices import adapter, emsesp, emsesp_mqtt, evcc, evcc_mqtt, mqtt_feed
 from sunshift.errors import DeviceError, ValueRefused
+from sunshift.text import text_value
 from support import raises
 
 
@@ -22,19 +23,19 @@ class Broker:
 
 
 def test_mqtt_text_values():
-    assert mqtt_site.text_value(b"1500") == 1500 and mqtt_site.text_value(b"0.25") == 0.25
-    assert mqtt_site.text_value(b"true") is True and mqtt_site.text_value(b"false") is False
-    assert mqtt_site.text_value(b"pv") == "pv" and mqtt_site.text_value(b"") is None
-    assert mqtt_site.text_value(b"nan") == "nan" and mqtt_site.text_value(b"\xff") is None
+    assert text_value(b"1500") == 1500 and text_value(b"0.25") == 0.25
+    assert text_value(b"true") is True and text_value(b"false") is False
+    assert text_value(b"pv") == "pv" and text_value(b"") is None
+    assert text_value(b"nan") == "nan" and text_value(b"\xff") is None
 
 
 def test_flatten_counts_lists_from_one_and_drops_nulls_and_long_lists():
-    out = feed.flatten({"a": {"b": [10, 20]}, "n": None, "slots": list(range(40))}, "x", {})
+    out = adapter.flatten({"a": {"b": [10, 20]}, "n": None, "slots": list(range(40))}, "x", {})
     assert out == {"x.a.b.1": 10, "x.a.b.2": 20}
 
 
 def test_an_mqtt_feed_offers_values_only_while_its_device_talks():
-    f = mqtt_site.MqttFeed()
+    f = mqtt_feed.MqttFeed()
     f.set("a.x", 1)
     assert f.take() == {"a.x": 1}
     assert f.take() == {}  # nothing new arrived

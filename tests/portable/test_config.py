@@ -1,7 +1,8 @@
 """The site config and secrets: what is accepted, and what each mistake says."""
 
-from sunshift import config, port
-from sunshift.config import ConfigError
+from sunshift import port
+from sunshift.site import config
+from sunshift.site.config import ConfigError
 from support import raises, scratch
 
 GOOD = {"devices": {"envoy": {"url": "https://192.168.1.20", "insecure_tls": True, "stale_after": "30s"}, "evcc": {"url": "http://evcc.local:7070", "poll": 2}}}

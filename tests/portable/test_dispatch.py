@@ -1,7 +1,8 @@
 """Dispatching decisions: real writes, dry-run, and failed writes retried."""
 
-from sunshift import engine, port
-from sunshift.dispatch import Dispatcher
+from sunshift import port
+from sunshift.core import engine
+from sunshift.core.dispatch import Dispatcher
 from sunshift.errors import SunshiftError
 from support import rules
 

@@ -1,6 +1,6 @@
 """The engine: states, timers, hysteresis, hold, windows, staleness, arbitration."""
 
-from sunshift import sim
+from sunshift.host import sim
 from support import Run
 
 EV = """

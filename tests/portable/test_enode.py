@@ -4,7 +4,7 @@ runs it against the simulator over loopback HTTP."""
 
 import json
 
-from sunshift import enode
+from sunshift.devices import enode
 from sunshift.errors import DeviceError, ValueRefused
 from support import raises
 
@@ -341,7 +341,10 @@ def test_too_little_memory_for_tls_is_a_clear_device_error():
 
 
 def test_the_config_names_devices_by_alias_and_keeps_credentials_in_the_secrets():
-    from sunshift import app, config, parser
+    from sunshift.devices import kinds
+    from sunshift.lang import ruleset
+    from sunshift.site import config
+    from sunshift.site.runner import check_names
 
     secrets = {"enode": {"client_id": "cid", "client_secret": "csecret"}}
     spec = {"type": "enode", "environment": "sandbox", "user": "u1", "batteries": {"home": BATTERY}}
@@ -351,7 +354,7 @@ def test_the_config_names_devices_by_alias_and_keeps_credentials_in_the_secrets(
     assert device["client_secret"] == "csecret" and site.max_ages() == {"enode": 1800}
     assert device["timeout"] == 10  # a cloud behind TLS: longer than a local device's 5 s
     assert config.Site({"devices": {"enode": dict(spec, timeout="20s")}}, secrets).devices["enode"]["timeout"] == 20
-    adapter = app.build_adapter("enode", device, None, Cloud())
+    adapter = kinds.build("enode", device, None, Cloud())
     assert adapter.api.base_url == "https://enode-api.sandbox.enode.io" and adapter.token.path == "/oauth2/token"
     mistakes = [
         (dict(spec, client_secret="x"), {}, "devices.enode.client_secret: secrets go in the secrets file"),
@@ -362,8 +365,8 @@ def test_the_config_names_devices_by_alias_and_keeps_credentials_in_the_secrets(
     ]
     for data, given, message in mistakes:
         assert message in str(raises(config.ConfigError, config.Site, {"devices": {"enode": data}}, given)), message
-    rs = parser.compile_sources(
+    rs = ruleset.compile_sources(
         [("t.rules", b"rule r\n  when enode.batteries.home.chargeState.batteryLevel > 90\n  then enode.batteries.garage.operationMode = IMPORT_FOCUS\n")]
     )
-    errors, _ = app.check_names(rs, site.devices)
+    errors, _ = check_names(rs, site.devices)
     assert errors == ["the rules set enode.batteries.garage.operationMode, but the config names no battery 'garage' (under batteries)"]

@@ -3,7 +3,7 @@ figures as over HTTP, on both interpreters."""
 
 from replay import ReplaySession, corpus
 
-from sunshift import envoy
+from sunshift.devices import envoy
 from sunshift.errors import DeviceError
 from support import raises
 

@@ -1,8 +1,8 @@
 """Evaluating expressions, unknown values, type errors, and the words of reasons."""
 
+from sunshift.core.signals import Signals
 from sunshift.errors import EvalError
-from sunshift.expr import Evaluator
-from sunshift.signals import Signals
+from sunshift.lang.expr import Evaluator
 from support import near, raises, rules
 
 

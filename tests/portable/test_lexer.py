@@ -1,7 +1,8 @@
 """The tokenizer: numbers with units, times, names, texts, and where errors are."""
 
-from sunshift import lexer, units
-from sunshift.lexer import CLOCK, END, NAME, NUMBER, OP, STRING
+from sunshift import units
+from sunshift.lang import lexer
+from sunshift.lang.lexer import CLOCK, END, NAME, NUMBER, OP, STRING
 
 
 def tokens(text):
@@ -99,9 +100,3 @@ def test_read_duration():
     assert lexer.read_duration("5") is None
     assert lexer.read_duration("5kW") is None
     assert lexer.read_duration("soon") is None
-
-
-def test_utf8_error_finds_the_first_bad_byte():
-    assert lexer.utf8_error("ok °C".encode()) is None
-    assert lexer.utf8_error(b"ok\n\xff\xfe") == 3
-    assert lexer.utf8_error(b"ab\xc3") == 2  # truncated sequence

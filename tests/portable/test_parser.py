@@ -1,7 +1,8 @@
 """The rule language: what parses to what, and what every mistake says."""
 
-from sunshift import nodes, parser, port, units
+from sunshift import port, units
 from sunshift.errors import RuleError
+from sunshift.lang import nodes, ruleset
 from support import first_problem, problems, raises, rules, scratch
 
 EXAMPLE = """# Charge the car from solar surplus; never flap.
@@ -139,7 +140,7 @@ def test_age_is_not_an_input_for_staleness():
 
 
 def test_lets_across_files_in_any_order():
-    rs = parser.compile_sources([("b.rules", "rule r\n  when s > 1\n  then a.b = 1\n  else a.b = 0\n"), ("a.rules", "let s = t * 2\nlet t = a.x\n")])
+    rs = ruleset.compile_sources([("b.rules", "rule r\n  when s > 1\n  then a.b = 1\n  else a.b = 0\n"), ("a.rules", "let s = t * 2\nlet t = a.x\n")])
     assert [let.name for let in rs.lets] == ["t", "s"]
     assert rs.rules[0].inputs == ("a.x",)
 
@@ -182,7 +183,7 @@ def test_unknown_function_and_wrong_arguments():
 
 def test_duplicate_names():
     text = "rule r\n  when a.x\n  then a.b = 1\n  else a.b = 0\n"
-    e = raises(RuleError, parser.compile_sources, [("one.rules", text), ("two.rules", text)])
+    e = raises(RuleError, ruleset.compile_sources, [("one.rules", text), ("two.rules", text)])
     assert [str(p) for p in e.problems] == ["two.rules:1:6: rule 'r' is already defined at one.rules:1"]
     assert first_problem("let s = 1\nlet s = 2\n") == "2:5: let 's' is already defined at test.rules:1"
     assert first_problem("rule r\n  when a.x\n  when a.y\n  then a.b = 1\n") == "3:3: rule 'r' already has a 'when' clause (join conditions with 'and')"
@@ -198,7 +199,7 @@ def test_for_hold_and_stale_need_durations():
 
 
 def test_garbage_bytes_are_not_text():
-    e = raises(RuleError, parser.compile_sources, [("bin.rules", b"rule r\n  when \xff\xfe\x00\x01")])
+    e = raises(RuleError, ruleset.compile_sources, [("bin.rules", b"rule r\n  when \xff\xfe\x00\x01")])
     assert [str(p) for p in e.problems] == ["bin.rules:2:8: this is not UTF-8 text (byte 0xff); save the file as UTF-8"]
     assert first_problem("rule r\n  when a.x\x00\n") == "2:11: unexpected control character (code 0); is this a text file?"
 
@@ -210,7 +211,7 @@ def test_a_huge_file_is_refused_before_it_is_read():
     for _ in range(1024):
         f.write(chunk)
     f.close()
-    e = raises(RuleError, parser.load, [path])
+    e = raises(RuleError, ruleset.load, [path])
     assert [str(p) for p in e.problems] == ["%s:1:1: the file is 1048576 bytes; rule files are limited to 65536 (MAX_FILE_BYTES)" % path]
     port.remove(path)
 
@@ -312,7 +313,7 @@ rule b
 
 
 def test_the_shipped_rules_pass():
-    rs = parser.load([support_rules()])
+    rs = ruleset.load([support_rules()])
     assert len(rs.rules) >= 3
     assert "evcc.loadpoints.1.mode" in rs.targets and "emsesp.boiler.dhw.seltemp" in rs.targets
 
@@ -324,7 +325,7 @@ def support_rules():
 
 
 def test_load_reports_missing_paths_and_empty_folders():
-    e = raises(RuleError, parser.load, ["no/such/file.rules"])
+    e = raises(RuleError, ruleset.load, ["no/such/file.rules"])
     assert [str(p) for p in e.problems] == ["no/such/file.rules:1:1: no such file or folder"]
     folder = scratch("empty-folder")
     try:
@@ -333,5 +334,5 @@ def test_load_reports_missing_paths_and_empty_folders():
         os.mkdir(folder)
     except OSError:
         pass
-    e = raises(RuleError, parser.load, [folder])
+    e = raises(RuleError, ruleset.load, [folder])
     assert [str(p) for p in e.problems] == [folder + ":1:1: no .rules files in this folder"]

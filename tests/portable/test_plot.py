@@ -4,7 +4,7 @@ These checks read the SVG as text (there is no XML parser on MicroPython);
 tests/host/test_plot_svg.py parses the same documents as XML on CPython.
 """
 
-from sunshift import plot
+from sunshift.host import chart, plot
 from support import near, scratch
 
 H = 3600
@@ -247,12 +247,12 @@ def test_one_second_samples_are_downsampled():
 
 def test_the_mean_per_column_is_time_weighted_and_keeps_spikes():
     # One second per column: 0 for 0.75 s then 100 for 0.25 s.
-    mean, low, high = plot._columns([0, 0.75, 1], [0, 100, 0], float(plot.PLOT_WIDTH))
+    mean, low, high = chart.columns([0, 0.75, 1], [0, 100, 0], float(plot.PLOT_WIDTH))
     assert near(mean[0], 25)
     assert low[0] == 0 and high[0] == 100
     assert mean[1] == 0
     # A gap (None) holds no value: its columns have no data.
-    mean, _low, _high = plot._columns([0, 2, 4], [10, None, 30], float(plot.PLOT_WIDTH))
+    mean, _low, _high = chart.columns([0, 2, 4], [10, None, 30], float(plot.PLOT_WIDTH))
     assert mean[1] == 10 and mean[2] is None and mean[3] is None and mean[4] == 30
 
 

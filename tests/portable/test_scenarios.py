@@ -1,9 +1,10 @@
 """The built-in days: their physics, and that a day exported as a trace
 replays to the same decisions as the closed loop that made it."""
 
-from sunshift import parser, runs, scenarios
-from sunshift.record import thresholds
-from sunshift.trace import Trace
+from sunshift.host import runs, scenarios
+from sunshift.host.record import thresholds
+from sunshift.host.trace import Trace
+from sunshift.lang import ruleset
 from support import RULES, scratch
 
 MODE = "evcc.loadpoints.1.mode"
@@ -75,7 +76,7 @@ def test_unknown_scenario_names_the_choices():
 
 
 def closed_loop(name, step):
-    rs = parser.load([RULES])
+    rs = ruleset.load([RULES])
     rows = []
     changes = []
     run = runs.Run(rs, on_change=changes.append)
@@ -112,7 +113,7 @@ def test_the_closed_loop_answers_the_writes():
 
 
 def test_thresholds_are_found_in_the_shipped_rules():
-    found = thresholds(parser.load([RULES]))
+    found = thresholds(ruleset.load([RULES]))
     assert ("ev_surplus", "surplus", ">", 1400, "when") in found
     assert ("ev_surplus", "surplus", "<", 300, "until") in found
     assert ("hot_water", "emsesp.boiler.dhw.curtemp", ">=", 60, "until") in found

@@ -1,6 +1,6 @@
 """Windowed history: time-weighted averages and extremes, with bounded memory."""
 
-from sunshift.series import SEGMENTS, Series
+from sunshift.core.series import SEGMENTS, Series
 from support import near
 
 

@@ -4,8 +4,9 @@ The cloudy-day checks recompute what must happen from the trace itself (its
 surplus, its gaps) rather than trusting the engine's own figures.
 """
 
-from sunshift import parser, sim
-from sunshift.trace import Trace, TraceError, parse_cell, split_cells
+from sunshift.host import sim
+from sunshift.host.trace import Trace, TraceError, parse_cell, split_cells
+from sunshift.lang import ruleset
 from support import RULES, TRACES, raises, rules, scratch
 
 CLOUDY = TRACES + "/cloudy_day.csv"
@@ -21,7 +22,7 @@ def cloudy_run():
     if "run" not in _cache:
         changes = []
         events = []
-        rs = parser.load([RULES])
+        rs = ruleset.load([RULES])
         run = sim.Simulation(rs, START, on_change=changes.append, on_event=events.append)
         run.run(Trace(CLOUDY))
         _cache["run"] = (changes, events)
@@ -137,7 +138,7 @@ def test_an_envoy_dropout_sends_both_loads_to_their_safe_values_in_time():
 def test_the_first_tick_writes_every_target():
     changes, _ = cloudy_run()
     first = sorted(c.target for c in changes if c.t == 0)
-    assert first == sorted(parser.load([RULES]).targets)
+    assert first == sorted(ruleset.load([RULES]).targets)
 
 
 def test_deadlines_give_exact_times_on_a_sparse_trace():
@@ -154,7 +155,7 @@ def test_deadlines_give_exact_times_on_a_sparse_trace():
 
 
 def test_change_lines_are_json_with_the_documented_keys_in_order():
-    from sunshift.engine import Change
+    from sunshift.core.engine import Change
 
     line = sim.change_json(Change(125, "evcc.loadpoints.1.mode", "pv", "ev_surplus", "avg 1.5 kW > 1.4 kW"))
     assert line == '{"t": 125.0, "target": "evcc.loadpoints.1.mode", "value": "pv", "rule": "ev_surplus", "reason": "avg 1.5 kW > 1.4 kW"}'
@@ -216,7 +217,7 @@ def test_blank_lines_comments_and_windows_line_ends_are_fine():
 
 def replay(name, start):
     out = []
-    sim.Simulation(parser.load([RULES]), start, on_change=out.append).run(Trace(TRACES + "/" + name))
+    sim.Simulation(ruleset.load([RULES]), start, on_change=out.append).run(Trace(TRACES + "/" + name))
     return [(c.t, c.target, c.value) for c in out if c.t > 0]
 
 

@@ -1,7 +1,8 @@
 """The figures of a run, checked against sums done by hand."""
 
-from sunshift import port, runs, summary
-from sunshift.trace import Trace
+from sunshift import port
+from sunshift.host import runs, summary
+from sunshift.host.trace import Trace
 from support import near, rules, scratch
 
 MODE = "evcc.loadpoints.1.mode"

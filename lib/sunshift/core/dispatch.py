@@ -1,0 +1,72 @@
+"""From the engine's decisions to the devices: one step of the real-time loop.
+
+The engine decides; this module logs each decision and hands the writes to a
+``write(target, value)`` function (the device adapters provide it).  In
+dry-run it logs the writes it would make and sends nothing, so a new rule set
+can run against the real site for a day before it may touch anything.
+"""
+
+from .. import units
+from ..errors import SunshiftError
+
+# How long a target whose write failed waits before the engine tries again.
+RETRY_AFTER = 30
+
+
+class Dispatcher:
+    """Ticks ``engine`` and carries out its changes through ``write``.
+
+    ``write(target, value)`` returns normally when the device took the value
+    and raises a SunshiftError (or OSError) naming device and endpoint when
+    it did not; the engine then retries after ``retry_after`` seconds.
+    """
+
+    def __init__(self, engine, write, log, dry_run=False, retry_after=RETRY_AFTER, describe=None):
+        self.engine = engine
+        self.describe = describe
+        self.write = write
+        self.log = log
+        self.dry_run = dry_run
+        self.retry_after = retry_after
+        self.failures = {}  # target -> error text, to log once per episode
+
+    def step(self, now, tod=None):
+        """Tick the engine at ``now`` and dispatch its changes; returns them."""
+        changes = self.engine.tick(now, tod)
+        for _, source, text in self.engine.take_events():
+            self.log.info(source, text)
+        for change in changes:
+            shown = units.format_value(change.value)
+            if self.dry_run:
+                self.log.info(change.target, "dry-run: would set %s (%s: %s)%s" % (shown, change.rule, change.reason, self._request(change)))
+                continue
+            try:
+                self.write(change.target, change.value)
+            except (SunshiftError, OSError) as e:
+                # A device may say how long to wait (Enode's Retry-After, or a refusal that needs a person).
+                wait = getattr(e, "retry_after", None) or self.retry_after
+                self.engine.write_failed(change.target, now, wait)
+                text = str(e)
+                if self.failures.get(change.target) != text:
+                    self.failures[change.target] = text
+                    if getattr(e, "kind", None) == "closed":
+                        # Not connected yet (or again): the runner re-sends on connect.
+                        self.log.info(change.target, "%s waits for the connection: %s" % (shown, text))
+                    else:
+                        self.log.warn(change.target, "could not set %s: %s; trying again in %ds" % (shown, text, wait))
+                continue
+            if change.target in self.failures:
+                del self.failures[change.target]
+                self.log.info(change.target, "reachable again")
+            self.log.info(change.target, "set %s (%s: %s)" % (shown, change.rule, change.reason))
+        return changes
+
+    def _request(self, change):
+        """'; it would ...' with the request a dry-run write would send, where the device can say."""
+        if self.describe is None:
+            return ""
+        try:
+            text = self.describe(change.target, change.value)
+        except SunshiftError as e:
+            return "; the device would refuse it: %s" % e
+        return "; it would " + text if text else ""

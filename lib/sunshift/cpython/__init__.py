@@ -1,0 +1,1 @@
+"""The CPython backends (ticks, HTTP, MQTT).  Never deployed; port loads them by name."""

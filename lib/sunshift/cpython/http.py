@@ -1,0 +1,139 @@
+"""HTTP on CPython, from the standard library: keep-alive, TLS, timeouts.
+
+One call shape for both interpreters (see http_micropython):
+
+    session = Session(insecure=False)
+    status, headers, body = session.request("GET", url, headers, body, timeout)
+
+``headers`` in the answer has lower-case names; ``body`` is bytes.  Every
+failure raises TransportError with a kind (timeout, refused, reset, tls, dns,
+protocol, network) and a sentence; nothing else escapes.
+"""
+
+import http.client
+import socket
+import ssl
+from urllib.parse import urlsplit
+
+from ..errors import TransportError
+from ..port import TIMEOUT
+
+AVAILABLE = True
+# The largest body read; a device sending more is broken or not a device.
+MAX_BODY = 4 * 1024 * 1024
+
+
+def _tls_context(insecure):
+    context = ssl.create_default_context()
+    if insecure:
+        # An explicit opt-in per device: Envoys with firmware 7+ serve a
+        # self-signed certificate that no CA can vouch for.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _describe_tls(e):
+    text = str(getattr(e, "reason", None) or e)
+    if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(e, ssl.SSLCertVerificationError):
+        return (
+            "its certificate is not trusted (%s); for a device with a self-signed certificate, such as an Envoy "
+            'with firmware 7+, set "insecure_tls": true in its config (--insecure with read)' % text
+        )
+    return "TLS failed (%s)" % text
+
+
+class Session:
+    """Keeps one connection per host open between calls (keep-alive)."""
+
+    def __init__(self, insecure=False):
+        self.insecure = insecure
+        self.connections = {}
+        self.context = None
+
+    def _connection(self, scheme, host, port, timeout):
+        key = (scheme, host, port)
+        conn = self.connections.get(key)
+        if conn is not None:
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+            return conn, True
+        if scheme == "https":
+            if self.context is None:
+                self.context = _tls_context(self.insecure)
+            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=self.context)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        self.connections[key] = conn
+        return conn, False
+
+    def _drop(self, scheme, host, port):
+        conn = self.connections.pop((scheme, host, port), None)
+        if conn is not None:
+            conn.close()
+
+    def request(self, method, url, headers=None, body=None, timeout=TIMEOUT):
+        """Send one request; returns (status, headers, body bytes)."""
+        parts = urlsplit(url)
+        scheme = parts.scheme
+        if scheme not in ("http", "https") or not parts.hostname:
+            raise TransportError("protocol", "not an http or https URL: %s" % url)
+        host = parts.hostname
+        port = parts.port or (443 if scheme == "https" else 80)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        # A kept-alive connection the device has closed fails on first use:
+        # that one failure is retried once on a fresh connection.
+        for attempt in (1, 2):
+            conn, reused = self._connection(scheme, host, port, timeout)
+            try:
+                conn.request(method, path, body=body, headers=headers or {})
+                response = conn.getresponse()
+                try:
+                    data = response.read(MAX_BODY + 1)
+                finally:
+                    response.close()
+                if len(data) > MAX_BODY:
+                    self._drop(scheme, host, port)
+                    raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
+                if response.will_close:
+                    self._drop(scheme, host, port)
+                answer = {}
+                for name, value in response.getheaders():
+                    answer[name.lower()] = value
+                return response.status, answer, data
+            except TransportError:
+                raise
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                self._drop(scheme, host, port)
+                if reused and attempt == 1:
+                    continue
+                raise TransportError("reset", "the connection was closed before an answer (%s)" % e.__class__.__name__)
+            except (TimeoutError, socket.timeout):
+                self._drop(scheme, host, port)
+                raise TransportError("timeout", "no answer within %s s" % timeout)
+            except ConnectionRefusedError:
+                self._drop(scheme, host, port)
+                raise TransportError("refused", "connection refused (nothing listens on %s:%d)" % (host, port))
+            except ssl.SSLError as e:
+                self._drop(scheme, host, port)
+                raise TransportError("tls", _describe_tls(e))
+            except socket.gaierror as e:
+                self._drop(scheme, host, port)
+                raise TransportError("dns", "cannot find the host %s (%s)" % (host, e.strerror or e))
+            except http.client.HTTPException as e:
+                self._drop(scheme, host, port)
+                raise TransportError("protocol", "a broken HTTP answer (%s)" % e.__class__.__name__)
+            except OSError as e:
+                self._drop(scheme, host, port)
+                raise TransportError("network", "network error (%s)" % (e.strerror or e))
+        raise TransportError("reset", "the connection was closed before an answer")
+
+    def close(self):
+        """Close every open connection."""
+        for key in list(self.connections):
+            self._drop(*key)

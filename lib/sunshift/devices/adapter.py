@@ -1,0 +1,201 @@
+"""What every device adapter shares: the ``Adapter`` base class, the patterns of
+the names it offers, and turning a device's JSON into signals.
+
+An adapter reads one device (``poll``) and writes its settings (``write``).
+What it offers is data on its class, read by the config, the runner, `read`,
+the deploy and docs/signals.md (devices/kinds.py lists the kinds):
+
+* ``SIGNALS``: (pattern, unit) of the signals it produces, after the device's
+  name.  The unit is how the device gives the number ("W", "kW", "%", "°C",
+  "A", "Wh", "" for a plain number) or "bool" or "text".
+* ``TARGETS``: (pattern, kind of value) of the settings it can write;
+  :meth:`Adapter.setting` finds a target's entry, so what the table does not
+  list is refused before anything is sent, and :meth:`Adapter.check_value`
+  checks a value of that kind.
+* ``CONFIG_KEYS``, ``POLL``, ``TIMEOUT``, ``STALE_AFTER``: its entry in the
+  site config, checked by :meth:`Adapter.configure` with the checker the
+  config hands it (site/config.py).
+
+A pattern is dotted parts: a word as written; ``<n>`` a whole number (a
+loadpoint); ``<name>`` any one name (a vehicle, an alias in the config);
+a word with ``<n>`` at its end (``L<n>``, ``hc<n>``); ``<choice>``, one of the
+words the class's ``CHOICES`` ((choice, words), ...) give it; and ``*``, last, for one or more further parts.
+
+Defaults sit on the class, where MicroPython keeps them once, not per
+instance, so the runner asks every adapter the same way and never probes
+with hasattr.
+"""
+
+from .. import port
+from ..errors import DeviceError
+
+
+def flatten(value, prefix, out, max_list=16):
+    """Add every leaf of a JSON value to ``out`` as prefix.key.key (lists from 1; nulls left out).
+
+    Lists longer than ``max_list`` (tariff and forecast slots) are left out: no
+    rule reads the 97th price slot, and a board has no room for them.
+    """
+    if isinstance(value, dict):
+        for key in value:
+            flatten(value[key], prefix + "." + key, out, max_list)
+    elif isinstance(value, list):
+        if len(value) <= max_list:
+            for k, item in enumerate(value):
+                flatten(item, "%s.%d" % (prefix, k + 1), out, max_list)
+    elif value is not None:  # null is no value, as an empty MQTT payload is
+        out[prefix] = value
+    return out
+
+
+def _part_fits(pattern, part, choices):
+    if pattern == part:
+        return True
+    if pattern == "<name>":
+        return part != ""
+    if pattern.endswith("<n>"):
+        head = pattern[:-3]
+        return part.startswith(head) and part[len(head) :].isdigit()
+    if pattern[:1] == "<" and pattern[-1:] == ">":
+        for name, allowed in choices:
+            if name == pattern[1:-1]:
+                return part in allowed
+    return False
+
+
+def fits(pattern, parts, choices=()):
+    """True if the name ``parts`` (a list, without the device's name) fit ``pattern``;
+    ``choices`` is ((placeholder, allowed words), ...)."""
+    wanted = pattern.split(".")
+    rest = wanted[-1] == "*"
+    if rest:
+        wanted = wanted[:-1]
+        if len(parts) <= len(wanted):
+            return False
+    elif len(parts) != len(wanted):
+        return False
+    for k in range(len(wanted)):
+        if not _part_fits(wanted[k], parts[k], choices):
+            return False
+    return True
+
+
+class Adapter:
+    """The base of every device adapter; see the module docstring for the class data.
+
+    ``name`` is the device's name in the site config, the first part of its
+    signals and targets; ``api`` its WebApi where it has one.
+    """
+
+    kind = ""  # the kind in devices/kinds.py
+    title = "device"  # what messages call it: "the Envoy has nothing to write"
+    transport = "rest"
+    SIGNALS = ()
+    TARGETS = ()
+    CHOICES = ()
+    CONFIG_KEYS = ("type", "url", "poll", "timeout", "stale_after")
+    POLL = 5
+    TIMEOUT = port.TIMEOUT
+    STALE_AFTER = None
+    URL_EXAMPLE = "http://192.168.1.20"
+    # What a write to a name TARGETS does not list says, after the target.
+    NOT_WRITABLE = "not a setting this device can write (docs/signals.md lists them)"
+    works = False  # True: work() has something to do between polls (Enode follows its actions)
+    aged = False  # True: age_of() says how old each value is (Enode's lastSeen)
+    wanted = ()  # the signals the rules read (the runner sets it)
+    api = None
+    name = ""
+
+    # --- the config entry ---------------------------------------------------
+
+    @classmethod
+    def configure(cls, check):
+        """The checked config entry (a dict) of a local device read over REST or MQTT;
+        ``check`` is the config's checker for this entry (site/config.Check)."""
+        device = check.common(cls.CONFIG_KEYS, cls.POLL, cls.STALE_AFTER, cls.TIMEOUT)
+        transport = check.spec.get("transport", "rest")
+        if transport not in ("rest", "mqtt"):
+            check.fail("'rest' or 'mqtt', not %r" % transport, "transport")
+        if transport == "mqtt" and not check.has_mqtt:
+            check.fail('transport mqtt needs an "mqtt": {"host": ...} section')
+        if transport == "rest" and not check.spec.get("url"):
+            check.fail('needs "url", like "http://192.168.1.20"')
+        device["token"] = check.secret("token")
+        return device
+
+    @classmethod
+    def build(cls, name, spec, mqtt=None, session=None, log=None):
+        """The adapter for a checked config entry; ``mqtt`` is the site's MQTT client,
+        ``session`` an HTTP session (tests), ``log`` where it reports by itself."""
+        raise NotImplementedError
+
+    # --- the names it offers ------------------------------------------------
+
+    @classmethod
+    def setting(cls, parts):
+        """The (pattern, kind of value) in TARGETS that the target ``parts`` (a list,
+        without the device's name) fit, or None."""
+        for pattern, kind in cls.TARGETS:
+            if fits(pattern, parts, cls.CHOICES):
+                return pattern, kind
+        return None
+
+    @classmethod
+    def check_value(cls, target, kind, value):
+        """The value as the device takes it, or ValueRefused saying why not."""
+        return value
+
+    @classmethod
+    def target_problem(cls, target, spec):
+        """Why the rules cannot set ``target`` on a device with this config entry, or None
+        (checked when the site starts)."""
+        if not cls.TARGETS:
+            return "the rules set %s, but the %s has nothing to write" % (target, cls.title)
+        return None
+
+    def find(self, target):
+        """(name parts after the device's, kind of value) of a target, or DeviceError."""
+        parts = target.split(".")[1:]
+        found = self.setting(parts)
+        if found is None:
+            if not self.TARGETS:
+                raise DeviceError(self.name, target, "the %s is read-only; it has no settings to write" % self.title, "refused")
+            raise DeviceError(self.name, target, self.NOT_WRITABLE, "refused")
+        return parts, found[1]
+
+    # --- at work --------------------------------------------------------------
+
+    def poll(self):
+        """One reading: {signal: value}; raises DeviceError."""
+        raise NotImplementedError
+
+    def write(self, target, value):
+        """Set one target; raises ValueRefused or DeviceError (a read-only device: always)."""
+        self.find(target)
+        raise NotImplementedError
+
+    def describe(self, target, value):
+        """The request a write would send, for dry-run, or None when the adapter cannot say."""
+        return None
+
+    def handle(self, topic, payload):
+        """An MQTT message; True if it was this device's (MQTT adapters)."""
+        return False
+
+    def work(self, now_ms):
+        """What the adapter does between polls (see ``works``); never raises."""
+
+    def age_of(self, signal):
+        """How old the value of ``signal`` is in seconds (0: now), None when it is
+        stale at once (see ``aged``)."""
+        return 0
+
+    def need_url(self):
+        """Make sure a device read over REST has its URL."""
+        if self.api is None:
+            raise DeviceError(self.name, "config", "transport rest needs the device's url (like %s)" % self.URL_EXAMPLE, "config")
+
+    def close(self):
+        """Close kept-alive connections."""
+        if self.api is not None:
+            self.api.close()

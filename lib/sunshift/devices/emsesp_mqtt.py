@@ -1,0 +1,73 @@
+"""EMS-ESP over MQTT: the `<base>/<device>_data` topics (nested, a topic per
+circuit or a topic per value), entities written to `<base>/boiler/dhw/seltemp`.
+
+The entity names and value checks are emsesp.py's; this module is on a board
+only when EMS-ESP is read over MQTT (devices/kinds.py).
+"""
+
+from .adapter import flatten
+from .emsesp import EmsEsp, normalise
+from .mqtt_feed import MqttFeed, json_value, publish, subscribe
+
+
+class EmsEspMqtt(EmsEsp):
+    """One EMS-ESP gateway, read and written over MQTT under ``base``."""
+
+    transport = "mqtt"
+
+    def __init__(self, name, mqtt, base="ems-esp"):
+        self.name = name
+        self.mqtt = mqtt
+        self.base = base.rstrip("/")
+        self.feed = MqttFeed()
+        subscribe(name, mqtt, self.base)
+
+    @classmethod
+    def build(cls, name, spec, mqtt=None, session=None, log=None):
+        """The adapter of a checked config entry read over MQTT."""
+        return cls(name, mqtt, spec.get("base", "ems-esp"))
+
+    def poll(self):
+        """What arrived since the last call (see mqtt_site.MqttFeed)."""
+        return self.feed.take()
+
+    def handle(self, topic, payload):
+        """An MQTT message; True if it was this gateway's."""
+        if not topic.startswith(self.base + "/"):
+            return False
+        rest = topic[len(self.base) + 1 :]
+        if rest == "status":
+            self.feed.status(payload)
+            return True
+        if rest == "response":
+            return True  # answers to commands, only when EMS-ESP is set to send them
+        # <device>_data             {"curflowtemp": 60, "dhw": {"seltemp": 52}}  (nested format)
+        # <device>_data_<circuit>   {"seltemp": 52}                             (a topic per circuit)
+        # <device>_data[_<circuit>]/<entity...>   52                            (a topic per value)
+        cut = rest.find("_data")
+        if cut <= 0 or "/" in rest[:cut]:
+            return True  # our own commands echoed back, heartbeat, info ...
+        prefix = "%s.%s" % (self.name, rest[:cut])
+        after = rest[cut + 5 :]
+        if after.startswith("_"):
+            slash = after.find("/")
+            circuit = after[1:] if slash < 0 else after[1:slash]
+            prefix += "." + circuit
+            after = "" if slash < 0 else after[slash:]
+        if after.startswith("/"):
+            text = payload.decode() if isinstance(payload, bytes) else payload
+            value = json_value(text)
+            self.feed.set(prefix + "." + after[1:].replace("/", "."), normalise(text if value is None else value))
+            return True
+        data = json_value(payload)
+        if isinstance(data, dict):
+            found = {}
+            flatten(data, prefix, found)
+            for key in found:
+                self.feed.set(key, normalise(found[key]))
+        return True
+
+    def _send(self, path, value):
+        topic = "%s/%s" % (self.base, path)
+        payload = ("on" if value else "off") if type(value) is bool else str(value)
+        publish(self.name, self.mqtt, topic, payload)

@@ -1,0 +1,535 @@
+"""The Enode cloud: a user's vehicles, chargers, batteries, HVACs, inverters and
+meters as signals, and the commands Enode offers as targets.
+
+Signals are ``enode.<kind>.<alias>.<field path>`` (the aliases in the config
+name Enode's device IDs): ``enode.batteries.home.chargeState.batteryLevel``,
+``enode.vehicles.car.chargeState.isCharging``.  Their time is the device's
+``lastSeen`` (when Enode last heard from the vendor), not our poll, so a car
+Enode has not reached for an hour is stale however often we ask; a device
+Enode calls unreachable (``isReachable`` false) is stale at once.
+
+A write creates an Enode Action, which Enode carries out in the background:
+``work()`` follows each one (PENDING -> CONFIRMED / FAILED / CANCELLED) with
+growing pauses, and logs how it ended.  One action per target at a time: when
+a rule changes its mind, our pending action is cancelled first.  A failed
+action is logged with Enode's reason and not repeated; the rule's next
+decision tries again.
+
+docs/enode.md lists every signal and target; tools/simulators/enode-notes.md
+is what this is built from, with the places where Enode's reference is silent.
+"""
+
+from .. import port
+from ..errors import DeviceError, SunshiftError
+from ..text import is_alias
+from .adapter import Adapter, flatten
+from .enode_api import BUSY_FIRST, BUSY_MAX, ENVIRONMENTS, KINDS, ONE, RETRY_AFTER, VERSION, Token, command, iso_unix, problem_error, quote
+from .webapi import WebApi
+
+# Parts of a device object that are not readings (IDs, GPS, scopes, capability
+# lists); left out of the signals.
+SKIP = ("id", "userId", "capabilities", "scopes", "location", "locationId", "chargingLocationId")
+PAGE_SIZE = 50
+MAX_PAGES = 20  # a user with more than 1,000 devices of a kind is not a home
+# Following an action: the first look after this many seconds, then twice as
+# long each time, up to ACTION_CHECK_MAX (Enode confirms in ~20 s, sometimes 5 min).
+ACTION_CHECK_FIRST = 2
+ACTION_CHECK_MAX = 60
+
+
+class Action:
+    """An Enode action we created and follow until it ends."""
+
+    def __init__(self, target, value, kind, action_id, now_ms):
+        self.target = target
+        self.value = value
+        self.kind = kind
+        self.id = action_id
+        self.delay = ACTION_CHECK_FIRST
+        self.next_ms = port.ticks_add(now_ms, ACTION_CHECK_FIRST * 1000)
+        self.started_ms = now_ms
+
+
+class Enode(Adapter):
+    """One Enode client: its user's devices read as signals, commands as targets.
+
+    ``aliases`` is {kind: {alias: Enode device ID}}; ``user`` the Enode user
+    whose devices are listed (without it each device is asked for by ID).
+    ``log`` gets what happens to actions; ``ticks_ms`` and ``unix_time`` are
+    the clocks (replaced in tests).
+    """
+
+    kind = "enode"
+    title = "Enode"
+    # The readings rules use most (docs/enode.md); every other field of a
+    # device is there too, by its JSON path.  Rates are Enode's kW.
+    SIGNALS = (
+        ("vehicles.<name>.chargeState.batteryLevel", "%"),
+        ("vehicles.<name>.chargeState.isPluggedIn", "bool"),
+        ("vehicles.<name>.chargeState.isCharging", "bool"),
+        ("vehicles.<name>.chargeState.isFullyCharged", "bool"),
+        ("vehicles.<name>.chargeState.chargeRate", "kW"),
+        ("vehicles.<name>.chargeState.chargeLimit", "%"),
+        ("chargers.<name>.chargeState.isPluggedIn", "bool"),
+        ("chargers.<name>.chargeState.isCharging", "bool"),
+        ("chargers.<name>.chargeState.chargeRate", "kW"),
+        ("chargers.<name>.chargeState.maxCurrent", "A"),
+        ("batteries.<name>.chargeState.batteryLevel", "%"),
+        ("batteries.<name>.chargeState.chargeRate", "kW"),
+        ("batteries.<name>.config.operationMode", "text"),
+        ("hvacs.<name>.temperatureState.currentTemperature", "°C"),
+        ("hvacs.<name>.consumptionRate", "kW"),
+        ("inverters.<name>.productionState.productionRate", "kW"),
+        ("meters.<name>.energyState.power", "kW"),
+        ("<kind>.<name>.isReachable", "bool"),
+        ("<kind>.<name>.lastSeen", "text"),
+        ("<kind>.<name>.*", ""),
+    )
+    # Every command Enode offers a home's devices, by the kind of value it takes
+    # (enode_api.command checks it and makes the request).
+    TARGETS = (
+        ("vehicles.<name>.charging", "charging"),
+        ("chargers.<name>.charging", "charging"),
+        ("vehicles.<name>.maxCurrent", "maxCurrent"),
+        ("chargers.<name>.maxCurrent", "maxCurrent"),
+        ("batteries.<name>.operationMode", "operationMode"),
+        ("hvacs.<name>.hold", "hold"),
+        ("vehicles.<name>.smartOverride", "smartOverride"),
+    )
+    CHOICES = (("kind", KINDS),)
+    # Its entry in the config (docs/enode.md) and the defaults: Enode's cloud
+    # refreshes its data about every 10 minutes, so asking every two minutes is
+    # polite, and its data is fresh for half an hour (its lastSeen).
+    CONFIG_KEYS = ("type", "environment", "api_url", "token_url", "user", "version") + KINDS
+    CONFIG_KEYS += ("refresh_after", "insecure_tls", "poll", "timeout", "stale_after")
+    POLL = 120
+    STALE_AFTER = 1800
+    TIMEOUT = 10
+    works = True  # it follows the actions it created
+    aged = True  # its values are as old as the device's lastSeen
+
+    @classmethod
+    def configure(cls, check):
+        """The checked config entry: the common keys, ``aliases`` ({kind: {alias: ID}})
+        and the client's credentials from the secrets."""
+        spec = check.spec
+        device = check.common(cls.CONFIG_KEYS, cls.POLL, cls.STALE_AFTER, cls.TIMEOUT)
+        environment = spec.get("environment", "production")
+        if environment not in ENVIRONMENTS:
+            check.fail("'production' or 'sandbox', not %r" % environment, "environment")
+        for key in ("api_url", "token_url", "user", "version"):
+            if key in spec and (not isinstance(spec[key], str) or not spec[key]):
+                check.fail("must be a text in quotes", key)
+        aliases = {}
+        for kind in KINDS:
+            names = spec.get(kind, {})
+            if not isinstance(names, dict):
+                check.fail('an object of alias: Enode ID, like {"car": "05ee9df5-..."}', kind)
+            for alias in names:
+                if not is_alias(alias):
+                    check.fail("%r is not a name rules can use (letters, digits, _; not starting with a digit)" % alias, kind)
+                if not isinstance(names[alias], str) or not names[alias]:
+                    check.fail("the Enode ID, a text in quotes", kind + "." + alias)
+            if names:
+                aliases[kind] = dict(names)
+        if not aliases:
+            check.fail('name at least one device, like "batteries": {"home": "<Enode battery ID>"}')
+        device["aliases"] = aliases
+        device["environment"] = environment
+        device["refresh_after"] = check.seconds("refresh_after", 600)
+        device["client_id"] = check.secret("client_id")
+        device["client_secret"] = check.secret("client_secret")
+        if not device["client_id"] or not device["client_secret"]:
+            check.fail('needs {"client_id": "...", "client_secret": "..."} (your Enode client) under %r in the secrets file' % check.name)
+        return device
+
+    @classmethod
+    def build(cls, name, spec, mqtt=None, session=None, log=None):
+        """The adapter for a config entry checked by :meth:`configure`."""
+        token_url, api_url = ENVIRONMENTS[spec.get("environment", "production")]
+        return cls(
+            name,
+            spec.get("api_url", api_url),
+            spec.get("token_url", token_url),
+            spec.get("client_id"),
+            spec.get("client_secret"),
+            spec.get("aliases", {}),
+            spec.get("user"),
+            spec.get("version", VERSION),
+            spec.get("timeout", cls.TIMEOUT),
+            session,
+            log,
+            spec.get("refresh_after", 600),
+            spec.get("insecure_tls", False),
+        )
+
+    @classmethod
+    def target_problem(cls, target, spec):
+        """Why ``target`` is not something Enode can set for the aliases of this config entry, or None."""
+        parts = target.split(".")
+        if cls.setting(parts[1:]) is None:
+            return "the rules set %s, which is not a writable Enode setting (docs/enode.md lists them)" % target
+        if parts[2] not in spec.get("aliases", {}).get(parts[1], {}):
+            return "the rules set %s, but the config names no %s %r (under %s)" % (target, ONE[parts[1]], parts[2], parts[1])
+        return None
+
+    @classmethod
+    def check_value(cls, target, kind, value):
+        """The value if Enode's command for ``kind`` takes it, else ValueRefused saying why."""
+        command(target.split(".")[1], kind, "-", value, target)
+        return value
+
+    def __init__(
+        self,
+        name,
+        api_url,
+        token_url,
+        client_id,
+        client_secret,
+        aliases,
+        user=None,
+        version=VERSION,
+        timeout=None,
+        session=None,
+        log=None,
+        refresh_after=600,
+        insecure=False,
+        ticks_ms=None,
+        unix_time=None,
+    ):
+        self.name = name
+        self.user = user
+        self.version = version
+        self.aliases = aliases
+        self.refresh_after = refresh_after
+        self.log = log
+        self.ticks_ms = ticks_ms or port.ticks_ms
+        self.unix_time = unix_time or port.unix_time
+        if timeout is None:
+            timeout = self.TIMEOUT
+        if not client_id or not client_secret:
+            raise DeviceError(name, "config", 'needs {"client_id": "...", "client_secret": "..."} under %r in the secrets file' % name, "config")
+        self.api = WebApi(name, api_url, None, insecure, timeout, None, session)
+        self.token = Token(name, token_url, client_id, client_secret, timeout, session, insecure)
+        self.pending = {}  # target -> Action
+        self.ages = {}  # "enode.kind.alias" -> age in s of its data, None when unreachable
+        self.hinted = {}  # "kind/id" -> ticks of our last refresh-hint
+        self.busy_until = None  # ticks before which Enode asked us to wait
+        self.busy_delay = 0
+        self.seed = 12345
+        self.missing = {}  # "enode.kind.alias" -> True once logged as not found
+
+    # --- calls ----------------------------------------------------------------
+
+    def request(self, method, path, body=None):
+        """(status, body bytes) of one API call with the token and the pinned version.
+
+        A 401 fetches a new token and tries once more; 429 and 503 make every
+        call wait (Retry-After, else a growing pause with jitter); every other
+        failure raises a DeviceError naming the endpoint.
+        """
+        where = "%s %s" % (method, path)
+        now = self.ticks_ms()
+        if self.busy_until is not None and port.ticks_diff(self.busy_until, now) > 0:
+            wait = port.ticks_diff(self.busy_until, now) // 1000 + 1
+            raise DeviceError(self.name, where, "Enode asked us to wait; next try in %d s" % wait, "busy", wait)
+        text = None if body is None else port.json_dumps(body)
+        for attempt in (1, 2):
+            try:
+                try:
+                    token = self.token.get(now)
+                except DeviceError as e:
+                    answer = getattr(e, "answer", None)
+                    if answer is None:
+                        raise
+                    raise self._slow_down("POST " + self.token.path, answer[0], answer[1], answer[2], now)
+                headers = {"Authorization": "Bearer " + token, "Enode-Version": self.version}
+                if text is not None:
+                    headers["Content-Type"] = "application/json"
+                status, answer_headers, data = self.api.call(method, path, text, headers)
+            except MemoryError:
+                raise DeviceError(
+                    self.name,
+                    where,
+                    "not enough memory for a TLS session to Enode on this board (it needs about 40 KB free);"
+                    " run the Enode device on a Pi, or use the frozen firmware",
+                    "memory",
+                )
+            if status == 401 and attempt == 1:
+                self.token.forget()  # expired or revoked early: one fresh token, then give up
+                continue
+            break
+        if status in (429, 503):
+            raise self._slow_down(where, status, answer_headers, data, now)
+        self.busy_delay = 0
+        self.busy_until = None
+        if status == 401:
+            text = "Enode rejected a freshly fetched token (HTTP 401); check the client credentials"
+            raise DeviceError(self.name, where, text, "auth", RETRY_AFTER["auth"])
+        return status, data
+
+    def _slow_down(self, where, status, headers, data, now):
+        self.busy_delay = BUSY_FIRST if self.busy_delay == 0 else min(self.busy_delay * 2, BUSY_MAX)
+        self.seed = (self.seed * 1103515245 + 12345) & 0x7FFFFFFF
+        spread = (self.seed % 1000) / 1000  # jitter: clients that failed together retry apart
+        wait = self.busy_delay * (0.75 + spread / 2)  # our own pause, +-25 %
+        asked = headers.get("retry-after") if headers else None
+        if asked is not None:
+            try:
+                wait = float(asked) * (1 + spread / 4)  # what Enode asked for, and up to 25 % more
+            except ValueError:
+                pass  # an HTTP date: our own pause stands
+        self.busy_until = port.ticks_add(now, int(wait * 1000))
+        error = problem_error(self.name, where, status, data, "; waiting %d s" % (wait + 0.5))
+        error.retry_after = int(wait + 0.999)
+        return error
+
+    def call_json(self, method, path, body=None):
+        """The JSON answer of a call that must succeed."""
+        status, data = self.request(method, path, body)
+        if not 200 <= status < 300:
+            raise problem_error(self.name, "%s %s" % (method, path), status, data)
+        if not data:
+            return None
+        return self.api.parse(method, path, data)
+
+    # --- reading --------------------------------------------------------------
+
+    def poll(self):
+        """Every aliased device's readings as {signal: value}; ages() says how old each is."""
+        out = {}
+        self.ages = {}
+        unix_now = self.unix_time()
+        clock_set = unix_now >= 1735689600  # 2025-01-01: before that a board's clock is not set yet
+        for kind in KINDS:
+            names = self.aliases.get(kind)
+            if not names:
+                continue
+            found = self._devices(kind, names)
+            for alias in names:
+                prefix = "%s.%s.%s" % (self.name, kind, alias)
+                device = found.get(names[alias])
+                if device is None:
+                    if not self.missing.get(prefix):
+                        self.missing[prefix] = True
+                        whose = " for user " + self.user if self.user else ""
+                        self._log("warn", prefix, "Enode has no %s with ID %s%s; its signals stay stale" % (ONE[kind], names[alias], whose))
+                    continue
+                self.missing.pop(prefix, None)
+                self._read(prefix, device, out, unix_now if clock_set else None)
+        self._hint()
+        return out
+
+    def _devices(self, kind, names):
+        """{Enode ID: device object} for one kind: the user's list (every page) or one GET per ID."""
+        found = {}
+        if self.user is None:
+            for alias in names:
+                status, data = self.request("GET", "/%s/%s" % (kind, names[alias]))
+                if status == 404:
+                    continue
+                if not 200 <= status < 300:
+                    raise problem_error(self.name, "GET /%s/%s" % (kind, names[alias]), status, data)
+                device = self.api.parse("GET", "/%s/..." % kind, data)
+                if isinstance(device, dict):
+                    found[device.get("id")] = device
+            return found
+        path = "/users/%s/%s?pageSize=%d" % (quote(self.user), kind, PAGE_SIZE)
+        cursor = None
+        for _ in range(MAX_PAGES):
+            url = path if cursor is None else path + "&after=" + quote(cursor)
+            page = self.call_json("GET", url)
+            if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+                raise DeviceError(self.name, "GET " + url, "bad answer: no data list in it", "body")
+            for device in page["data"]:
+                if isinstance(device, dict):
+                    found[device.get("id")] = device
+            paging = page.get("pagination")
+            after = paging.get("after") if isinstance(paging, dict) else None
+            if not after or after == cursor or not page["data"]:
+                break
+            cursor = after
+        return found
+
+    def _read(self, prefix, device, out, unix_now):
+        for key in device:
+            if key not in SKIP:
+                flatten(device[key], prefix + "." + key, out)
+        seen = iso_unix(device.get("lastSeen"))
+        if device.get("isReachable") is False:
+            self.ages[prefix] = None  # Enode cannot reach it: what it last said is not now
+        elif unix_now is None or seen is None:
+            self.ages[prefix] = 0  # no clock (or no lastSeen): as fresh as this poll
+        else:
+            self.ages[prefix] = max(0, unix_now - seen)
+
+    def age_of(self, signal):
+        """How old the value of ``signal`` is in seconds (0: now), None when its
+        device is unreachable (the signal is stale at once)."""
+        if signal.endswith(".isReachable") or signal.endswith(".lastSeen"):
+            return 0  # these say how things are now
+        parts = signal.split(".", 3)
+        return self.ages.get(".".join(parts[:3]), 0)
+
+    def _hint(self):
+        """Ask Enode to refresh a device whose data the rules read and is older
+        than refresh_after (at most once per refresh_after per device)."""
+        now = self.ticks_ms()
+        for prefix in self.ages:
+            age = self.ages[prefix]
+            if age is None or age < self.refresh_after or not self._read_by_rules(prefix):
+                continue
+            _, kind, alias = prefix.split(".")
+            key = kind + "/" + self.aliases[kind][alias]
+            last = self.hinted.get(key)
+            if last is not None and port.ticks_diff(now, last) < self.refresh_after * 1000:
+                continue
+            self.hinted[key] = now
+            path = "/%s/%s/refresh-hint" % (kind, self.aliases[kind][alias])
+            try:
+                self.call_json("POST", path)
+                self._log("info", prefix, "data %d s old; asked Enode to refresh it" % age)
+            except DeviceError as e:
+                self._log("warn", prefix, "could not ask for fresh data: %s" % e)
+
+    def _read_by_rules(self, prefix):
+        start = prefix + "."
+        for name in self.wanted:
+            if name.startswith(start):
+                return True
+        return False
+
+    # --- writing --------------------------------------------------------------
+
+    def resolve(self, target):
+        """(kind, setting, Enode device ID) of a target, or DeviceError if there is none."""
+        problem = self.target_problem(target, {"aliases": self.aliases})
+        if problem:
+            raise DeviceError(self.name, target, problem, "refused")
+        _, kind, alias, setting = target.split(".")
+        return kind, setting, self.aliases[kind][alias]
+
+    def describe(self, target, value):
+        """The request a write would send, for dry-run: 'POST /batteries/ID/operation-mode {...}'."""
+        kind, setting, device_id = self.resolve(target)
+        method, path, body = command(kind, setting, device_id, value, target)
+        return "create an Enode action: %s %s%s" % (method, path, "" if body is None else " " + port.json_dumps(body))
+
+    def write(self, target, value):
+        """Create the action that sets ``target`` (cancelling our own pending one for it)."""
+        kind, setting, device_id = self.resolve(target)
+        method, path, body = command(kind, setting, device_id, value, target)
+        now = self.ticks_ms()
+        pending = self.pending.get(target)
+        if pending is not None:
+            if pending.value == value:
+                return  # already on its way
+            self._cancel(pending)
+        status, data = self.request(method, path, body)
+        if setting == "smartOverride" and method == "DELETE" and status == 404:
+            self._log("info", target, "no smart override was active")
+            return
+        if not 200 <= status < 300:
+            raise problem_error(self.name, "%s %s" % (method, path), status, data)
+        answer = self.api.parse(method, path, data) if data else None
+        if not isinstance(answer, dict):
+            raise DeviceError(self.name, "%s %s" % (method, path), "bad answer: not an Enode action", "body")
+        if setting == "smartOverride":
+            action_id = answer.get("vendorActionId")
+            action_kind = "vehicles"
+            if method == "DELETE":
+                self._log("info", target, "smart override ended")
+                return
+        else:
+            action_id = answer.get("id")
+            action_kind = kind
+        state = answer.get("state", "PENDING")
+        if not isinstance(action_id, str):
+            self._log("info", target, "Enode took it (no action to follow)")
+            return
+        if state != "PENDING":
+            self._ended(Action(target, value, action_kind, action_id, now), answer, now)
+            return
+        self.pending[target] = Action(target, value, action_kind, action_id, now)
+        self._log("info", target, "Enode action %s created (%s %s); following it" % (action_id, method, path))
+
+    def _cancel(self, action):
+        """Cancel our pending action; an action that already ended cannot be (409), which is fine."""
+        del self.pending[action.target]
+        path = "/%s/actions/%s/cancel" % (action.kind, action.id)
+        try:
+            status, data = self.request("POST", path)
+        except DeviceError as e:
+            self._log("warn", action.target, "could not cancel action %s: %s" % (action.id, e))
+            return
+        if 200 <= status < 300:
+            self._log("info", action.target, "cancelled our pending action %s (the rule changed its mind)" % action.id)
+        elif status == 409:
+            self._log("info", action.target, "action %s had already ended before the cancel" % action.id)
+        else:
+            self._log("warn", action.target, "could not cancel action %s: %s" % (action.id, problem_error(self.name, "POST " + path, status, data)))
+
+    def work(self, now_ms=None):
+        """Look at every pending action that is due; log the ones that ended.  Never raises."""
+        now = self.ticks_ms() if now_ms is None else now_ms
+        for target in list(self.pending):
+            action = self.pending[target]
+            if port.ticks_diff(now, action.next_ms) < 0:
+                continue
+            path = "/%s/actions/%s" % (action.kind, action.id)
+            try:
+                answer = self.call_json("GET", path)
+            except DeviceError as e:
+                if e.kind == "missing":
+                    del self.pending[target]
+                    self._log("warn", target, "Enode no longer knows action %s; the rule's next decision tries again" % action.id)
+                    continue
+                self._later(action, now, e.retry_after)
+                continue
+            except (SunshiftError, ValueError) as e:
+                self._later(action, now, None)
+                self._log("warn", target, "could not look at action %s: %s" % (action.id, e))
+                continue
+            state = answer.get("state") if isinstance(answer, dict) else None
+            if state == "PENDING" or state is None:
+                self._later(action, now, None)
+            else:
+                del self.pending[target]
+                self._ended(action, answer, now)
+
+    def _later(self, action, now, wait):
+        action.delay = min(action.delay * 2, ACTION_CHECK_MAX)
+        action.next_ms = port.ticks_add(now, int(max(action.delay, wait or 0) * 1000))
+
+    def _ended(self, action, answer, now):
+        state = answer.get("state")
+        took = port.ticks_diff(now, action.started_ms) // 1000
+        if state == "CONFIRMED":
+            self._log("info", action.target, "Enode confirmed %s (action %s, after %d s)" % (_shown(action.value), action.id, took))
+            return
+        reason = answer.get("failureReason")
+        why = ""
+        if isinstance(reason, dict):
+            why = ": " + ", ".join(str(reason[k]) for k in ("type", "detail") if reason.get(k))
+        if state == "FAILED":
+            text = "Enode could not set %s (action %s failed%s); the rule's next decision tries again" % (_shown(action.value), action.id, why)
+            self._log("warn", action.target, text)
+        else:
+            self._log("info", action.target, "Enode cancelled action %s for %s%s" % (action.id, _shown(action.value), why))
+
+    def _log(self, level, source, text):
+        if self.log is not None:
+            getattr(self.log, level)(source, text)
+
+    def close(self):
+        """Close kept-alive connections."""
+        self.api.close()
+        self.token.api.close()
+
+
+def _shown(value):
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)

@@ -1,0 +1,247 @@
+"""evcc: the wall box controller.  Reads its state, writes its settings.
+
+Signals mirror evcc's MQTT topics with dots: `evcc/site/pvPower` is
+`evcc.site.pvPower`, `evcc/loadpoints/1/chargePower` is
+`evcc.loadpoints.1.chargePower`.  Read over MQTT (the topics as published) or
+REST (`GET /api/state`, flattened to the same names: top-level keys are site
+values, `loadpoints` count from 1, `vehicles` by name).  Names follow the evcc
+release: since 0.133 grid power is `evcc.site.grid.power` (before:
+`evcc.site.gridPower`); since 2026 the battery is `evcc.site.battery.soc`
+(before: `evcc.site.batterySoc`).  `python3 main.py read evcc` lists them.
+
+Targets (docs/signals.md has the table) are written by REST
+(`POST /api/loadpoints/1/mode/pv`) or MQTT (`evcc/loadpoints/1/mode/set`
+with payload `pv`), checked first: a value evcc would refuse never leaves.
+This module is the REST adapter and what both transports share; the MQTT one
+is ``evcc_mqtt.EvccMqtt``, on a board only when evcc is read over MQTT.
+"""
+
+from ..errors import DeviceError, ValueRefused
+from .adapter import Adapter, flatten
+from .webapi import WebApi
+
+MODES = ("off", "pv", "minpv", "now", "smart")
+
+# A target's REST path after /api/<scope> is its setting (the last part) in
+# lower case and its MQTT setter the setting itself, except where REST_PATHS
+# and evcc_mqtt.MQTT_SETTERS say otherwise.
+REST_PATHS = {"enableThreshold": "enable/threshold", "disableThreshold": "disable/threshold", "planEnergy": "plan/energy", "planSoc": "plan/soc"}
+NONE_WORDS = ("none", "off", "")
+# Value checks of the numeric kinds: (lowest, highest, what the value is).
+RANGES = {
+    "soc": (0, 100, "a state of charge"),
+    "watts": (None, None, "a power in W"),
+    "kwh": (0, 1000, "an energy in kWh"),
+    "amps": (1, 125, "a current in A"),
+}
+
+
+def number_text(value):
+    """A number as evcc's URLs and payloads want it: 80, 1.5, -200 (never 1e-05)."""
+    if type(value) is int:
+        return str(value)
+    text = "%.6f" % value
+    return text.rstrip("0").rstrip(".")
+
+
+def value_text(value):
+    """A checked value other than a plan as evcc's URLs and payloads want it."""
+    if type(value) is bool:
+        return "true" if value else "false"
+    return value if isinstance(value, str) else number_text(value)
+
+
+def _number(target, value, low=None, high=None, what="a number"):
+    if type(value) is bool or not isinstance(value, (int, float)) or value - value != 0:
+        raise ValueRefused("%s needs %s, not %r" % (target, what, value))
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueRefused("%s needs %s from %s to %s, not %s" % (target, what, low, high, number_text(value)))
+    return value
+
+
+def utc_time(target, text):
+    """Check a plan time is UTC 'YYYY-MM-DDThh:mm:ssZ' (evcc's documented form)."""
+    ok = (
+        isinstance(text, str)
+        and len(text) == 20
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] == "T"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text[19] == "Z"
+    )
+    if ok:
+        for k in (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18):
+            ok = ok and "0" <= text[k] <= "9"
+    if ok:
+        month, day, hour, minute, second = int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]), int(text[17:19])
+        ok = 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60
+    if not ok:
+        raise ValueRefused("%s needs a time in UTC like 2026-06-21T05:00:00Z, not %r" % (target, text))
+    return text
+
+
+def check(target, kind, value):
+    """The value as evcc takes it (a number, text, or for plans (amount, time));
+    None deletes a plan or limit.  Raises ValueRefused with a clear reason."""
+    if kind == "mode":
+        if not isinstance(value, str) or value.lower() not in MODES:
+            raise ValueRefused("%s needs one of %s, not %r" % (target, " ".join(MODES), value))
+        return value.lower()
+    if kind in RANGES:
+        return _number(target, value, *RANGES[kind])
+    if kind == "phases":
+        if value not in (0, 1, 3) or type(value) is bool:
+            raise ValueRefused("%s needs 0 (automatic), 1 or 3, not %r" % (target, value))
+        return int(value)
+    if kind == "bool":
+        if type(value) is not bool:
+            raise ValueRefused("%s needs true or false, not %r" % (target, value))
+        return value
+    if kind == "price":
+        if isinstance(value, str) and value.lower() in NONE_WORDS:
+            return None
+        return _number(target, value, None, None, "a price per kWh")
+    if kind == "plan":
+        if isinstance(value, str) and value.lower() in NONE_WORDS:
+            return None
+        if not isinstance(value, str) or value.count("@") != 1:
+            raise ValueRefused('%s needs "AMOUNT@TIME" like "80@2026-06-21T05:00:00Z", or "none", not %r' % (target, value))
+        amount, when = value.split("@")
+        try:
+            number = float(amount) if "." in amount else int(amount)
+        except ValueError:
+            raise ValueRefused("%s: %r is not an amount" % (target, amount))
+        return _number(target, number, 0, 1000, "an amount"), utc_time(target, when)
+    raise ValueRefused("%s cannot be written" % target)
+
+
+def state_signals(name, state):
+    """Signals from a GET /api/state answer (with or without evcc's old "result" wrapper)."""
+    if isinstance(state, dict) and list(state) == ["result"]:
+        state = state["result"]  # evcc before 0.207 wrapped every answer
+    out = {}
+    if not isinstance(state, dict):
+        return out
+    for key in state:
+        value = state[key]
+        if key == "loadpoints" and isinstance(value, list):
+            for k, lp in enumerate(value):
+                flatten(lp, "%s.loadpoints.%d" % (name, k + 1), out)
+        elif key == "vehicles" and isinstance(value, dict):
+            flatten(value, name + ".vehicles", out)
+        else:
+            flatten(value, name + ".site." + key, out)
+    return out
+
+
+class Evcc(Adapter):
+    """One evcc, read and written by REST."""
+
+    kind = "evcc"
+    title = "evcc"
+    # The common signals (docs/signals.md); evcc publishes many more, by the
+    # same rule: its MQTT topics with "/" as ".".
+    SIGNALS = (
+        ("site.pvPower", "W"),
+        ("site.homePower", "W"),
+        ("site.grid.power", "W"),
+        ("site.gridPower", "W"),
+        ("site.battery.soc", "%"),
+        ("site.battery.power", "W"),
+        ("site.batterySoc", "%"),
+        ("site.batteryPower", "W"),
+        ("loadpoints.<n>.mode", "text"),
+        ("loadpoints.<n>.chargePower", "W"),
+        ("loadpoints.<n>.charging", "bool"),
+        ("loadpoints.<n>.connected", "bool"),
+        ("loadpoints.<n>.enabled", "bool"),
+        ("loadpoints.<n>.vehicleSoc", "%"),
+        ("loadpoints.<n>.limitSoc", "%"),
+        ("loadpoints.<n>.minCurrent", "A"),
+        ("loadpoints.<n>.maxCurrent", "A"),
+        ("loadpoints.<n>.offeredCurrent", "A"),
+        ("loadpoints.<n>.phasesConfigured", ""),
+        ("loadpoints.<n>.phasesActive", ""),
+        ("vehicles.<name>.minSoc", "%"),
+        ("vehicles.<name>.limitSoc", "%"),
+        ("*", ""),
+    )
+    # Every writable setting and the kind of its value (check() checks it).
+    TARGETS = (
+        ("site.prioritySoc", "soc"),
+        ("site.bufferSoc", "soc"),
+        ("site.bufferStartSoc", "soc"),
+        ("site.residualPower", "watts"),
+        ("site.smartCostLimit", "price"),
+        ("site.batteryDischargeControl", "bool"),
+        ("loadpoints.<n>.mode", "mode"),
+        ("loadpoints.<n>.limitSoc", "soc"),
+        ("loadpoints.<n>.limitEnergy", "kwh"),
+        ("loadpoints.<n>.minCurrent", "amps"),
+        ("loadpoints.<n>.maxCurrent", "amps"),
+        ("loadpoints.<n>.phases", "phases"),
+        ("loadpoints.<n>.enableThreshold", "watts"),
+        ("loadpoints.<n>.disableThreshold", "watts"),
+        ("loadpoints.<n>.planEnergy", "plan"),
+        ("vehicles.<name>.minSoc", "soc"),
+        ("vehicles.<name>.limitSoc", "soc"),
+        ("vehicles.<name>.planSoc", "plan"),
+    )
+    NOT_WRITABLE = "not a writable evcc setting (docs/signals.md lists them)"
+    CONFIG_KEYS = ("type", "url", "transport", "topic", "poll", "timeout", "stale_after")
+    URL_EXAMPLE = "http://evcc.local:7070"
+
+    def __init__(self, name, url=None, timeout=Adapter.TIMEOUT, session=None):
+        self.name = name
+        self.api = WebApi(name, url, None, False, timeout, "evcc's setters need no token; check the URL", session) if url else None
+        self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
+        self.need_url()
+
+    @classmethod
+    def build(cls, name, spec, mqtt=None, session=None, log=None):
+        """The adapter of a checked config entry read over REST."""
+        return cls(name, spec.get("url"), spec.get("timeout", cls.TIMEOUT), session)
+
+    @classmethod
+    def check_value(cls, target, kind, value):
+        """The value as evcc takes it (see check)."""
+        return check(target, kind, value)
+
+    def poll(self):
+        """One GET /api/state as {signal: value}."""
+        signals = state_signals(self.name, self.api.get_json("/api/state"))
+        for name in signals:
+            if name.endswith(".mode") and signals[name] == "smart":
+                self.smart_modes = True
+        return signals
+
+    def write(self, target, value):
+        """Set one setting; raises ValueRefused (bad value) or DeviceError (evcc said no)."""
+        parts, kind = self.find(target)
+        value = check(target, kind, value)
+        if kind == "mode" and value == "smart" and not self.smart_modes:
+            value = "pv"  # an evcc from before 2026 knows no "smart"; both mean solar charging
+        # The scope is where evcc's MQTT topics put the setting: "site/",
+        # "loadpoints/1/" or "vehicles/<name>/".
+        scope = "/".join(parts[:-1]) + "/"
+        self._send(target, scope, parts[-1], kind, value)
+
+    def _send(self, target, scope, name, kind, value):
+        # The checked value to evcc over REST (evcc_mqtt.EvccMqtt publishes it instead).
+        # REST has the site's settings at the top: /api/prioritysoc, /api/loadpoints/1/mode.
+        path = ("" if scope == "site/" else scope) + REST_PATHS.get(name, name.lower())
+        method = "POST"
+        if value is None:
+            method, url = "DELETE", "/api/" + path
+        elif kind == "plan":
+            url = "/api/%s/%s/%s" % (path, number_text(value[0]), value[1])
+        else:
+            url = "/api/%s/%s" % (path, value_text(value))
+        status, _, body = self.api.call(method, url)
+        if status in (400, 404, 422):
+            answer = self.api.parse(method, url, body) if body[:1] in (b"{", b'"') else None
+            reason = answer.get("error") if isinstance(answer, dict) else None
+            raise DeviceError(self.name, "%s %s" % (method, url), "evcc refused %s = %s: %s" % (target, value, reason or "HTTP %d" % status), "refused")
+        self.api.check_status(method, url, status, body)

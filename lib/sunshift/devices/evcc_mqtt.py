@@ -1,0 +1,63 @@
+"""evcc over MQTT: its topics as published (`evcc/site/pvPower`), settings
+written to `<topic>/<setting>/set`.
+
+The value checks, setting names and signal names are evcc.py's; this module is
+on a board only when evcc is read over MQTT (devices/kinds.py).
+"""
+
+from ..text import text_value
+from .evcc import Evcc, number_text, value_text
+from .mqtt_feed import MqttFeed, publish, subscribe
+
+# evcc's MQTT setter is phasesConfigured (it was `phases` before 2026).
+MQTT_SETTERS = {"phases": "phasesConfigured"}
+
+
+class EvccMqtt(Evcc):
+    """One evcc, read and written over MQTT under ``topic``."""
+
+    transport = "mqtt"
+
+    def __init__(self, name, mqtt, topic="evcc"):
+        self.name = name
+        self.mqtt = mqtt
+        self.topic = topic.rstrip("/")
+        self.feed = MqttFeed()
+        self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
+        subscribe(name, mqtt, self.topic)
+
+    @classmethod
+    def build(cls, name, spec, mqtt=None, session=None, log=None):
+        """The adapter of a checked config entry read over MQTT."""
+        return cls(name, mqtt, spec.get("topic", "evcc"))
+
+    def poll(self):
+        """What arrived since the last call (see mqtt_site.MqttFeed)."""
+        return self.feed.take()
+
+    def handle(self, topic, payload):
+        """An MQTT message; True if it was this evcc's."""
+        if not topic.startswith(self.topic + "/"):
+            return False
+        rest = topic[len(self.topic) + 1 :]
+        if rest.endswith("/set"):
+            return True  # evcc clears its setter topics; not state
+        if rest == "status":
+            self.feed.status(payload)
+            return True
+        name = self.name + "." + rest.replace("/", ".")
+        value = text_value(payload)
+        self.feed.set(name, value)
+        if rest.endswith("/mode") and value == "smart":
+            self.smart_modes = True
+        return True
+
+    def _send(self, target, scope, name, kind, value):
+        topic = "%s/%s%s/set" % (self.topic, scope, MQTT_SETTERS.get(name, name))
+        if value is None:
+            payload = "none"  # never an empty payload: evcc ignores those
+        elif kind == "plan":
+            payload = '{"value": %s, "time": "%s"}' % (number_text(value[0]), value[1])
+        else:
+            payload = value_text(value)
+        publish(self.name, self.mqtt, topic, payload)

@@ -1,0 +1,69 @@
+"""A device's HTTP API: base URL, token, timeout, and errors that name the device.
+
+Adapters call ``get_json``/``call``; every failure comes back as a DeviceError
+whose message names the device and the endpoint and says what to do, never as
+a raw socket or JSON exception.  Tokens go in the Authorization header and
+never into a message.
+"""
+
+from .. import jsonpick, port
+from ..errors import DeviceError, TransportError
+
+
+class WebApi:
+    """HTTP calls to one device at ``base_url`` (e.g. "https://192.168.1.20")."""
+
+    def __init__(self, device, base_url, token=None, insecure=False, timeout=port.TIMEOUT, auth_hint=None, session=None):
+        self.device = device
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.auth_hint = auth_hint or "check the token in the secrets file"
+        self.session = session or port.backend("http").Session(insecure)
+
+    def headers(self, extra=None):
+        """Request headers: the bearer token when there is one, plus ``extra``."""
+        out = {"Accept": "application/json"}
+        if self.token:
+            out["Authorization"] = "Bearer " + self.token
+        if extra:
+            for name in extra:
+                out[name] = extra[name]
+        return out
+
+    def call(self, method, path, body=None, headers=None):
+        """(status, headers, body) of one call; transport failures raise DeviceError."""
+        try:
+            return self.session.request(method, self.base_url + path, self.headers(headers), body, self.timeout)
+        except TransportError as e:
+            raise DeviceError(self.device, "%s %s" % (method, path), str(e), e.kind)
+
+    def check_status(self, method, path, status, body):
+        """Raise DeviceError for an HTTP status that is not success."""
+        if 200 <= status < 300:
+            return
+        where = "%s %s" % (method, path)
+        if status in (401, 403):
+            raise DeviceError(self.device, where, "token rejected or expired (HTTP %d); %s" % (status, self.auth_hint), "auth")
+        if status == 404:
+            raise DeviceError(self.device, where, "not found (HTTP 404)", "missing")
+        if status >= 500:
+            raise DeviceError(self.device, where, "the device failed (HTTP %d)" % status, "server")
+        raise DeviceError(self.device, where, "unexpected HTTP %d: %s" % (status, jsonpick.describe_body(body)), "status")
+
+    def get_json(self, path, keep=None):
+        """GET ``path`` and parse its JSON (keeping only the keys in ``keep``)."""
+        status, _, body = self.call("GET", path)
+        self.check_status("GET", path, status, body)
+        return self.parse("GET", path, body, keep)
+
+    def parse(self, method, path, body, keep=None):
+        """JSON of an answer, or a DeviceError that says what the body was instead."""
+        try:
+            return jsonpick.loads(body, keep)
+        except jsonpick.JsonError as e:
+            raise DeviceError(self.device, "%s %s" % (method, path), "bad answer: %s" % e, "body")
+
+    def close(self):
+        """Close kept-alive connections."""
+        self.session.close()

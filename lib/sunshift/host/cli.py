@@ -1,0 +1,114 @@
+"""The command line: ``python3 main.py <command>`` or the installed ``sunshift``.
+
+The commands live beside it: cli_sim (sim, scenario), cli_site (run, read,
+demo); options holds what they share.
+"""
+
+import sys
+
+from .. import VERSION
+from ..errors import RuleError
+from ..lang import ruleset
+from .cli_sim import cmd_scenario, cmd_sim
+from .cli_site import cmd_demo, cmd_read, cmd_run
+from .options import UsageError, parse_options, print_problems, write
+
+USAGE = """usage: sunshift <command> [options]
+
+commands:
+  check PATH...       check rule files (a folder means every *.rules in it);
+                      prints path:line:col: message per problem, exit 1 on errors
+  sim                 replay rules on virtual time, no devices; one JSON line per
+                      decision, the day's figures on stderr:
+      --rules PATH...           rule files or folders (required)
+      --trace FILE.csv          a recorded day: header t,<signal>,...; t in seconds
+      --scenario NAME           or a built-in day whose loads answer the rules
+                                (sunny, broken_clouds, winter)
+      --step DURATION           a scenario's sample interval (default 10s)
+      --start YYYY-MM-DDTHH:MM  wall-clock time of t=0 (default: midnight)
+      --out FILE.jsonl          write the changes there (and the figures to
+                                FILE.summary.json) instead of stdout
+      --summary FILE.json       write the figures there
+      --plot FILE.svg           draw the picture of the day (opens in a browser)
+      --stale-after DURATION    how long a sample stays fresh (default 2m)
+      --quiet, -q               no figures on stderr
+      --verbose, -v             print the decision log to stderr
+  scenario NAME       write a built-in day as a trace CSV (--list: the days)
+      --rules PATH...           let these rules drive the car and the hot water
+      --step DURATION           sample interval (default 10s)
+      --out FILE.csv            write there instead of stdout
+  demo                the built-in site: simulators on loopback, a day in a minute
+      --scenario NAME           sunny (default), broken_clouds or winter
+      --speed N | max           times faster than real time (default 1440)
+      --rules PATH...           default: the rules/ folder of this checkout
+      --plot FILE.svg           where the picture goes (default sunshift-demo-NAME.svg)
+      --no-plot                 no picture
+      --port N                  Envoy on N, evcc N+1, EMS-ESP N+2, Mosquitto N+3
+                                (default: any free ports)
+      --no-mqtt, --mqtt         HTTP only / insist on Mosquitto (default: MQTT if there)
+      --step DURATION           the loop's step in simulated time (default 10s)
+  run                 the real thing: poll the devices, run the rules, write
+      --config FILE             the site config (default site.json)
+      --secrets FILE            tokens and passwords (default: secrets.json beside it)
+      --rules PATH...           rule files or folders (default: the config's "rules")
+      --dry-run                 log the writes it would make, write nothing
+      --verbose, -v             log more
+  read DEVICE         poll one device once; print every signal it offers as JSON
+      --config FILE             take the device from the site config, or:
+      --url URL [--token T] [--insecure]   a quick look without a config
+  version             print the version
+"""
+
+
+def cmd_check(args, out, err):
+    """`check PATH...`: 0 when every file is valid, 1 with path:line:col: lines otherwise."""
+    _, paths = parse_options(args, {})
+    if not paths:
+        raise UsageError("check needs at least one rule file or folder")
+    try:
+        rs = ruleset.load(paths)
+    except RuleError as e:
+        print_problems(e.problems, out)
+        errors = len([p for p in e.problems if not p.warning])
+        write(err, "%d error%s" % (errors, "" if errors == 1 else "s"))
+        return 1
+    print_problems(rs.warnings, out)
+    files = len(rs.files)
+    note = ""
+    if rs.warnings:
+        note = " (%d warning%s)" % (len(rs.warnings), "" if len(rs.warnings) == 1 else "s")
+    write(
+        out,
+        "ok: %d rule%s, %d let%s in %d file%s%s"
+        % (len(rs.rules), "" if len(rs.rules) == 1 else "s", len(rs.lets), "" if len(rs.lets) == 1 else "s", files, "" if files == 1 else "s", note),
+    )
+    return 0
+
+
+COMMANDS = {"check": cmd_check, "sim": cmd_sim, "scenario": cmd_scenario, "run": cmd_run, "read": cmd_read, "demo": cmd_demo}
+
+
+def main(argv, out=None, err=None):
+    """Run the command in ``argv`` (without the program name); returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        out.write(USAGE)
+        return 0 if argv else 2
+    if argv[0] in ("version", "--version"):
+        write(out, "sunshift " + VERSION)
+        return 0
+    command = COMMANDS.get(argv[0])
+    if command is None:
+        write(err, "sunshift: unknown command '%s'\n" % argv[0] + USAGE)
+        return 2
+    try:
+        return command(argv[1:], out, err)
+    except UsageError as e:
+        write(err, "sunshift %s: %s\n" % (argv[0], e) + USAGE)
+        return 2
+
+
+def run():
+    """Entry point of the installed ``sunshift`` script."""
+    sys.exit(main(sys.argv[1:]))

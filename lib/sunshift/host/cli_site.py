@@ -1,0 +1,170 @@
+"""The commands that meet devices: `run` (the real thing), `read` (one device
+once) and `demo` (the built-in site on loopback)."""
+
+from .. import port
+from ..devices import kinds
+from ..errors import ConfigError, RuleError, SunshiftError
+from ..site import config
+from ..site.runner import Runner
+from .options import UsageError, parse_options, print_problems, sample_step, write
+
+
+def _demo_module():
+    """tools/demo.py: main.py of a checkout puts tools/ on the path (the demo
+    starts the simulators there, which an installed package does not have)."""
+    try:
+        import demo
+    except ImportError:
+        raise UsageError("demo needs the simulators in tools/ of a clone of the sunshift repository: run python3 main.py demo there")
+    return demo
+
+
+def cmd_demo(args, out, err):
+    """`demo`: the built-in simulated site, a day in about a minute (tools/demo.py)."""
+    from . import scenarios
+
+    demo = _demo_module()
+
+    spec = {
+        "--scenario": "one",
+        "--speed": "one",
+        "--step": "one",
+        "--rules": "many",
+        "--plot": "one",
+        "--no-plot": "flag",
+        "--port": "one",
+        "--mqtt": "flag",
+        "--no-mqtt": "flag",
+        "--verbose": "flag",
+        "-v": "--verbose",
+    }
+    options, rest = parse_options(args, spec)
+    if rest:
+        raise UsageError("unexpected argument %s" % rest[0])
+    speed = options.get("--speed", str(scenarios.DAY // demo.DAY_SECONDS))
+    if speed == "max":
+        speed = None
+    else:
+        try:
+            speed = float(speed)
+        except ValueError:
+            speed = 0
+        if not speed > 0:
+            raise UsageError("--speed is how many times faster than real time (1440 plays a day in a minute), or max")
+    base = options.get("--port", "0")
+    if not base.isdigit() or not (int(base) == 0 or 1024 <= int(base) <= 65532):
+        raise UsageError("--port is the first of four ports (1024-65532) for the Envoy, evcc, EMS-ESP and Mosquitto")
+    mqtt = None
+    if options.get("--mqtt"):
+        mqtt = True
+    if options.get("--no-mqtt"):
+        mqtt = False
+    name = options.get("--scenario", scenarios.DEFAULT)
+    plot = None if options.get("--no-plot") else options.get("--plot", "sunshift-demo-%s.svg" % name)
+    rules = options.get("--rules", [port.join(demo.ROOT, "rules")])
+    return demo.main(name, rules, speed, sample_step(options), int(base), mqtt, plot, out, err, bool(options.get("--verbose")))
+
+
+def _log(options):
+    level = port.DEBUG if options.get("--verbose") else port.INFO
+    return port.Log(level)
+
+
+def cmd_run(args, out, err):
+    """`run`: the real thing, against the devices in the site config."""
+    spec = {"--config": "one", "--secrets": "one", "--dry-run": "flag", "--rules": "many", "--verbose": "flag", "-v": "--verbose"}
+    options, rest = parse_options(args, spec)
+    if rest:
+        raise UsageError("unexpected argument %s" % rest[0])
+    log = _log(options)
+    try:
+        site = config.load(options.get("--config", "site.json"), options.get("--secrets"))
+        if "--rules" in options:
+            site.rules = options["--rules"]
+        runner = Runner(site, log, dry_run=bool(options.get("--dry-run")))
+    except RuleError as e:
+        print_problems(e.problems, err)
+        return 1
+    except SunshiftError as e:
+        write(err, "sunshift run: %s" % e)
+        return 1
+    try:
+        runner.log.info(
+            "site",
+            "running %d rules on %d devices%s"
+            % (len(runner.rules.rules), len(runner.adapters), " (dry run: nothing is written)" if runner.dispatcher.dry_run else ""),
+        )
+        zone = site.timezone
+        runner.run(port.make_clock(), lambda: port.time_of_day(zone))
+    except KeyboardInterrupt:
+        log.info("site", "stopped")
+    finally:
+        runner.close()
+    return 0
+
+
+def cmd_read(args, out, err):
+    """`read DEVICE`: poll one device once and print every signal it offers as JSON."""
+    spec = {"--config": "one", "--secrets": "one", "--url": "one", "--token": "one", "--insecure": "flag", "--listen": "one"}
+    options, rest = parse_options(args, spec)
+    if len(rest) != 1:
+        raise UsageError("read needs one device name, like: read envoy --url http://192.168.1.20")
+    name = rest[0]
+    try:
+        if "--url" in options:
+            if name not in kinds.names():
+                raise UsageError("with --url the device is one of %s" % ", ".join(kinds.names()))
+            spec = {"type": name, "url": options["--url"], "token": options.get("--token"), "insecure_tls": bool(options.get("--insecure")), "timeout": 10}
+            mqtt_spec = None
+        else:
+            site = config.load(options.get("--config", "site.json"), options.get("--secrets"))
+            if name not in site.devices:
+                raise ConfigError("%s has no device %r (devices: %s)" % (site.path, name, ", ".join(sorted(site.devices))))
+            spec = site.devices[name]
+            mqtt_spec = site.mqtt
+        mqtt = None
+        if spec.get("transport") == "mqtt":
+            from ..site.mqtt import mqtt_client
+
+            mqtt = mqtt_client(mqtt_spec, None)
+        adapter = kinds.build(name, spec, mqtt)
+        if mqtt is None:
+            signals = adapter.poll()
+        else:
+            signals = _listen(adapter, mqtt, float(options.get("--listen", 5)))
+            if not signals:
+                raise SunshiftError(
+                    "%s: nothing arrived over MQTT within %s s (%s)"
+                    % (name, options.get("--listen", 5), mqtt.last_error or "connected, but the device published nothing")
+                )
+            mqtt.close()
+        adapter.close()
+    except (SunshiftError, ValueError) as e:
+        write(err, "sunshift read %s: %s" % (name, e))
+        return 1
+    write(out, _json_object(signals))
+    return 0
+
+
+def _json_object(values):
+    """A JSON object of ``values``, keys sorted, one per line (the same on both interpreters)."""
+    lines = ["  %s: %s" % (port.json_dumps(key), port.json_dumps(values[key])) for key in sorted(values)]
+    return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+
+
+def _listen(adapter, mqtt, seconds):
+    """Collect an MQTT device's values for up to ``seconds`` (stops 1 s after they stop coming)."""
+    start = port.ticks_ms()
+    last = None
+    values = {}
+    while port.ticks_diff(port.ticks_ms(), start) < seconds * 1000:
+        got = mqtt.poll()
+        for topic, payload in got:
+            adapter.handle(topic, payload)
+        if got:
+            last = port.ticks_ms()
+            values = dict(adapter.feed.values)
+        elif last is not None and port.ticks_diff(port.ticks_ms(), last) > 1000:
+            break
+        port.sleep_ms(20)
+    return values

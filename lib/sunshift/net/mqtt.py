@@ -1,0 +1,184 @@
+"""MQTT on MicroPython, on micropython-lib's umqtt.simple.
+
+The same interface as mqtt_cpython (Client, subscribe, publish, poll, close).
+umqtt.simple needs three things added for unattended use, done here without
+changing it:
+
+* its sockets must keep a timeout: it creates them without one, 1.5+ even
+  calls ``settimeout(None)`` in connect(), and after each non-blocking check
+  it sets them blocking for ever (a broker that goes silent mid-packet would
+  hang the board).  A small stand-in for its ``socket`` module hands it
+  sockets on which "blocking" always means "blocking with the timeout";
+* it never pings, so poll() sends PINGREQ every keepalive / 2 seconds;
+* it counts characters where MQTT counts bytes, so topics and payloads are
+  handed to it as UTF-8 bytes.
+
+It checks the protocol with ``assert``; an AssertionError is a protocol error
+here.  Publishes use QoS 0: umqtt's QoS 1 waits for the PUBACK without a
+timeout.
+"""
+
+import errno
+
+from ..errors import TransportError
+from ..port import TIMEOUT, ticks_diff, ticks_ms
+from .link import Link
+
+try:
+    from umqtt import simple
+except ImportError:
+    simple = None
+
+AVAILABLE = simple is not None
+MAX_MESSAGES = 200  # handled per poll; more wait for the next
+# A read that timed out: ETIMEDOUT (ESP32), EAGAIN (unix and WebAssembly ports).
+_TIMEOUTS = (getattr(errno, "ETIMEDOUT", 110), getattr(errno, "EAGAIN", 11))
+
+
+class _TimedSocket:
+    """A socket for umqtt.simple on which blocking never means for ever."""
+
+    def __init__(self, sock, timeout):
+        self.sock = sock
+        self.timeout = timeout
+        sock.settimeout(timeout)
+
+    def settimeout(self, seconds):
+        self.sock.settimeout(self.timeout if seconds is None else seconds)
+
+    def setblocking(self, flag):
+        self.sock.settimeout(self.timeout if flag else 0)
+
+    def connect(self, address):
+        self.sock.connect(address)
+
+    def read(self, *size):
+        return self.sock.read(*size)
+
+    def write(self, *data):
+        return self.sock.write(*data)
+
+    def close(self):
+        self.sock.close()
+
+
+class _TimedSockets:
+    """Stands in for the socket module inside umqtt.simple: same calls, sockets with a timeout."""
+
+    def __init__(self, real, timeout):
+        self.real = real
+        self.timeout = timeout
+
+    def socket(self, *args):
+        return _TimedSocket(self.real.socket(*args), self.timeout)
+
+    def getaddrinfo(self, *args):
+        return self.real.getaddrinfo(*args)
+
+
+def _bytes(text):
+    """UTF-8 bytes for umqtt, which sizes packets with len()."""
+    return text.encode() if isinstance(text, str) else text
+
+
+class Client(Link):
+    """One connection to a broker from a board."""
+
+    def __init__(self, host, port=1883, client_id="sunshift", username=None, password=None, will=None, keepalive=30, timeout=TIMEOUT, on_state=None):
+        Link.__init__(self, host, port, keepalive, timeout, on_state)
+        self.pinged = 0
+        if not isinstance(simple.socket, _TimedSockets):
+            simple.socket = _TimedSockets(simple.socket, timeout)
+        self.client = simple.MQTTClient(_bytes(client_id), host, port, _bytes(username), _bytes(password), keepalive)
+        if will:
+            self.client.set_last_will(_bytes(will[0]), _bytes(will[1]), True, 1)
+        self.client.set_callback(self._on_message)
+
+    def _on_message(self, topic, payload):
+        self.inbox.append((topic.decode() if isinstance(topic, bytes) else topic, payload))
+
+    def _why(self, e):
+        """(kind, words) for a socket error."""
+        code = e.args[0] if e.args else 0
+        if code in _TIMEOUTS:
+            return "timeout", "no answer within %s s" % self.timeout
+        if code == -1:  # umqtt's own: the socket read b"", the broker closed it
+            return "reset", "the broker closed the connection"
+        return "reset", "errno %s" % code
+
+    def _down(self, text, kind):
+        self.note_down(text, kind)
+        try:
+            self.client.sock.close()
+        except Exception:
+            pass
+
+    def _connect(self):
+        simple.socket.timeout = self.timeout  # the stand-in is shared by every client
+        try:
+            self.client.connect(True)
+            for topic in self.topics:
+                self.client.subscribe(_bytes(topic), 0)
+        except simple.MQTTException as e:
+            code = e.args[0] if e.args else 0
+            self._down("the broker refused the connection (code %s)" % code, "auth" if code in (4, 5) else "refused")
+            return
+        except OSError as e:
+            self._down("cannot connect to %s (%s)" % (self.where(), self._why(e)[1]), "network")
+            return
+        except (AssertionError, IndexError):
+            self._down("cannot connect to %s (not an MQTT answer)" % self.where(), "network")
+            return
+        self.pinged = ticks_ms()
+        self.note_up()
+
+    def subscribe(self, topic):
+        """Subscribe now if connected, and again after every reconnect."""
+        if topic not in self.topics:
+            self.topics.append(topic)
+            if self.connected:
+                try:
+                    self.client.subscribe(_bytes(topic), 0)
+                except (OSError, AssertionError, IndexError):
+                    self._down("the connection was lost while subscribing", "reset")
+
+    def publish(self, topic, payload, retain=False):
+        """Publish (QoS 0); raises TransportError when not connected or the write fails."""
+        if not self.connected:
+            raise self.not_connected()
+        try:
+            self.client.publish(_bytes(topic), _bytes(payload), retain)
+        except OSError:
+            self._down("the connection was lost while publishing", "reset")
+            raise TransportError("reset", "the connection to the MQTT broker was lost")
+
+    def poll(self):
+        """Connect if due, read what arrived, keep the connection alive."""
+        now = ticks_ms()
+        if not self.open and self.backoff.due(now):
+            self._connect()
+        if self.open:
+            try:
+                for _ in range(MAX_MESSAGES):
+                    if self.client.check_msg() is None:
+                        break
+                self.client.sock.settimeout(self.timeout)
+                if self.keepalive and ticks_diff(now, self.pinged) >= self.keepalive * 500:
+                    self.client.ping()
+                    self.pinged = now
+            except OSError as e:
+                kind, why = self._why(e)
+                self._down("the connection to %s was lost (%s)" % (self.where(), why), kind)
+            except (AssertionError, IndexError):
+                self._down("the connection to %s was lost (a broken packet)" % self.where(), "reset")
+        return self.take()
+
+    def close(self):
+        """Disconnect cleanly."""
+        if self.open:
+            self.open = False
+            self.connected = False
+            try:
+                self.client.disconnect()
+            except OSError:
+                pass

@@ -1,0 +1,93 @@
+"""Reading values and names from text, shared by every layer: a payload or a
+trace cell as a value, "did you mean", names that can be one part of a
+signal, and where bytes stop being UTF-8.
+"""
+
+
+def text_value(payload):
+    """A value from text (an MQTT payload, a trace cell): number, true/false, text,
+    or None when empty.  NaN and infinity stay text: they are not measurements."""
+    if isinstance(payload, bytes):
+        try:
+            payload = payload.decode("utf-8")
+        except UnicodeError:
+            return None
+    text = payload.strip()
+    if text == "":
+        return None
+    low = text.lower()
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if value - value == 0 else text
+
+
+def close_to(word, choices):
+    """The choice within two edits of ``word`` (for 'did you mean'), or None."""
+    best = None
+    for choice in choices:
+        if abs(len(choice) - len(word)) > 2:
+            continue
+        prev = list(range(len(choice) + 1))
+        for i in range(1, len(word) + 1):
+            cur = [i] + [0] * len(choice)
+            for j in range(1, len(choice) + 1):
+                cost = 0 if word[i - 1] == choice[j - 1] else 1
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            prev = cur
+        if prev[-1] <= 2 and prev[-1] < len(word):
+            if best is None or prev[-1] < best[0]:
+                best = (prev[-1], choice)
+    return best[1] if best else None
+
+
+def is_alias(text):
+    """True for a name rules can use as one part of a signal: ASCII letters, digits, _."""
+    if not text or "0" <= text[0] <= "9":
+        return False
+    for c in text:
+        if not ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c == "_"):
+            return False
+    return True
+
+
+def utf8_error(src):
+    """Byte offset of the first invalid UTF-8 sequence in ``src``, or None if it is valid."""
+    try:
+        src.decode("utf-8")
+        return None
+    except UnicodeError:
+        pass
+    i = 0
+    n = len(src)
+    while i < n:
+        c = src[i]
+        if c < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= c <= 0xDF:
+            need = 1
+        elif 0xE0 <= c <= 0xEF:
+            need = 2
+        elif 0xF0 <= c <= 0xF4:
+            need = 3
+        else:
+            return i
+        for k in range(1, need + 1):
+            if i + k >= n or src[i + k] & 0xC0 != 0x80:
+                return i
+        try:
+            src[i : i + need + 1].decode("utf-8")
+        except UnicodeError:
+            return i
+        i += need + 1
+    return 0
