@@ -11,24 +11,12 @@
 # inisetup.py, asyncio, the networking bundle...).
 include("$(PORT_DIR)/boards/manifest.py")
 
-# What mqtt_micropython and http_micropython import. MicroPython's ESP32
+# What the board's transports (sunshift/net) import. MicroPython's ESP32
 # manifest already pulls both in (umqtt.simple, and requests through
 # bundle-networking); naming them keeps this image right if that changes.
 require("umqtt.simple")
 require("requests")
 
-# sunshift as a board runs it: the base modules at the top of the package and
-# the board folders, whatever the site (never host/ and cpython/: the command
-# line, the simulator and the CPython backends). Frozen, it sits in flash, not in
-# the heap, so the image runs any config (a copied deploy holds only what its
-# config's devices need). tests/host/test_deploy.py checks that this and
-# tools/board_files.py (and `deploy.py --all-modules`) name the same modules.
-# opt=0 keeps line numbers, so a traceback in the crash log names its line.
-# MicroPython's build runs this file from its own folder (firmware/).
-import os  # noqa: E402
-
-BOARD_FOLDERS = ("lang", "core", "net", "devices", "site", "board")
-BASE = sorted(name for name in os.listdir("../lib/sunshift") if name.endswith(".py"))
-package("sunshift", files=BASE, base_path="../lib", opt=0)
-for folder in BOARD_FOLDERS:
-    package("sunshift/" + folder, base_path="../lib", opt=0)
+# sunshift as a board runs it (package.py, which the 32-bit stand-in for a
+# board in tools/proxy/ freezes too).
+include("package.py")

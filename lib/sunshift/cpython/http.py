@@ -1,6 +1,6 @@
 """HTTP on CPython, from the standard library: keep-alive, TLS, timeouts.
 
-One call shape for both interpreters (see http_micropython):
+One call shape for both interpreters (see net/http.py):
 
     session = Session(insecure=False)
     status, headers, body = session.request("GET", url, headers, body, timeout)

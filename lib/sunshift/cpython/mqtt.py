@@ -1,6 +1,6 @@
 """MQTT on CPython, on paho-mqtt, driven by our own non-blocking poll.
 
-The same interface as mqtt_micropython:
+The same interface as net/mqtt.py:
 
     client = Client(host, port, client_id, username, password, will=(topic, payload))
     client.subscribe("evcc/#")

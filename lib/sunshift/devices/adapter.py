@@ -7,7 +7,8 @@ the deploy and docs/signals.md (devices/kinds.py lists the kinds):
 
 * ``SIGNALS``: (pattern, unit) of the signals it produces, after the device's
   name.  The unit is how the device gives the number ("W", "kW", "%", "°C",
-  "A", "Wh", "" for a plain number) or "bool" or "text".
+  "A", "Wh", "" for a plain number), "bool" or "text", or "any" for the names
+  a device has beyond those listed (a pattern ending in ``*``).
 * ``TARGETS``: (pattern, kind of value) of the settings it can write;
   :meth:`Adapter.setting` finds a target's entry, so what the table does not
   list is refused before anything is sent, and :meth:`Adapter.check_value`

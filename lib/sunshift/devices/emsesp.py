@@ -65,7 +65,7 @@ class EmsEsp(Adapter):
         ("thermostat.hc<n>.seltemp", "°C"),
         ("thermostat.hc<n>.currtemp", "°C"),
         ("thermostat.hc<n>.mode", "text"),
-        ("<device>.*", ""),
+        ("<device>.*", "any"),
     )
     # Any entity of a device EMS-ESP knows; EMS-ESP itself says which are writable.
     TARGETS = (("<device>.*", "entity"),)

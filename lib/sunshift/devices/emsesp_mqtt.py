@@ -28,7 +28,7 @@ class EmsEspMqtt(EmsEsp):
         return cls(name, mqtt, spec.get("base", "ems-esp"))
 
     def poll(self):
-        """What arrived since the last call (see mqtt_site.MqttFeed)."""
+        """What arrived since the last call (see mqtt_feed.MqttFeed)."""
         return self.feed.take()
 
     def handle(self, topic, payload):

@@ -17,6 +17,10 @@ decision tries again.
 
 docs/enode.md lists every signal and target; tools/simulators/enode-notes.md
 is what this is built from, with the places where Enode's reference is silent.
+The parts of Enode's API that stand alone (commands, problems, the token) are
+enode_api.py; this module stays a little over 500 lines because reading, writing
+and following actions share one client: its token, its pause after a 429 and
+its log.
 """
 
 from .. import port
@@ -83,7 +87,7 @@ class Enode(Adapter):
         ("meters.<name>.energyState.power", "kW"),
         ("<kind>.<name>.isReachable", "bool"),
         ("<kind>.<name>.lastSeen", "text"),
-        ("<kind>.<name>.*", ""),
+        ("<kind>.<name>.*", "any"),
     )
     # Every command Enode offers a home's devices, by the kind of value it takes
     # (enode_api.command checks it and makes the request).

@@ -166,7 +166,7 @@ class Evcc(Adapter):
         ("loadpoints.<n>.phasesActive", ""),
         ("vehicles.<name>.minSoc", "%"),
         ("vehicles.<name>.limitSoc", "%"),
-        ("*", ""),
+        ("*", "any"),
     )
     # Every writable setting and the kind of its value (check() checks it).
     TARGETS = (

@@ -32,7 +32,7 @@ class EvccMqtt(Evcc):
         return cls(name, mqtt, spec.get("topic", "evcc"))
 
     def poll(self):
-        """What arrived since the last call (see mqtt_site.MqttFeed)."""
+        """What arrived since the last call (see mqtt_feed.MqttFeed)."""
         return self.feed.take()
 
     def handle(self, topic, payload):

@@ -1,6 +1,6 @@
 """HTTP on MicroPython, on micropython-lib's ``requests`` (or the older ``urequests``).
 
-The same call shape as http_cpython:
+The same call shape as cpython/http.py:
 
     status, headers, body = Session(insecure).request(method, url, headers, body, timeout)
 

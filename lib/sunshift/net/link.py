@@ -12,7 +12,7 @@ from .backoff import Backoff
 
 
 class Link:
-    """Connection state shared by mqtt_cpython.Client and mqtt_micropython.Client."""
+    """Connection state shared by cpython/mqtt.Client and net/mqtt.Client."""
 
     def __init__(self, host, port, keepalive, timeout, on_state):
         self.host = host

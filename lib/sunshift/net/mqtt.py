@@ -1,6 +1,6 @@
 """MQTT on MicroPython, on micropython-lib's umqtt.simple.
 
-The same interface as mqtt_cpython (Client, subscribe, publish, poll, close).
+The same interface as cpython/mqtt.py (Client, subscribe, publish, poll, close).
 umqtt.simple needs three things added for unattended use, done here without
 changing it:
 

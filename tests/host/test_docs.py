@@ -1,0 +1,22 @@
+"""The docs read the code's tables: docs/signals.md's table of every kind is what
+tools/kinds_doc.py makes from the adapters (run it with --write after a change)."""
+
+import kinds_doc
+
+from sunshift.devices import kinds
+
+
+def test_the_table_of_kinds_in_the_docs_is_the_adapters():
+    with open(kinds_doc.DOC, encoding="utf-8") as f:
+        text = f.read()
+    assert kinds_doc.section() in text, "docs/signals.md is behind the adapters: python3 tools/kinds_doc.py --write"
+    for kind in kinds.names():
+        assert '(`"type": "%s"`)' % kind in kinds_doc.section()
+
+
+def test_every_kind_of_value_has_words_and_none_is_left_over():
+    used = set()
+    for kind in kinds.names():
+        for _, value in kinds.adapter_class(kind).TARGETS:
+            used.add((kind, value))
+    assert used == set(kinds_doc.VALUES)

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Write the table of every device kind in docs/signals.md from the table of kinds.
+
+    python3 tools/kinds_doc.py           print the section
+    python3 tools/kinds_doc.py --write   put it into docs/signals.md (between its markers)
+
+The section comes from sunshift.devices.kinds and each adapter's class data:
+its config keys and defaults, its transports, the SIGNALS it produces with
+their units and the TARGETS it takes with the kind of value.  So the docs say
+what the code does; tests/host/test_docs.py fails when they part.
+"""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "lib"))
+
+from sunshift.devices import kinds  # noqa: E402
+from sunshift.units import format_duration  # noqa: E402
+
+DOC = os.path.join(ROOT, "docs", "signals.md")
+BEGIN = "<!-- kinds: begin (python3 tools/kinds_doc.py --write) -->"
+END = "<!-- kinds: end -->"
+
+UNITS = {"bool": "true/false", "text": "text", "": "a number", "any": "as the device gives it"}
+# What each kind of value a target takes is, in words: (device kind, value kind) -> text.
+VALUES = {
+    ("evcc", "soc"): "0–100 (%)",
+    ("evcc", "watts"): "W",
+    ("evcc", "kwh"): "0–1000 (kWh)",
+    ("evcc", "amps"): "1–125 (A)",
+    ("evcc", "mode"): "`off`, `pv`, `minpv`, `now`, `smart`",
+    ("evcc", "phases"): "0 (automatic), 1 or 3",
+    ("evcc", "bool"): "true/false",
+    ("evcc", "price"): "a price per kWh, or `none`",
+    ("evcc", "plan"): '`"AMOUNT@TIME"` (UTC), or `none`',
+    ("emsesp", "entity"): "a number, true/false or text, as the entity takes it (EMS-ESP checks)",
+    ("enode", "charging"): "true (start) / false (stop)",
+    ("enode", "maxCurrent"): "1–125 (A)",
+    ("enode", "operationMode"): "`IMPORT_FOCUS`, `EXPORT_FOCUS`, `TIME_OF_USE`, `SELF_RELIANCE`",
+    ("enode", "hold"): '`"HEAT 21"`, `"COOL 24"`, `"AUTO 19 24"`, `"OFF"` or `FOLLOW_SCHEDULE`',
+    ("enode", "smartOverride"): "true / false",
+}
+
+
+def shown(kind, pattern, choices):
+    """A pattern as the docs write it: the device's default name first, `…` for further parts."""
+    parts = []
+    for part in pattern.split("."):
+        if part == "*":
+            part = "…"
+        parts.append(part)
+    text = "`%s.%s`" % (kind, ".".join(parts))
+    for name, words in choices:
+        if "<%s>" % name in pattern:
+            text += " (`<%s>`: %s)" % (name, ", ".join(words))
+    return text
+
+
+def section():
+    """The generated markdown."""
+    out = [BEGIN, "", "## Every kind at a glance", ""]
+    out.append(
+        "Generated from the adapters (`lib/sunshift/devices/`): what each kind of device"
+        " offers and takes, under its default name (a device named otherwise in the config"
+        " puts its own name first). `<n>` is a number from 1, `<name>` a name (a vehicle, an"
+        " alias in the config), `…` any further parts of the device's own names."
+    )
+    for kind in kinds.names():
+        cls = kinds.adapter_class(kind)
+        transports = ["REST"]
+        if kinds.modules(kind, "mqtt") != kinds.modules(kind, "rest"):
+            transports.append("MQTT")
+        out += ["", '### %s (`"type": "%s"`)' % (cls.title, kind), ""]
+        defaults = "poll every %s, timeout %s" % (format_duration(cls.POLL), format_duration(cls.TIMEOUT))
+        if cls.STALE_AFTER:
+            defaults += ", stale after %s" % format_duration(cls.STALE_AFTER)
+        out.append("Read over %s; config keys %s; %s." % (" or ".join(transports), ", ".join("`%s`" % k for k in cls.CONFIG_KEYS), defaults))
+        out += ["", "| signal | unit |", "|---|---|"]
+        for pattern, unit in cls.SIGNALS:
+            out.append("| %s | %s |" % (shown(kind, pattern, cls.CHOICES), UNITS.get(unit, unit)))
+        if not cls.TARGETS:
+            out += ["", "No targets: it is only read."]
+            continue
+        out += ["", "| target | value |", "|---|---|"]
+        for pattern, value in cls.TARGETS:
+            if (kind, value) not in VALUES:
+                raise SystemExit("tools/kinds_doc.py: no words for the value %r of %s targets: add them to VALUES" % (value, kind))
+            out.append("| %s | %s |" % (shown(kind, pattern, cls.CHOICES), VALUES[(kind, value)]))
+    out += ["", END]
+    return "\n".join(out) + "\n"
+
+
+def with_section(text):
+    """``text`` (docs/signals.md) with the section between its markers replaced."""
+    start = text.index(BEGIN)
+    end = text.index(END) + len(END) + 1
+    return text[:start] + section() + text[end:]
+
+
+def main(argv):
+    if argv == ["--write"]:
+        with open(DOC, encoding="utf-8") as f:
+            text = f.read()
+        with open(DOC, "w", encoding="utf-8") as f:
+            f.write(with_section(text))
+        print("wrote the table of kinds into %s" % os.path.relpath(DOC))
+        return 0
+    if argv:
+        sys.stderr.write(__doc__.split("\n\n")[1] + "\n")
+        return 2
+    sys.stdout.write(section())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
