@@ -208,11 +208,62 @@ def load_config():
     return K["site"]
 
 
-def parse_rules():
-    """The ten rules and the let, parsed and linked."""
-    from sunshift.lang import ruleset
+# Host-only modules: the parser compiles the rules on the PC (tools/deploy.py)
+# and a board never imports them (tools/board_files.py).
+PARSER_MODULES = ("sunshift.lang.ruleset", "sunshift.lang.syntax", "sunshift.lang.lexer", "sunshift.lang.link")
+COMPILED_NAME = "rules.compiled"
 
-    K["rules"] = ruleset.load(K["site"].rules)
+
+def compile_rules():
+    """The bench site's rules compiled as tools/deploy.py does it on the PC.
+
+    With the .mpy package (tools/mprun.mjs --mpy) the parent wrote the file
+    beside it, as a deploy copies it; otherwise it is compiled here and the
+    parser's modules are dropped again, so the figures after it are a board's."""
+    if FROM_MPY:
+        for folder in sys.path:
+            path = (folder or ".") + "/" + COMPILED_NAME
+            try:
+                open(path).close()
+            except OSError:
+                continue
+            K["compiled"] = path
+            return path
+        raise SystemExit("bench_memory: no %s beside the .mpy package" % COMPILED_NAME)
+    K["compiled"] = write_compiled(K["site"].rules, "/" + COMPILED_NAME if MICROPYTHON else None)
+    for name in PARSER_MODULES:
+        sys.modules.pop(name, None)
+    return K["compiled"]
+
+
+def write_compiled(paths, target):
+    """Compile the rule files (or folders) ``paths`` into ``target`` (a temporary
+    file when None); returns its path."""
+    from sunshift.lang import compiled, ruleset
+
+    files, _ = ruleset.rule_files(paths)
+    text = compiled.dump(ruleset.load(paths), files)
+    if target is None:
+        import tempfile
+
+        handle, target = tempfile.mkstemp(suffix="." + COMPILED_NAME)
+        import os
+
+        os.close(handle)
+    with open(target, "w") as f:
+        f.write(text)
+    return target
+
+
+def load_rules():
+    """The ten rules and the let, loaded compiled as a board loads them."""
+    from sunshift.lang import compiled
+
+    K["rules"] = compiled.load(K["compiled"])
+    if not MICROPYTHON:
+        import os
+
+        os.remove(K["compiled"])  # write_compiled's temporary file
     return K["rules"]
 
 
@@ -334,7 +385,8 @@ MEASURE = [
     ),
     step("micropython: test scaffolding (replayed devices)", scaffolding, counted=False, site=False),
     step("micropython: config load", load_config),
-    step("micropython: rules parse (10 rules, 1 let)", parse_rules),
+    step("micropython: rules compiled (the PC's work, as deploy does it)", compile_rules, counted=False, site=False),
+    step("micropython: rules load (compiled: 10 rules, 1 let)", load_rules),
     step("micropython: adapters and engine (Runner)", make_runner),
     step("micropython: first poll envoy (probe, production.json)", first_poll("envoy")),
     step("micropython: first poll evcc (/api/state)", first_poll("evcc")),
@@ -416,7 +468,9 @@ def mpy_sizes(build):
         )
         biggest = sorted(sizes, key=lambda item: -item[1])
         print("  " + ", ".join("%s %d" % (name[:-4], size) for name, size in biggest))
-    return os.path.join(build, "site", "lib")  # compile_package writes BUILD/lib/sunshift/
+    package = os.path.join(build, "site", "lib")  # compile_package writes BUILD/lib/sunshift/
+    write_compiled(config.load(SITE).rules, os.path.join(package, COMPILED_NAME))  # as deploy copies it beside
+    return package
 
 
 def mpy_memory(package):

@@ -16,6 +16,8 @@ module level, then
 * the board's HTTP backend (port.BACKENDS, loaded by name), and for a site
   with a device over MQTT the MQTT backend and the site's MQTT side
   (MQTT_SIDE), which the runner imports inside a function only then;
+* never the rule lexer, parser and linker: a board runs compiled rules
+  (HOST_ONLY_IMPORTS);
 
 each with what it imports at module level.  An import inside a function is
 followed only by these rules: tests/host/test_deploy.py fails on one in the
@@ -36,10 +38,16 @@ ENTRY = ("__init__", "board/supervisor")
 # The site's MQTT side: the runner imports it inside a function, for a site with
 # a device over MQTT.
 MQTT_SIDE = ("site/mqtt",)
+# Imports inside functions of the board folders that never run on a board, so a
+# deploy leaves their modules (and what they import) on the host: the runner
+# parses rule files only when it is given none, as `run` on a PC is; a board
+# gives it the rules it loaded compiled (sunshift.lang.compiled).
+HOST_ONLY_IMPORTS = (("site/runner", "lang/ruleset"),)
 
 # Where things go on the board (MicroPython puts /lib on sys.path).
 BOARD_PACKAGE = "/lib/sunshift"
-BOARD_RULES = "/rules"
+BOARD_RULES = "/rules"  # the rule files as text, for people: a board does not parse them
+BOARD_COMPILED = "/rules.compiled"  # the rules a board runs (sunshift.lang.compiled)
 BOARD_CONFIG = "/config.json"
 BOARD_SECRETS = "/secrets.json"
 BOARD_ROOT = "/"
@@ -47,6 +55,10 @@ BOARD_ROOT = "/"
 # micropython-lib packages the board's backends import (net/mqtt, net/http),
 # installed with `mpremote mip install` or frozen.
 BOARD_LIBRARIES = ("umqtt.simple", "requests")
+# The versions `deploy --libs` installs (mip's name@version): those the backends'
+# tests run on (tests/vendor/micropython-lib/README.md); requests 0.10, which
+# MicroPython 1.28 firmware bundles, is tested too.
+LIBRARY_VERSIONS = {"umqtt.simple": "1.8.0", "requests": "1.1.1"}
 
 
 class UnknownKind(ValueError):

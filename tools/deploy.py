@@ -2,7 +2,7 @@
 """Put sunshift on an ESP32 running MicroPython, through mpremote.
 
     python3 tools/deploy.py                  everything below, then reset the board
-    python3 tools/deploy.py --rules-only     check and push the rules, then reset
+    python3 tools/deploy.py --rules-only     check, compile and push the rules, then reset
     python3 tools/deploy.py --lib-only       compile the modules the config's devices need to .mpy and copy them
     python3 tools/deploy.py --all-modules    with the lib step: every board module, whatever the config
     python3 tools/deploy.py --config-only    check and push site.json and secrets.json
@@ -10,6 +10,8 @@
     python3 tools/deploy.py --dry-run        print the mpremote commands, run none
 
 Nothing reaches the board unless the rules pass `check` and the config loads.
+A board does not parse rules: the rules step compiles them here
+(sunshift.lang.compiled) and copies the compiled file with the rule files.
 The package step copies what the config's devices need: sunshift.board.supervisor
 and what it imports, the adapter of each device kind (sunshift.devices.kinds),
 and the MQTT modules only when a device has "transport": "mqtt" (a device kind
@@ -35,7 +37,7 @@ sys.path.insert(0, LIB)
 import board_files  # noqa: E402
 
 from sunshift.errors import RuleError, SunshiftError  # noqa: E402
-from sunshift.lang import ruleset  # noqa: E402
+from sunshift.lang import compiled, ruleset  # noqa: E402
 from sunshift.site import config  # noqa: E402
 
 # The .mpy version MicroPython 1.27 firmware loads: 6, sub-version 3 (the
@@ -233,8 +235,9 @@ def print_sizes(sizes, folder, out, why=None):
     out.write("  %7d  total, %d files (%.1f KB; %s)\n" % (total, len(sizes), total / 1024, verdict))
 
 
-def check_rules(paths):
-    """The rule files to push, after a full `check`; DeployError lists every problem."""
+def check_rules(paths, build):
+    """The rule files to push and their compiled form (written under ``build``),
+    after a full `check`; DeployError lists every problem."""
     try:
         rules = ruleset.load(paths)
     except RuleError as e:
@@ -246,7 +249,12 @@ def check_rules(paths):
         if name in names:
             raise DeployError("%s and %s would both be %s/%s on the board; rename one" % (names[name], path, board_files.BOARD_RULES, name))
         names[name] = path
-    return files, rules
+    # A board does not parse: it runs the rules compiled here (sunshift.lang.compiled).
+    os.makedirs(build, exist_ok=True)
+    target = os.path.join(build, os.path.basename(board_files.BOARD_COMPILED))
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(compiled.dump(rules, files))
+    return files, target, rules
 
 
 def _secrets_message(message, secrets_path):
@@ -302,11 +310,11 @@ class Plan:
 
     def libs(self):
         if not self.board.known:
-            self.add(["mip", "install", *board_files.BOARD_LIBRARIES], "only the missing ones")
+            self.add(["mip", "install", *pinned(board_files.BOARD_LIBRARIES)], "only the missing ones")
             return
         missing = [m for m in board_files.BOARD_LIBRARIES if m not in self.board.modules]
         if missing:
-            self.add(["mip", "install", *missing])
+            self.add(["mip", "install", *pinned(missing)])
             self.board.dirs.add("/lib")  # mip makes it
 
     def package(self, mpy_dir, names):
@@ -325,10 +333,12 @@ class Plan:
         for folder in [""] + list(board_files.BOARD_FOLDERS):
             self.remove_stale(board_files.BOARD_PACKAGE + ("/" + folder if folder else ""), (), (".py", ".mpy"))
 
-    def rules(self, files):
+    def rules(self, files, compiled_file):
         self.mkdir(board_files.BOARD_RULES)
         self.remove_stale(board_files.BOARD_RULES, [os.path.basename(f) for f in files], (".rules",))
         self.add(["fs", "cp", *files, ":" + board_files.BOARD_RULES + "/"])
+        # Last: the board runs the compiled rules, so they go when the files they came from are there.
+        self.add(["fs", "cp", compiled_file, ":" + board_files.BOARD_COMPILED])
 
     def config(self, config_path, secrets_path):
         self.add(["fs", "cp", config_path, ":" + board_files.BOARD_CONFIG])
@@ -342,6 +352,11 @@ class Plan:
 
     def reset(self):
         self.add(["reset"])
+
+
+def pinned(names):
+    """micropython-lib packages as mip installs them at the versions sunshift is tested on."""
+    return ["%s@%s" % (name, board_files.LIBRARY_VERSIONS[name]) for name in names]
 
 
 def shown(args):
@@ -378,10 +393,14 @@ def parse_args(argv):
     p.add_argument("--config", default="site.json", help="the site config, copied to /config.json (default: site.json)")
     p.add_argument("--secrets", help="tokens and passwords, copied to /secrets.json (default: secrets.json beside the config)")
     p.add_argument("--rules", nargs="+", default=["rules"], metavar="PATH", help="rule files or folders, copied to /rules/ (default: rules)")
-    p.add_argument("--rules-only", action="store_true", help="check and push the rules, then reset the board")
+    p.add_argument("--rules-only", action="store_true", help="check, compile and push the rules, then reset the board")
     p.add_argument("--lib-only", action="store_true", help="compile lib/sunshift and copy the .mpy files")
     p.add_argument("--config-only", action="store_true", help="check and push the config and the secrets")
-    p.add_argument("--libs", action="store_true", help="install umqtt.simple and requests with mip when the board lacks them")
+    p.add_argument(
+        "--libs",
+        action="store_true",
+        help="install umqtt.simple 1.8.0 and requests 1.1.1 with mip when the board lacks them (those its firmware has frozen in are left alone)",
+    )
     p.add_argument(
         "--frozen",
         action="store_true",
@@ -421,8 +440,10 @@ def prepare(options, out):
     site = None
     if "rules" in options.steps:
         try:
-            ready["rules"], rules = check_rules(options.rules)
-            out.write("rules: ok, %d rules in %d files\n" % (len(rules.rules), len(ready["rules"])))
+            files, target, rules = check_rules(options.rules, options.build)
+            ready["rules"] = (files, target)
+            size = os.path.getsize(target)
+            out.write("rules: ok, %d rules in %d files, compiled into %s (%d bytes)\n" % (len(rules.rules), len(files), os.path.relpath(target), size))
             for warning in rules.warnings:
                 out.write("%s\n" % warning)
         except DeployError as e:
@@ -459,7 +480,7 @@ def build_plan(options, ready, board):
     if "unfreeze" in options.steps:
         plan.unfreeze()
     if "rules" in options.steps:
-        plan.rules(ready["rules"])
+        plan.rules(*ready["rules"])
     if "config" in options.steps:
         plan.config(*ready["config"])
     if "boot" in options.steps:

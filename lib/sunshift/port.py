@@ -10,6 +10,7 @@ loaded through :func:`backend` so that a board only imports what it uses.  The
 CPython backends (sunshift.cpython) are only ever loaded from here, by name.
 """
 
+import gc
 import os
 import sys
 import time
@@ -196,6 +197,10 @@ def write_atomic(path, data):
         if hasattr(os, "fsync"):
             f.flush()
             os.fsync(f.fileno())
+    _replace(tmp, path)
+
+
+def _replace(tmp, path):
     if hasattr(os, "replace"):
         os.replace(tmp, path)
         return
@@ -205,6 +210,32 @@ def write_atomic(path, data):
         # Some board filesystems (FAT) refuse to rename onto an existing file.
         os.remove(path)
         os.rename(tmp, path)
+
+
+def same_files(a, b):
+    """True if the files at ``a`` and ``b`` hold the same bytes (read in small pieces)."""
+    if file_size(a) != file_size(b):
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            ca = fa.read(512)
+            if ca != fb.read(512):
+                return False
+            if not ca:
+                return True
+
+
+def copy_atomic(source, target):
+    """Copy the file ``source`` over ``target`` in small pieces, so a reader never
+    sees half a file (as write_atomic) and the copy never needs the whole file in memory."""
+    tmp = target + ".tmp"
+    with open(source, "rb") as f, open(tmp, "wb") as out:
+        while True:
+            chunk = f.read(512)
+            if not chunk:
+                break
+            out.write(chunk)
+    _replace(tmp, target)
 
 
 def remove(path):
@@ -226,6 +257,25 @@ def json_loads(text):
 def json_dumps(value):
     """Compact JSON text for a value."""
     return json.dumps(value)
+
+
+# --- memory ----------------------------------------------------------------
+
+
+_MEM_FREE = getattr(gc, "mem_free", None)  # MicroPython only
+
+
+def collect():
+    """On MicroPython, collect garbage now and return the heap's free bytes.
+
+    MicroPython cannot move objects: collected often, what a step left behind
+    is reused at once and the heap stays in one piece.  On CPython it does
+    nothing and returns None: reference counting frees most garbage at once,
+    and a full collection would cost milliseconds every time."""
+    if _MEM_FREE is None:
+        return None
+    gc.collect()
+    return _MEM_FREE()
 
 
 # --- errors ----------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Reading values and names from text, shared by every layer: a payload or a
-trace cell as a value, "did you mean", names that can be one part of a
-signal, and where bytes stop being UTF-8.
+trace cell as a value, a duration as the config and the command line write
+it, "did you mean", names that can be one part of a signal, and where bytes
+stop being UTF-8.
 """
+
+from . import units
 
 
 def text_value(payload):
@@ -29,6 +32,51 @@ def text_value(payload):
     except ValueError:
         return text
     return value if value - value == 0 else text
+
+
+def _digits_end(text, i):
+    while i < len(text) and "0" <= text[i] <= "9":
+        i += 1
+    return i
+
+
+def parse_duration(text):
+    """Seconds for a duration written as in rules ('90s', '5m', '1.5h', '1h30m'),
+    or None if ``text`` is not one.  Each part is digits, perhaps with decimals,
+    and a unit of time (s, m, min, h); parts follow each other without spaces.
+    As in a rule, '#' starts a comment.  (A board reads its config with this,
+    not with the rule lexer, which it does not carry: tests/portable/test_text.py
+    holds the two to the same reading.)"""
+    cut = text.find("#")
+    text = (text if cut < 0 else text[:cut]).strip()
+    n = len(text)
+    i = 0
+    total = 0
+    while True:
+        start = i
+        i = _digits_end(text, i)
+        if i == start:
+            return None
+        if i < n and text[i] == ".":
+            end = _digits_end(text, i + 1)
+            if end == i + 1:
+                return None
+            i = end
+        digits = text[start:i]
+        if len(digits) > units.MAX_DIGITS:
+            return None
+        end = i
+        while end < n and ("a" <= text[end] <= "z" or "A" <= text[end] <= "Z"):
+            end += 1
+        unit = units.UNITS.get(text[i:end])
+        if unit is None or unit[1] != units.TIME:
+            return None
+        total += units.scale(digits, unit[0])
+        i = end
+        if i == n:
+            return total
+        if not "0" <= text[i] <= "9":
+            return None
 
 
 def close_to(word, choices):

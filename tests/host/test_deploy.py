@@ -12,6 +12,7 @@ import deploy
 import pytest
 from conftest import ROOT, TOOLS
 
+from sunshift.lang import ruleset
 from sunshift.site import config
 
 PACKAGE = os.path.join(ROOT, "lib", "sunshift")
@@ -101,7 +102,7 @@ elif command[:2] == ["fs", "cp"] and len(command) >= 4:
         shutil.copyfile(s, target)
         print("cp %%s %%s" %% (s, dest))
 elif command[:2] == ["mip", "install"]:
-    for package in command[2:]:
+    for package in [p.split("@")[0] for p in command[2:]]:
         parts = package.split(".")
         target = os.path.join(BOARD, "lib", *parts) + ".mpy" if len(parts) > 1 else os.path.join(BOARD, "lib", package, "__init__.mpy")
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -194,7 +195,8 @@ def on_board(board):
 
 
 def rules_copy():
-    return ["fs", "cp"] + ["rules/%s" % name for name in RULE_FILES] + [":/rules/"]
+    """The rules step's copies: the rule files, then the rules compiled from them."""
+    return ["fs", "cp"] + ["rules/%s" % name for name in RULE_FILES] + [":/rules/"], ["fs", "cp", "TMP/build/rules.compiled", ":/rules.compiled"]
 
 
 def connect(*commands):
@@ -206,10 +208,10 @@ def test_full_deploy_on_an_empty_board_runs_every_step_in_order(rig):
     assert done.returncode == 0, done.stderr
     assert rig.commands() == connect(
         ["exec", "<probe>"],
-        ["mip", "install", "umqtt.simple", "requests"],
+        ["mip", "install", "umqtt.simple@1.8.0", "requests@1.1.1"],
         *mpy_copy(),
         ["fs", "mkdir", ":/rules"],
-        rules_copy(),
+        *rules_copy(),
         ["fs", "cp", "TMP/site.json", ":/config.json"],
         ["fs", "cp", "TMP/secrets.json", ":/secrets.json"],
         ["fs", "cp", "ROOT/boot.py", ":/boot.py"],
@@ -250,7 +252,7 @@ def test_a_second_deploy_installs_nothing_again_and_removes_what_is_stale(rig):
         ["fs", "rm", ":/lib/sunshift/engine.mpy"],
         *copies,
         ["fs", "rm", ":/rules/old.rules"],
-        rules_copy(),
+        *rules_copy(),
         ["fs", "cp", "TMP/site.json", ":/config.json"],
         ["fs", "cp", "TMP/secrets.json", ":/secrets.json"],
         ["fs", "cp", "ROOT/boot.py", ":/boot.py"],
@@ -265,7 +267,7 @@ def test_libraries_frozen_into_the_firmware_are_not_installed(rig):
     assert done.returncode == 0, done.stderr
     assert rig.commands() == connect(["exec", "<probe>"])
     done = rig.run("--libs", FAKE_MPREMOTE_FROZEN="umqtt.simple")
-    assert rig.commands() == connect(["exec", "<probe>"], ["mip", "install", "requests"])
+    assert rig.commands() == connect(["exec", "<probe>"], ["mip", "install", "requests@1.1.1"])
     assert not (rig.board / "lib" / "umqtt").exists()
 
 
@@ -279,7 +281,7 @@ def test_frozen_leaves_the_package_to_the_image_and_removes_old_copies(rig):
         ["exec", "<probe>"],
         *removals,
         ["fs", "mkdir", ":/rules"],
-        rules_copy(),
+        *rules_copy(),
         ["fs", "cp", "TMP/site.json", ":/config.json"],
         ["fs", "cp", "TMP/secrets.json", ":/secrets.json"],
         ["fs", "cp", "ROOT/boot.py", ":/boot.py"],
@@ -293,9 +295,16 @@ def test_frozen_leaves_the_package_to_the_image_and_removes_old_copies(rig):
 def test_rules_only_pushes_the_rules_and_resets(rig):
     done = rig.run("--rules-only")
     assert done.returncode == 0, done.stderr
-    assert rig.commands() == connect(["exec", "<probe>"], ["fs", "mkdir", ":/rules"], rules_copy(), ["reset"])
-    assert sorted(os.listdir(rig.board)) == ["rules"]
-    assert not rig.build.exists()  # nothing compiled
+    assert rig.commands() == connect(["exec", "<probe>"], ["fs", "mkdir", ":/rules"], *rules_copy(), ["reset"])
+    assert sorted(os.listdir(rig.board)) == ["rules", "rules.compiled"]
+    assert os.listdir(rig.build) == ["rules.compiled"]  # no package compiled
+    assert "rules: ok, 5 rules in 4 files, compiled into " in done.stdout
+    # What the board gets is what a board loads: the shipped rules, compiled.
+    from sunshift.lang import compiled
+
+    loaded = compiled.load(str(rig.board / "rules.compiled"))
+    assert [r.name for r in loaded.rules] == [r.name for r in ruleset.load([os.path.join(ROOT, "rules")]).rules]
+    assert compiled.stale_texts(loaded, str(rig.board / "rules")) is None
 
 
 def test_lib_only_and_config_only(rig):
@@ -424,7 +433,7 @@ def test_dry_run_prints_the_commands_and_runs_none(rig):
     assert not rig.log.exists()
     lines = [line for line in done.stdout.splitlines() if line.startswith("mpremote ")]
     assert lines[0].startswith("mpremote connect auto exec '<probe")
-    assert "mpremote connect auto mip install umqtt.simple requests    # only the missing ones" in lines
+    assert "mpremote connect auto mip install umqtt.simple@1.8.0 requests@1.1.1    # only the missing ones" in lines
     assert "mpremote connect auto fs cp %s :/secrets.json" % os.path.relpath(rig.secrets, ROOT) in lines
     assert lines[-1] == "mpremote connect auto reset"
 
@@ -503,8 +512,9 @@ def test_the_firmware_manifest_freezes_the_board_folders():
 
 def test_the_stand_in_for_a_board_freezes_what_the_image_does():
     calls = run_manifest(os.path.join(ROOT, "tools", "proxy", "manifest.py"))
-    assert calls["include"] == [(("../../firmware/package.py",), {})]
-    assert sorted(args[0] for args, _ in calls["require"]) == sorted(board_files.BOARD_LIBRARIES)
+    assert calls["include"] == [(("libraries.py",), {}), (("../../firmware/package.py",), {})]
+    # ssl: the wrapper requests imports over the C module tls; an ESP32 image has it from its port.
+    assert sorted(args[0] for args, _ in calls["require"]) == sorted((*board_files.BOARD_LIBRARIES, "ssl"))
     assert frozen_modules(calls) == MODULES
 
 
@@ -543,8 +553,10 @@ def test_a_rest_only_site_gets_no_mqtt_modules(rig):
     assert modules == board_files.site_modules(PACKAGE, devices)
     for name in MQTT_ONLY:
         assert name not in modules
-    for name in ("devices/envoy.py", "devices/evcc.py", "devices/emsesp.py", "net/http.py", "board/supervisor.py", "lang/syntax.py"):
+    for name in ("devices/envoy.py", "devices/evcc.py", "devices/emsesp.py", "net/http.py", "board/supervisor.py", "lang/compiled.py"):
         assert name in modules
+    for name in ("lang/lexer.py", "lang/syntax.py", "lang/link.py", "lang/ruleset.py"):
+        assert name not in modules  # a board runs compiled rules
     assert "no MQTT" in done.stdout
     assert "left out: devices/emsesp_mqtt, devices/enode, devices/enode_api, devices/evcc_mqtt, devices/mqtt_feed, " in done.stdout
     assert "net/backoff, net/link, net/mqtt, site/mqtt (--all-modules" in done.stdout
@@ -649,8 +661,8 @@ def test_imports_inside_functions_in_board_folders_are_the_ones_the_deploy_knows
         for module, inside in board_files.imports_of(PACKAGE, name[:-3]):
             if inside:
                 lazy.append((name[:-3], module))
-    assert lazy == [("site/runner", "site/mqtt")]
-    assert list(board_files.MQTT_SIDE) == ["site/mqtt"]
+    assert lazy == [("site/runner", "lang/ruleset"), ("site/runner", "site/mqtt")]
+    assert list(board_files.MQTT_SIDE) == ["site/mqtt"] and board_files.HOST_ONLY_IMPORTS == (("site/runner", "lang/ruleset"),)
 
 
 def test_adapters_are_imported_by_name_only_when_a_site_has_them():

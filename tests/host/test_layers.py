@@ -34,7 +34,7 @@ def test_an_import_against_the_direction_fails(tmp_path):
     found = broken(tmp_path, "lang/nodes", "from ..core import engine  # noqa")
     assert found[0] == "lib/sunshift/lang/nodes.py: imports core/engine, but lang may import only base, lang (docs/architecture.md)"
     # and, as the engine reads the nodes, the loop it closes
-    assert "import cycle: lang/nodes -> core/engine -> lang/nodes" in found
+    assert "import cycle: core/engine -> lang/nodes -> core/engine" in found
 
 
 def test_an_import_of_the_host_from_a_board_folder_fails(tmp_path):

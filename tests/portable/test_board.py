@@ -1,4 +1,4 @@
-"""The engine's life on a board (sunshift.device) with fake hardware and a fake clock.
+"""The engine's life on a board (sunshift.board) with fake hardware and a fake clock.
 
 Wi-Fi, the watchdog, NTP and the reset are fakes; time is a counter that only
 sleeping moves (it starts just before the ticks wrap, as a board's does after
@@ -15,6 +15,7 @@ from test_runner import MQTT_ONLY, RULES, FakeBroker, FakeEvcc, without
 from sunshift import port
 from sunshift.board import hardware, supervisor
 from sunshift.errors import TransportError
+from sunshift.lang import compiled, ruleset
 from sunshift.site import config
 from support import ROOT, raises, scratch
 
@@ -138,7 +139,7 @@ class Bench:
         if files:
             self.write("config.json", CONFIG)
             self.write("secrets.json", SECRETS)
-            self.write("rules/ev.rules", RULES)
+            self.deploy_rules(RULES)
 
     def _offline_fails(self, request):
         def wrapped(method, url, headers=None, body=None, timeout=5):
@@ -147,6 +148,13 @@ class Bench:
             return request(method, url, headers, body, timeout)
 
         return wrapped
+
+    def deploy_rules(self, text):
+        """What tools/deploy.py --rules-only leaves on a board: the rule file, and its compiled rules."""
+        self.write("rules/ev.rules", text)
+        path = port.join(self.root, "rules/ev.rules")
+        rs = ruleset.compile_sources([(path, text)])
+        self.write("rules.compiled", compiled.dump(rs, [path]))
 
     def write(self, name, text):
         if "/" in name and not port.is_dir(port.join(self.root, name.split("/")[0])):
@@ -383,38 +391,53 @@ def test_wifi_secrets_are_checked_and_the_password_never_shown():
     assert config.wifi({"wifi": {"ssid": "cafe"}}) == ("cafe", "")
 
 
-def test_bad_rules_fall_back_to_the_last_good_rules():
+def test_rules_that_cannot_be_read_fall_back_to_the_last_good_rules():
     bench = Bench("goodcopy")
     bench.run(2)
     good = bench.read("rules.good")
-    assert "rule ev" in good
-    bench.write("rules/ev.rules", RULES.replace("surplus > 1kW", "surplus >> 1kW"))
+    assert good == bench.read("rules.compiled") and '"rule", "ev"' in good
+    lines = good.split("\n")
+    bench.write("rules.compiled", "\n".join(lines[:2]) + "\n")  # copied only in part
     bench.evcc.posts = []
     bench.lines[:] = []
     dev = bench.run(3)
-    problem = [line for line in bench.lines if line.startswith("rules: ") and "ev.rules:3:" in line]
-    assert problem, bench.lines
+    assert bench.said("rules.compiled:2:1: the file ends before all its rules (copied only in part?); deploy the rules again")
     assert bench.said("rules: keeping the last good rules (")
     assert dev.rules_from.endswith("rules.good") and dev.turns > 0
     assert bench.evcc.posts == ["off"]  # the good rules run
     assert bench.read("rules.good") == good  # the bad set did not replace it
+    bench.write("rules.compiled", "<html>not rules</html>\n")
+    bench.lines[:] = []
+    bench.run(2)
+    assert bench.said("rules.compiled:1:1: not a line of compiled rules (broken JSON)")
 
 
-def test_bad_rules_and_no_good_copy_idle():
+def test_no_compiled_rules_and_no_good_copy_idle():
     bench = Bench("nogood")
-    bench.write("rules/ev.rules", "rule ev\n  when\n")
+    port.remove(port.join(bench.root, "rules.compiled"))
     dev = bench.run(35)
-    assert bench.said("ev.rules:2:")
-    assert bench.said("fail check and there is no earlier good set")
+    assert bench.said("rules.compiled:1:1: no compiled rules here: deploy them with python3 tools/deploy.py --rules-only")
+    assert bench.said("cannot run here and there is no earlier good set")
     assert dev.idles == 2 and dev.turns == 0
     assert bench.requests() == 0
     assert not bench.exists("rules.good")
 
 
+def test_rule_text_copied_by_hand_is_reported_and_the_compiled_rules_run():
+    bench = Bench("bytext")
+    bench.write("rules/ev.rules", RULES.replace("surplus > 1kW", "surplus > 2kW"))
+    bench.write("rules/new.rules", "# a file the board cannot compile\n")
+    dev = bench.run(3)
+    said = bench.said("rules: the files in ")
+    assert len(said) == 1 and "are not those " in said[0] and "(changed or new: ev.rules, new.rules)" in said[0]
+    assert "python3 tools/deploy.py --rules-only" in said[0]
+    assert dev.rules_from.endswith("rules.compiled") and dev.turns > 0 and bench.evcc.posts == ["off"]
+
+
 def test_rules_for_a_device_the_site_lacks_fall_back_too():
     bench = Bench("names")
     bench.run(1)
-    bench.write("rules/ev.rules", RULES.replace("evcc.loadpoints", "wallbox.loadpoints"))
+    bench.deploy_rules(RULES.replace("evcc.loadpoints", "wallbox.loadpoints"))
     dev = bench.run(2)
     assert bench.said("the site has no device 'wallbox'")
     assert dev.rules_from.endswith("rules.good") and dev.turns > 0

@@ -91,12 +91,3 @@ def test_malformed_numbers_names_and_texts():
     assert errors("at 25:00") == ["1:4: '25:00' is not a time of day (00:00 to 24:00)"]
     assert errors("at 7:5") == ["1:4: a time of day is written HH:MM, like 07:30"]
     assert errors("x > 1234567890123456789") == ["1:5: number is too long (more than 15 digits)"]
-
-
-def test_read_duration():
-    assert lexer.read_duration("90s") == 90
-    assert lexer.read_duration("5m") == 300
-    assert lexer.read_duration("1h30m") == 5400
-    assert lexer.read_duration("5") is None
-    assert lexer.read_duration("5kW") is None
-    assert lexer.read_duration("soon") is None

@@ -1,6 +1,36 @@
 """Values and names read from text: payloads, 'did you mean', aliases, UTF-8."""
 
-from sunshift.text import close_to, is_alias, text_value, utf8_error
+from sunshift import units
+from sunshift.lang import lexer
+from sunshift.text import close_to, is_alias, parse_duration, text_value, utf8_error
+
+
+def test_parse_duration():
+    assert parse_duration("90s") == 90
+    assert parse_duration("5m") == 300
+    assert parse_duration("1h30m") == 5400
+    assert parse_duration("1.5h") == 5400
+    assert parse_duration(" 2m ") == 120
+    assert parse_duration("5") is None
+    assert parse_duration("5kW") is None
+    assert parse_duration("soon") is None
+    assert parse_duration("") is None
+
+
+def _as_rules_read_it(text):
+    """The duration a rule written with ``text`` holds, or None (the lexer's reading)."""
+    tokens, errors = lexer.tokenize(text.encode("utf-8"))
+    if errors or len(tokens) != 2 or tokens[0][0] != lexer.NUMBER or tokens[0][1][1] != units.TIME:
+        return None
+    return tokens[0][1][0]
+
+
+def test_durations_read_as_rules_read_them():
+    # The config and the command line take durations as rules write them.
+    samples = ["90s", "5m", "5min", "1h30m", "1h30m15s", "0.5s", "1.25h", "2h5", "1m30", "5 m", "5m5", "-5m", "1e3s", ".5m", "5.m"]
+    samples += ["07:30", "5ms", "5M", "5kW", "1h30kW", "12345678901234567s", "1234567890123s", "3d", "m", "", "  ", "5s#x", "5%", "5s #ok", "#5s"]
+    for text in samples:
+        assert parse_duration(text) == _as_rules_read_it(text), text
 
 
 def test_text_values():

@@ -11,11 +11,9 @@ later); an unexpected exception -> CRASH (logged to the ring file, then a
 reset, or IDLE first when the board keeps crashing).
 """
 
-import gc
-
 from .. import port
 from ..errors import ConfigError, ModuleMissing, RuleError, SunshiftError
-from ..lang import ruleset
+from ..lang import compiled
 from ..site import config
 from ..site.runner import Runner
 from .hardware import SLICE_MS, WIFI_BOOT_MS, Board, WallClock, Wifi, append_ring, hardware, pause
@@ -25,8 +23,9 @@ __all__ = ("Board", "Supervisor", "boot", "main")
 # Files on the board, under its root "/" (tools/board_files.py copies them there).
 CONFIG = "config.json"
 SECRETS = "secrets.json"
-RULES = "rules"
-GOOD_RULES = "rules.good"  # the last rule set that passed, one JSON file: [[path, text], ...]
+RULES = "rules"  # the rule files, as text: for people, the board does not parse them
+COMPILED = "rules.compiled"  # the rules the board runs, compiled by tools/deploy.py (lang/compiled.py)
+GOOD_RULES = "rules.good"  # a copy of the last compiled rules that started
 ERRORS = "errors.log"  # the ring file of crashes
 CRASHES = "crashes.json"  # {"count": n}: crashes in a row, each soon after a start
 
@@ -78,6 +77,7 @@ class Supervisor:
         self.booted_ms = board.ticks_ms()
         self.crash_window_ms = CRASH_WINDOW_MS
         self.began_ms = None  # when RUN began
+        self.phase = ""  # what LOAD is loading, for a message when memory runs out
         self.crashes = 0  # crashes in a row before this RUN
 
     def stamp(self):
@@ -118,7 +118,10 @@ class Supervisor:
                 if self.start():
                     self.loop()
         except Exception as e:
-            self.crashed(e)
+            try:
+                self.crashed(e)
+            except MemoryError:
+                self.board.reset()  # no memory left even to say so: a reset gives a fresh heap
 
     def idle(self, reason, wait_ms=IDLE_RETRY_MS):
         """The safe idle loop: nothing runs or is written; the watchdog is fed for ``wait_ms``."""
@@ -133,7 +136,7 @@ class Supervisor:
             self.board.sleep_ms(min(SLICE_MS, left))
 
     def load_site(self):
-        """The site from /config.json and /secrets.json (rules always from /rules); ConfigError otherwise."""
+        """The site from /config.json and /secrets.json (its rules: /rules.compiled); ConfigError otherwise."""
         secrets_path = self.board.path(SECRETS)
         secrets = config.read_json(secrets_path, "secrets")
         ssid, password = config.wifi(secrets, secrets_path)
@@ -145,44 +148,61 @@ class Supervisor:
         return site
 
     def start(self):
-        """LOAD: the site and a Runner on the rules in /rules or the last good ones.  False after idling."""
+        """LOAD: the site and a Runner on the compiled rules or the last good ones.  False after idling.
+
+        A MemoryError while loading idles too (and LOAD is tried again): a
+        spike at start must not become a crash loop."""
         self.runner = None
+        self.phase = "the config"
+        try:
+            return self._start()
+        except MemoryError:
+            self.runner = None
+            free = port.collect()
+            why = "out of memory while loading %s (%s bytes free after collecting)" % (self.phase, free)
+            self.idle(why + "; a smaller site, or the frozen image (firmware/README.md)")
+            return False
+
+    def _start(self):
         try:
             site = self.load_site()
         except (ConfigError, ModuleMissing) as e:  # ModuleMissing: an adapter this board lacks
             self.idle(str(e))
             return False
         log = port.Log(_LEVELS.get(str(site.log_level).lower(), port.INFO), self.say, self.stamp)
-        folder = self.board.path(RULES)
+        compiled_path = self.board.path(COMPILED)
         good = self.board.path(GOOD_RULES)
+        self.phase = "the rules"
         try:
-            rs = ruleset.load(site.rules)
-            for warning in rs.warnings:
-                self.say("rules: %s" % warning)
+            rs = compiled.load(compiled_path)
+            self.phase = "the devices"
             runner = self._runner(site, log, rs)
-            self.rules_from = folder
-            self._keep_good(rs)
+            self.rules_from = compiled_path
+            self._texts(rs)
+            self._keep_good(compiled_path, good)
         except ModuleMissing as e:
             self.idle(str(e))  # no rule set helps: the board lacks code this config needs
             return False
         except (RuleError, SunshiftError) as e:
-            self._problems(folder, e)
+            self._problems(compiled_path, e)
+            self.phase = "the last good rules"
             try:
-                rs = self._load_good()
-            except (OSError, ValueError):
-                self.idle("the rules in %s fail check and there is no earlier good set (%s)" % (folder, good))
+                rs = compiled.load(good)
+            except RuleError:
+                self.idle("the rules in %s cannot run here and there is no earlier good set (%s)" % (compiled_path, good))
                 return False
             try:
                 runner = self._runner(site, log, rs)
             except (RuleError, SunshiftError) as e2:
                 self._problems(good, e2)
-                self.idle("neither the rules in %s nor the last good ones in %s can run" % (folder, good))
+                self.idle("neither the rules in %s nor the last good ones in %s can run" % (compiled_path, good))
                 return False
-            self.say("rules: keeping the last good rules (%s: %d rules in %d files) until %s passes check" % (good, len(rs.rules), len(rs.files), folder))
+            kept = "%s: %d rules from %d files" % (good, len(rs.rules), len(rs.files))
+            self.say("rules: keeping the last good rules (%s) until a deploy brings rules this site can run" % kept)
             self.rules_from = good
         self.site = site
         self.runner = runner
-        gc.collect()
+        port.collect()
         return True
 
     def _runner(self, site, log, rs):
@@ -199,30 +219,29 @@ class Supervisor:
         else:
             self.say("rules: %s: %s" % (where, e))
 
-    def _keep_good(self, rs):
-        """Save the rule set that passed as the good copy (only when it changed: flash wears)."""
-        path = self.board.path(GOOD_RULES)
+    def _texts(self, rs):
+        """Say so when the rule files in /rules are not those the running rules were
+        compiled from: a board does not parse, so text copied by hand waits for a deploy."""
+        folder = self.board.path(RULES)
         try:
-            text = port.json_dumps([[name, port.read_text(name)] for name in rs.files])
-            try:
-                if port.read_text(path) == text:
-                    return
-            except (OSError, UnicodeError):
-                pass
-            port.write_atomic(path, text)
-        except OSError as e:
-            self.say("rules: cannot save the good copy %s (%s)" % (path, e))
+            differs = compiled.stale_texts(rs, folder)
+        except OSError:
+            return
+        finally:
+            rs.made_from = ()  # asked once: no need to hold it
+        if differs:
+            self.say(
+                "rules: the files in %s are not those %s was compiled from (%s); the board runs the compiled rules:"
+                " check and compile the files on a PC with python3 tools/deploy.py --rules-only" % (folder, self.rules_from, differs)
+            )
 
-    def _load_good(self):
-        """The good copy as a RuleSet; OSError or ValueError when there is none."""
-        sources = port.json_loads(port.read_text(self.board.path(GOOD_RULES)))
-        if not isinstance(sources, list):
-            raise ValueError("not a list")
+    def _keep_good(self, path, good):
+        """Keep the compiled rules that started as the good copy (only when they changed: flash wears)."""
         try:
-            return ruleset.compile_sources([(pair[0], pair[1]) for pair in sources])
-        except RuleError as e:
-            self._problems(self.board.path(GOOD_RULES), e)
-            raise ValueError("the good copy fails check")
+            if port.file_size(good) is None or not port.same_files(path, good):
+                port.copy_atomic(path, good)
+        except OSError as e:
+            self.say("rules: cannot save the good copy %s (%s)" % (good, e))
 
     def loop(self):
         """RUN: turns until ``stop()``; exceptions go up to :meth:`run`."""

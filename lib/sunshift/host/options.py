@@ -5,7 +5,7 @@ command line must import everywhere the core does.
 """
 
 from ..core import engine
-from ..lang.lexer import read_duration
+from ..text import parse_duration
 
 
 class UsageError(Exception):
@@ -67,7 +67,7 @@ def print_problems(problems, stream):
 def stale_limit(options):
     if "--stale-after" not in options:
         return engine.DEFAULT_MAX_AGE
-    max_age = read_duration(options["--stale-after"])
+    max_age = parse_duration(options["--stale-after"])
     if max_age is None or max_age <= 0:
         raise UsageError("--stale-after needs a duration like 90s or 5m")
     return max_age
@@ -75,7 +75,7 @@ def stale_limit(options):
 
 def sample_step(options):
     text = options.get("--step", "10s")
-    step = read_duration(text)
+    step = parse_duration(text)
     if step is None and text.isdigit():
         step = int(text)
     if step is None or not 1 <= step <= 600:

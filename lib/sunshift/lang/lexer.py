@@ -273,12 +273,3 @@ def tokenize(src):
     lexer.run()
     lexer.tokens.append((END, None, lexer.n, lexer.line, True))
     return lexer.tokens, lexer.errors
-
-
-def read_duration(text):
-    """Seconds for a duration like '90s', '5m' or '1h30m', or None if it is not one
-    (the config and the command line take durations as rules write them)."""
-    tokens, errors = tokenize(text.encode("utf-8"))
-    if errors or len(tokens) != 2 or tokens[0][0] != NUMBER or tokens[0][1][1] != units.TIME:
-        return None
-    return tokens[0][1][0]

@@ -4,30 +4,8 @@ which rule wins a target (arbitration), and the warnings about it."""
 from ..errors import Problem
 from ..text import close_to
 from . import nodes
+from .model import RuleSet
 from .syntax import FUNCTIONS, MAX_DEPTH
-
-
-class RuleSet:
-    """Everything loaded from a set of rule files, linked and checked."""
-
-    def __init__(self):
-        self.lets = []  # in evaluation order: each after the lets it reads
-        self.rules = []
-        self.targets = []  # every target name, in order of first appearance
-        self.writers = {}  # target -> [(rule, then_node or None, else_node or None)], strongest first
-        self.hold = {}  # target -> seconds
-        self.windows = {}  # name -> longest window any avg/min/max asks of it
-        self.warnings = []
-        self.files = []
-
-    def signals(self):
-        """Every device signal the lets and rules read, sorted."""
-        seen = []
-        for item in self.lets + self.rules:
-            for name in item.inputs:
-                if name not in seen:
-                    seen.append(name)
-        return sorted(seen)
 
 
 def _by_name(items, problems):

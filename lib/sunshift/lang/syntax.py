@@ -20,6 +20,7 @@ from ..port import const
 from ..text import close_to, utf8_error
 from . import lexer, nodes
 from .lexer import BAD, CLOCK, END, NAME, NUMBER, OP, STRING
+from .model import Let, Rule
 
 # Nesting allowed in one expression (parentheses, operators, functions).  The
 # evaluator recurses once per level; 32 levels leave room on an ESP32's stack.
@@ -40,72 +41,6 @@ _BINARY = {
     "*": (nodes.PREC_MUL, nodes.MUL),
     "/": (nodes.PREC_MUL, nodes.DIV),
 }
-
-
-class _Defined:
-    """A let or a rule: named, and defined at path:line:col."""
-
-    def location(self):
-        """'path:line' where it is defined."""
-        return "%s:%d" % (self.path, self.line)
-
-
-class Let(_Defined):
-    """A derived value: ``let surplus = -envoy.net_consumption + ...``."""
-
-    kind = "let"
-
-    def __init__(self, name, expr, path, line, col, timers):
-        self.name = name
-        self.expr = expr
-        self.path = path
-        self.line = line
-        self.col = col
-        self.timers = timers
-        self.inputs = ()  # device signals it reads, directly or through other lets
-
-    def exprs(self):
-        """Its expressions: the value."""
-        return (self.expr,)
-
-
-class Rule(_Defined):
-    """One parsed rule.  Static: the engine keeps each rule's state apart.
-
-    Clauses a rule leaves out keep the class-level default: on MicroPython
-    every instance attribute costs a slot in the instance's dict, a default
-    on the class costs nothing per rule.
-    """
-
-    kind = "rule"
-    title = ""
-    when = None
-    until = None
-    hold = 0
-    during = None  # ((start, end), ...) in seconds after midnight
-    priority = 0
-    stale_after = None
-    timers = 0  # number of `for` timers in its conditions
-    until_first = 0  # the timers from this slot on belong to `until`
-    inputs = ()  # device signals whose staleness sends it to its safe branch
-    order = 0  # position in the rule set; breaks priority ties
-
-    def __init__(self, name, path, line, col):
-        self.name = name
-        self.path = path
-        self.line = line
-        self.col = col
-        self.then = []  # [(target, node)]; a tuple once linked
-        self.otherwise = []  # the `else` actions
-
-    def exprs(self):
-        """Its expressions: the conditions, then the values of `then` and `else`."""
-        out = [self.when]
-        if self.until is not None:
-            out.append(self.until)
-        for _, node in self.then + self.otherwise:
-            out.append(node)
-        return out
 
 
 class _Stop(Exception):

@@ -9,7 +9,7 @@ docs/config.md documents every key.
 from .. import jsonpick, port
 from ..devices import kinds
 from ..errors import ConfigError
-from ..lang.lexer import read_duration
+from ..text import parse_duration
 
 SECRET_KEYS = ("token", "password", "secret", "api_key", "apikey", "client_secret")
 TOP_KEYS = ("rules", "timezone", "stale_after", "mqtt", "devices", "log_level")
@@ -62,7 +62,7 @@ def read_json(path, what):
 def seconds(path, where, value):
     """A duration from the config: a number of seconds or a text like "2m"."""
     if isinstance(value, str):
-        parsed = read_duration(value)
+        parsed = parse_duration(value)
         if parsed is None:
             raise ConfigError('%s: %s: %r is not a duration (a number of seconds, or "90s", "5m")' % (path, where, value))
         return parsed
