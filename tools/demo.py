@@ -191,6 +191,9 @@ class Demo:
             json.dump({"envoy": {"token": self.envoy.token}, "emsesp": {"token": "demo-ems-token"}}, f)
         self.log = DemoLog(self.screen.line, lambda: self.now, self.verbose, devices)
         self.runner = Runner(config.load(path), self.log, ruleset=ruleset.load(self.rules))
+        # An MQTT feed keeps only what the rules read; the demo also waits on the
+        # round marker evcc publishes (_turn), so the feed must keep that too.
+        self.runner.wanted.append("evcc.updated")
 
     def _settings(self, home):
         """What the devices hold now, as the physics sees it."""

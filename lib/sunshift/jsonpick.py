@@ -1,11 +1,14 @@
-"""A JSON reader that keeps only the keys asked for.
+"""A JSON reader that keeps only the keys asked for, and reads a body as it arrives.
 
 Device answers are mostly fields no rule reads: an Envoy's production.json is
-9 KB and 224 values, of which a reader needs about 20.  ``json.loads`` would
-build all of it (12 KB of MicroPython heap on top of the body); this reader
-skips what it does not keep without building it, so a board holds little more
-than the body itself.  It also says exactly what is wrong with a bad body
-(truncated, not UTF-8, an HTML page), where ``json`` only says ValueError.
+7 to 9 KB and 224 values, of which a reader needs about 20.  ``json.loads``
+would build all of it (12 KB of MicroPython heap) on top of the body;
+:func:`loads` skips what it does not keep without building it, and
+:func:`load` does so from a stream (an HTTP body) through a buffer of BUFFER
+bytes, so the body is never in memory whole either: on a board the heap then
+holds the kept values, not the answer.  It also says exactly what is wrong
+with a bad body (truncated, not UTF-8, an HTML page), where ``json`` only says
+ValueError.
 
 Same code on both interpreters; CPython pays a few milliseconds per poll.
 """
@@ -14,6 +17,11 @@ from .port import const
 from .text import utf8_error
 
 MAX_DEPTH = const(24)  # nesting kept; device answers need 5
+# Bytes read from a stream at a time: the reader's whole buffer.  A token it
+# needs whole (a number, a word) must fit; texts are read in pieces.
+BUFFER = const(512)
+# The longest text kept (a key's value): a longer one is refused, not kept.
+MAX_TEXT = const(4096)
 
 _SPACE = b" \t\r\n"
 _QUOTE = const(34)
@@ -25,99 +33,234 @@ class JsonError(ValueError):
     """A body that is not the JSON it should be; the message says what and where."""
 
 
+def _incomplete(data, end):
+    """How many bytes at the end of data[:end] begin a UTF-8 sequence that goes on past it."""
+    k = end - 1
+    low = max(end - 3, 0)
+    while k >= low:
+        c = data[k]
+        if c & 0xC0 != 0x80:  # a lead byte (or ASCII)
+            need = 2 if 0xC2 <= c <= 0xDF else 3 if 0xE0 <= c <= 0xEF else 4 if 0xF0 <= c <= 0xF4 else 0
+            return end - k if end - k < need else 0
+        k -= 1
+    return 0
+
+
 class _Reader:
-    def __init__(self, data, keep):
-        self.data = data
-        self.n = len(data)
+    """A JSON value from ``data`` (bytes in memory) or from ``stream`` (anything
+    with readinto) through a window: buf[0:n] holds the body's bytes from offset
+    ``base``; ``i`` is the next byte to read and ``mark`` the first one still
+    needed (the start of a token in progress).  Every method reads ``i`` again
+    after calling :meth:`more`, which may move the window."""
+
+    def __init__(self, data, stream, keep):
+        if stream is None:
+            self.buf = data
+            self.n = len(data)
+            self.eof = True
+            self.head = data[:200]
+        else:
+            self.buf = bytearray(BUFFER)
+            self.view = memoryview(self.buf)
+            self.n = 0
+            self.eof = False
+            self.head = None  # the body's first bytes, to say what it is if not JSON
+        self.stream = stream
+        self.i = 0
+        self.mark = 0
+        self.base = 0
+        self.tail = b""  # a UTF-8 sequence begun at the end of the last read, for the check
         # Keys are compared as bytes: only the kept ones are ever decoded.
         self.keep = None if keep is None else set(k.encode("utf-8") for k in keep)
 
+    # --- the window ---------------------------------------------------------
+
+    def more(self):
+        """Read on (the bytes before ``mark`` may go); False at the end of the body."""
+        if self.eof:
+            return False
+        start = self.mark
+        keep = self.n - start
+        if keep >= BUFFER:
+            self.fail(start, "a value longer than %d bytes" % BUFFER)
+        if start:
+            if keep:
+                self.buf[0:keep] = bytes(self.view[start : self.n])  # a few bytes: the token in progress
+            self.base += start
+            self.i -= start
+            self.mark = 0
+            self.n = keep
+        got = self.stream.readinto(self.view[keep:])
+        if not got:
+            self.eof = True
+            if self.tail:
+                raise JsonError("text that is not UTF-8 at byte %d" % (self.base + self.n - len(self.tail)))
+            return False
+        self.n = keep + got
+        if self.head is None:
+            self.head = bytes(self.view[: min(self.n, 200)])
+        self.check(keep, self.n)
+        return True
+
+    def check(self, start, end):
+        """Fail at the first byte of buf[start:end] that is not UTF-8 (a sequence
+        cut by the end of a read is checked with the next one)."""
+        if not self.tail and max(self.view[start:end]) < 0x80:
+            return  # ASCII, as every device answer we know: one pass in C
+        piece = self.tail + bytes(self.view[start:end])
+        cut = len(piece) - _incomplete(piece, len(piece))
+        bad = utf8_error(piece[:cut])
+        if bad is not None:
+            raise JsonError("text that is not UTF-8 at byte %d" % (self.base + start - len(self.tail) + bad))
+        self.tail = piece[cut:]
+
     def fail(self, i, what):
         if i >= self.n:
-            raise JsonError("truncated JSON: it ends after %d bytes" % self.n)
-        c = self.data[i]
+            raise JsonError("truncated JSON: it ends after %d bytes" % (self.base + self.n))
+        c = self.buf[i]
         shown = chr(c) if 32 <= c < 127 else "byte 0x%02x" % c
-        raise JsonError("%s at byte %d (found %s)" % (what, i, shown))
+        raise JsonError("%s at byte %d (found %s)" % (what, self.base + i, shown))
 
-    def space(self, i):
-        data = self.data
-        n = self.n
-        while i < n and data[i] in _SPACE:
-            i += 1
-        return i
+    def byte(self):
+        """The byte at i, or -1 at the end of the body."""
+        if self.i >= self.n:
+            self.mark = self.i
+            if not self.more():
+                return -1
+        return self.buf[self.i]
 
-    def value(self, i, depth, build):
-        """Read the value at ``i``: (value or None when not built, next index)."""
-        i = self.space(i)
-        if i >= self.n:
-            self.fail(i, "expected a value")
-        c = self.data[i]
+    def space(self):
+        while True:
+            buf = self.buf
+            n = self.n
+            i = self.i
+            while i < n and buf[i] in _SPACE:
+                i += 1
+            self.i = i
+            if i < n:
+                return
+            self.mark = i
+            if not self.more():
+                return
+
+    def token(self, test):
+        """Read on while ``test(byte)``: (start, end) of the bytes, in the window."""
+        self.mark = self.i
+        while True:
+            buf = self.buf
+            n = self.n
+            i = self.i
+            while i < n and test(buf[i]):
+                i += 1
+            self.i = i
+            if i < n or not self.more():
+                return self.mark, self.i
+
+    # --- values -------------------------------------------------------------
+
+    def value(self, depth, build):
+        """The value at i, or None when not built."""
+        self.space()
+        c = self.byte()
         if c == 123:  # {
-            return self.obj(i + 1, depth + 1, build)
+            self.i += 1
+            return self.obj(depth + 1, build)
         if c == 91:  # [
-            return self.arr(i + 1, depth + 1, build)
+            self.i += 1
+            return self.arr(depth + 1, build)
         if c == _QUOTE:
-            return self.string(i + 1, build)
+            self.i += 1
+            raw = self.string(build)
+            return self.decode(raw) if build else None
         if c == 116:  # t
-            return self.word(i, b"true", True)
+            return self.word(b"true", True)
         if c == 102:  # f
-            return self.word(i, b"false", False)
+            return self.word(b"false", False)
         if c == 110:  # n
-            return self.word(i, b"null", None)
-        return self.number(i, build)
+            return self.word(b"null", None)
+        if c < 0:
+            self.fail(self.i, "expected a value")
+        return self.number(build)
 
-    def word(self, i, text, value):
-        if not self.data.startswith(text, i):
-            if self.n - i < len(text) and text.startswith(self.data[i:]):
+    def word(self, text, value):
+        start, end = self.token(_is_letter)
+        found = bytes(self.buf[start:end])
+        if found != text:
+            if end - start < len(text) and text.startswith(found) and end >= self.n:
                 self.fail(self.n, "")
-            self.fail(i, "expected a value")
-        return value, i + len(text)
+            self.fail(start, "expected a value")
+        return value
 
-    def number(self, i, build):
-        data = self.data
-        start = i
-        n = self.n
-        while i < n and (48 <= data[i] <= 57 or data[i] in b"+-.eE"):
-            i += 1
-        if i == start:
-            self.fail(i, "expected a value")
+    def number(self, build):
+        start, end = self.token(_is_number)
+        if end == start:
+            self.fail(start, "expected a value")
         if not build:
-            return None, i
-        text = data[start:i]
+            return None
+        text = bytes(self.buf[start:end])
         try:
             if b"." in text or b"e" in text or b"E" in text:
-                return float(text), i
-            return int(text), i
+                return float(text)
+            return int(text)
         except ValueError:
             self.fail(start, "bad number")
 
-    def string(self, i, build):
-        data = self.data
-        start = i
-        escaped = False
+    def string(self, build):
+        """The raw bytes of the text at i (after its opening quote) when ``build``,
+        escapes as written; None otherwise.  Reads past its closing quote."""
+        begin = self.base + self.i  # for messages
+        parts = [] if build else None
+        size = 0
+        backslashes = 0  # a run of them at the end of the part already let go
+        self.mark = self.i
         while True:
-            end = data.find(b'"', i)
-            if end < 0:
-                self.fail(self.n, "")
-            # A quote after an odd number of backslashes is part of the text.
-            k = end - 1
-            while k >= start and data[k] == _BACKSLASH:
+            buf = self.buf
+            start = self.mark
+            end = buf.find(b'"', self.i, self.n)
+            if end >= 0:
+                # A quote after an odd number of backslashes is part of the text.
+                k = end - 1
+                while k >= start and buf[k] == _BACKSLASH:
+                    k -= 1
+                run = end - 1 - k + (backslashes if k < start else 0)
+                if run % 2 == 0:
+                    if build:
+                        parts.append(bytes(buf[start:end]))
+                    self.i = end + 1
+                    break
+                self.i = end + 1
+                continue
+            # No closing quote in the window: let go of what is here (keeping it if building).
+            n = self.n
+            k = n - 1
+            while k >= start and buf[k] == _BACKSLASH:
                 k -= 1
-            if (end - 1 - k) % 2 == 0:
-                break
-            escaped = True
-            i = end + 1
+            backslashes = n - 1 - k + (backslashes if k < start else 0)
+            if build:
+                size += n - start
+                if size > MAX_TEXT:
+                    raise JsonError("a text longer than %d bytes at byte %d" % (MAX_TEXT, begin))
+                parts.append(bytes(buf[start:n]))
+            self.i = n
+            self.mark = n
+            if not self.more():
+                self.fail(self.n, "")
         if not build:
-            return None, end + 1
-        raw = data[start:end]
-        if escaped or b"\\" in raw:
-            raw = self.unescape(raw, start)
-        try:
-            return raw.decode("utf-8"), end + 1
-        except UnicodeError:
-            raise JsonError("text that is not UTF-8 at byte %d" % start)
+            return None
+        raw = parts[0] if len(parts) == 1 else b"".join(parts)
+        if len(raw) > MAX_TEXT:
+            raise JsonError("a text longer than %d bytes at byte %d" % (MAX_TEXT, begin))
+        return raw
 
-    def unescape(self, raw, start):
+    def decode(self, raw):
+        if b"\\" in raw:
+            raw = self.unescape(raw)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeError:
+            raise JsonError("text that is not UTF-8 near byte %d" % (self.base + self.i))
+
+    def unescape(self, raw):
         out = bytearray()
         i = 0
         n = len(raw)
@@ -132,81 +275,99 @@ class _Reader:
                 try:
                     code = int(raw[i + 2 : i + 6], 16)
                 except ValueError:
-                    raise JsonError("bad \\u escape at byte %d" % (start + i))
+                    raise JsonError("bad \\u escape near byte %d" % (self.base + self.i))
                 out.extend(chr(code).encode("utf-8"))
                 i += 6
             elif e in _ESCAPES:
                 out.extend(_ESCAPES[e].encode())
                 i += 2
             else:
-                raise JsonError("bad escape at byte %d" % (start + i))
+                raise JsonError("bad escape near byte %d" % (self.base + self.i))
         return bytes(out)
 
-    def obj(self, i, depth, build):
-        if depth > MAX_DEPTH:
-            self.fail(i, "nested too deeply")
-        result = {} if build else None
-        i = self.space(i)
-        if i < self.n and self.data[i] == 125:  # }
-            return result, i + 1
-        keep = self.keep
-        data = self.data
-        while True:
-            i = self.space(i)
-            if i >= self.n or data[i] != _QUOTE:
-                self.fail(i, "expected a key in quotes")
-            end = data.find(b'"', i + 1)
-            if end < 0 or data[end - 1] == _BACKSLASH:
-                key, i = self.string(i + 1, True)  # a key with escapes: the slow way
-                raw = key.encode("utf-8")
-            else:
-                raw = data[i + 1 : end]
-                key = None
-                i = end + 1
-            i = self.space(i)
-            if i >= self.n or data[i] != 58:  # :
-                self.fail(i, "expected ':' after a key")
-            wanted = build and (keep is None or raw in keep)
-            if wanted and key is None:
-                try:
-                    key = raw.decode("utf-8")
-                except UnicodeError:
-                    raise JsonError("text that is not UTF-8 at byte %d" % (i - len(raw) - 1))
-            value, i = self.value(i + 1, depth, wanted)
-            if wanted:
-                result[key] = value
-            i = self.space(i)
-            if i >= self.n:
-                self.fail(i, "")
-            c = self.data[i]
-            if c == 44:  # ,
-                i += 1
-            elif c == 125:  # }
-                return result, i + 1
-            else:
-                self.fail(i, "expected ',' or '}'")
+    def after(self, close, what):
+        """After a member: True at the closing bracket (read past it), False after a comma."""
+        self.space()
+        c = self.byte()
+        if c < 0:
+            self.fail(self.i, "")
+        self.i += 1
+        if c == 44:  # ,
+            return False
+        if c == close:
+            return True
+        self.i -= 1
+        self.fail(self.i, what)
 
-    def arr(self, i, depth, build):
+    def obj(self, depth, build):
         if depth > MAX_DEPTH:
-            self.fail(i, "nested too deeply")
-        result = [] if build else None
-        i = self.space(i)
-        if i < self.n and self.data[i] == 93:  # ]
-            return result, i + 1
+            self.fail(self.i, "nested too deeply")
+        result = {} if build else None
+        self.space()
+        if self.byte() == 125:  # }
+            self.i += 1
+            return result
+        keep = self.keep
         while True:
-            value, i = self.value(i, depth, build)
+            self.space()
+            if self.byte() != _QUOTE:
+                self.fail(self.i, "expected a key in quotes")
+            self.i += 1
+            raw = self.string(build)
+            self.space()
+            if self.byte() != 58:  # :
+                self.fail(self.i, "expected ':' after a key")
+            self.i += 1
+            wanted = False
+            if build:
+                if b"\\" in raw:
+                    raw = self.unescape(raw)
+                wanted = keep is None or raw in keep
+            value = self.value(depth, wanted)
+            if wanted:
+                try:
+                    result[raw.decode("utf-8")] = value
+                except UnicodeError:
+                    raise JsonError("text that is not UTF-8 near byte %d" % (self.base + self.i))
+            if self.after(125, "expected ',' or '}'"):
+                return result
+
+    def arr(self, depth, build):
+        if depth > MAX_DEPTH:
+            self.fail(self.i, "nested too deeply")
+        result = [] if build else None
+        self.space()
+        if self.byte() == 93:  # ]
+            self.i += 1
+            return result
+        while True:
+            value = self.value(depth, build)
             if build:
                 result.append(value)
-            i = self.space(i)
-            if i >= self.n:
-                self.fail(i, "")
-            c = self.data[i]
-            if c == 44:
-                i += 1
-            elif c == 93:
-                return result, i + 1
-            else:
-                self.fail(i, "expected ',' or ']'")
+            if self.after(93, "expected ',' or ']'"):
+                return result
+
+    def document(self):
+        """The one JSON value of the body, and nothing after it."""
+        self.space()
+        c = self.byte()
+        if c < 0:
+            raise JsonError("not JSON but an empty body")
+        if c not in b'{["-0123456789tfn':
+            raise JsonError("not JSON but %s" % describe_body(self.head or b""))
+        value = self.value(0, True)
+        self.space()
+        if self.byte() >= 0:
+            self.fail(self.i, "unexpected data after the JSON value")
+        return value
+
+
+def _is_letter(c):
+    return 97 <= c <= 122
+
+
+def _is_number(c):
+    return 48 <= c <= 57 or c == 43 or c == 45 or c == 46 or c == 69 or c == 101  # digits + - . E e
 
 
 def describe_body(data):
@@ -232,17 +393,14 @@ def loads(data, keep=None):
     elif data and max(data) >= 0x80:
         # JSON is UTF-8, all of it, kept or not.  max() runs in C: an ASCII body
         # (every device answer we know) costs one quick pass and no copy.
-        bad = utf8_error(data)
+        bad = utf8_error(bytes(data))
         if bad is not None:
             raise JsonError("text that is not UTF-8 at byte %d" % bad)
-    reader = _Reader(data, keep)
-    i = reader.space(0)
-    if i >= reader.n:
-        raise JsonError("not JSON but an empty body")
-    if data[i] not in b'{["-0123456789tfn':
-        raise JsonError("not JSON but %s" % describe_body(data))
-    value, i = reader.value(i, 0, True)
-    i = reader.space(i)
-    if i < reader.n:
-        reader.fail(i, "unexpected data after the JSON value")
-    return value
+    return _Reader(data, None, keep).document()
+
+
+def load(stream, keep=None):
+    """Parse JSON read from ``stream`` (readinto(buffer) -> bytes read, 0 at the
+    end), keeping only object keys in ``keep``, through one BUFFER-byte
+    buffer: the body is never held whole.  Raises JsonError."""
+    return _Reader(None, stream, keep).document()

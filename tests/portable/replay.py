@@ -2,8 +2,9 @@
 
 ``ReplaySession`` answers from the Envoy capture corpus exactly as the Envoy
 simulator does over HTTP; ``ScriptedSession`` answers from functions a test
-gives it.  Both have the backends' call shape: request(method, url, headers,
-body, timeout) -> (status, headers, body).
+gives it.  Both have the backends' call shapes: open(method, url, headers,
+body, timeout) -> (status, headers, a body read as it arrives), and request()
+-> (status, headers, body bytes).
 """
 
 import sys
@@ -16,6 +17,7 @@ if ROOT + "/tools" not in sys.path:
 from simulators import corpus
 
 from sunshift.errors import TransportError
+from sunshift.stream import Bytes
 
 NGINX_401 = b"<html><head><title>401 Authorization Required</title></head><body><h1>401 Authorization Required</h1></body></html>"
 
@@ -48,6 +50,10 @@ class ReplaySession:
         status, kind, data = corpus.answer(self.variant, path, self.hide, self.details_file)
         return status, {"content-type": kind}, data
 
+    def open(self, method, url, headers=None, body=None, timeout=5):
+        status, answer, data = self.request(method, url, headers, body, timeout)
+        return status, answer, Bytes(data)
+
     def close(self):
         pass
 
@@ -67,6 +73,10 @@ class ScriptedSession:
             raise TransportError(self.fault, "scripted %s" % self.fault)
         status, data = self.handler(method, path, body)
         return status, {}, data
+
+    def open(self, method, url, headers=None, body=None, timeout=5):
+        status, answer, data = self.request(method, url, headers, body, timeout)
+        return status, answer, Bytes(data)
 
     def close(self):
         pass

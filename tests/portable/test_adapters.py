@@ -34,8 +34,12 @@ def test_flatten_counts_lists_from_one_and_drops_nulls_and_long_lists():
     assert out == {"x.a.b.1": 10, "x.a.b.2": 20}
 
 
+class Listener:
+    wanted = ()
+
+
 def test_an_mqtt_feed_offers_values_only_while_its_device_talks():
-    f = mqtt_feed.MqttFeed()
+    f = mqtt_feed.MqttFeed(Listener())
     f.set("a.x", 1)
     assert f.take() == {"a.x": 1}
     assert f.take() == {}  # nothing new arrived
@@ -46,6 +50,19 @@ def test_an_mqtt_feed_offers_values_only_while_its_device_talks():
     assert f.take() == {"a.x": 1, "a.y": 2}
     f.set("a.x", None)  # an empty (cleared) topic
     assert f.take() == {"a.y": 2}
+    f.status(b"offline")  # a payload as bytes: the same
+    assert f.take() == {}
+
+
+def test_an_mqtt_feed_keeps_only_what_the_rules_read():
+    device = Listener()
+    device.wanted = ["a.x"]
+    f = mqtt_feed.MqttFeed(device)
+    f.set("a.x", 1)
+    f.set("a.y", 2)  # heard, not kept: a board has no room for all evcc publishes
+    assert f.take() == {"a.x": 1}
+    f.set("a.y", 3)
+    assert f.take() == {"a.x": 1} and f.values == {"a.x": 1}
 
 
 def test_evcc_state_names_match_its_topics():

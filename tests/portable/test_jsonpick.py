@@ -33,3 +33,65 @@ def test_errors_say_what_and_where():
 def test_describe_body():
     assert jsonpick.describe_body(b"  <!DOCTYPE html><html>") == "an HTML page"
     assert jsonpick.describe_body(b"\xff\xfe") == "bytes that are not text"
+
+
+class Chunks:
+    """A stream that hands out ``data`` a few bytes per readinto, as a socket may."""
+
+    def __init__(self, data, size):
+        self.data = data
+        self.size = size
+        self.at = 0
+        self.reads = 0
+
+    def readinto(self, buf):
+        piece = self.data[self.at : self.at + min(self.size, len(buf))]
+        buf[: len(piece)] = piece
+        self.at += len(piece)
+        self.reads += 1
+        return len(piece)
+
+
+DOCS = [
+    b'{"a": 1, "b": [1.5, -2e3, true, false, null, "x\\"y\\u00e9"], "c": {"d": {"e": 5}}, "skip": {"big": [1, 2, {"z": "w"}]}}',
+    b'  {"production": [{"type": "eim", "wNow": 4200.5, "lines": [{"wNow": 1}, {"wNow": -2}]}], "k\\\\": "\\\\\\\\", "q": "\\"\\\\\\""}  ',
+    b"[" + b", ".join(b'{"n": %d, "t": "%s", "u": "caf\xc3\xa9 \xe2\x82\xac"}' % (k, b"x" * (k * 37 % 700)) for k in range(30)) + b"]",
+]
+
+
+def test_a_stream_gives_what_the_whole_body_gives_however_it_is_cut():
+    for doc in DOCS:
+        for keep in (None, {"a", "c", "d", "production", "type", "lines", "wNow", "q", "n", "u"}):
+            whole = jsonpick.loads(doc, keep)
+            for size in (1, 2, 3, 7, 64, 511, 512, 4096):
+                assert jsonpick.load(Chunks(doc, size), keep) == whole, (doc[:30], keep, size)
+
+
+def test_a_stream_is_read_through_one_small_buffer():
+    doc = DOCS[2]
+    stream = Chunks(doc, 100000)
+    jsonpick.load(stream, {"n"})
+    assert len(doc) > 8000 and stream.reads >= len(doc) // jsonpick.BUFFER  # a buffer at a time
+
+
+def test_a_stream_says_the_same_errors():
+    cases = [
+        (b'{"wNow": 1', "truncated JSON: it ends after 10 bytes"),
+        (b"<html><body>401 Unauthorized</body></html>", "not JSON but an HTML page"),
+        (b"", "not JSON but an empty body"),
+        (b'{"a": "\xff\xfe"}', "text that is not UTF-8 at byte 7"),
+        (b'{"\xff\xfeskipped": 1, "kept": 2}', "text that is not UTF-8 at byte 2"),
+        (b'{"a": "caf\xc3', "text that is not UTF-8 at byte 10"),
+        (b"[1, 2,]", "expected a value at byte 6 (found ])"),
+        (b'{"a" 1}', "expected ':' after a key at byte 5 (found 1)"),
+        (b'{"a": 1} trailing', "unexpected data after the JSON value at byte 9 (found t)"),
+        (b'{"a": tru', "truncated JSON"),
+        (b'{"a": "' + b"x" * (jsonpick.MAX_TEXT + 1) + b'"}', "a text longer than %d bytes at byte 7" % jsonpick.MAX_TEXT),
+        (b'{"a": ' + b"1" * 600 + b"}", "a value longer than 512 bytes"),
+    ]
+    for data, message in cases:
+        for size in (1, 5, 4096):
+            e = raises(JsonError, jsonpick.load, Chunks(data, size))
+            assert message in str(e), (data[:40], size, str(e))
+    # A long text nobody keeps is skipped, not refused.
+    assert jsonpick.load(Chunks(b'{"a": "' + b"x" * 20000 + b'", "b": 2}', 300), {"b"}) == {"b": 2}

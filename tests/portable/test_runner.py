@@ -27,13 +27,13 @@ class FakeEvcc:
         return 404, b"404 page not found"
 
 
-def make(variant="7.6.175_with_cts"):
+def make(variant="7.6.175_with_cts", clock=None):
     devices = {"envoy": {"url": "https://envoy.local", "poll": 1}, "evcc": {"url": "http://evcc.local", "poll": 1}}
     site = config.Site({"devices": devices}, {"envoy": {"token": "test-envoy-token"}})
     lines = []
     fake = FakeEvcc()
     sessions = {"envoy": ReplaySession(variant), "evcc": ScriptedSession(fake)}
-    runner = Runner(site, port.Log(sink=lines.append, stamp=lambda: "T"), ruleset=rules(RULES), sessions=sessions)
+    runner = Runner(site, port.Log(sink=lines.append, stamp=lambda: "T"), ruleset=rules(RULES), sessions=sessions, ticks_ms=clock)
     return runner, fake, lines
 
 
@@ -56,6 +56,73 @@ def test_a_bug_in_an_adapter_is_logged_and_the_site_carries_on():
     warnings = [line for line in lines if "WARN envoy" in line]
     assert warnings == ["T WARN envoy: envoy poll: internal error RuntimeError: the lines are gone (please report it); its signals will go stale"]
     assert fake.posts == ["off"]  # the rule went to its safe branch and the write went out
+
+
+def test_running_out_of_memory_in_a_poll_makes_the_device_stale_and_the_loop_goes_on():
+    ms = [0]
+    runner, fake, lines = make(clock=lambda: ms[0])
+    runner.step(0, None, 0)
+    fake.posts = []
+    real = runner.adapters["envoy"].poll
+
+    def short():
+        raise MemoryError("memory allocation failed, allocating 6775 bytes")
+
+    runner.adapters["envoy"].poll = short
+    for t in range(1, 200, 2):
+        ms[0] = t * 1000
+        runner.step(t, None, ms[0])
+    said = [line for line in lines if "WARN envoy" in line]
+    assert len(said) == 1 and "envoy poll: out of memory while reading it (" in said[0] and "bytes free after collecting); its signals will go stale" in said[0]
+    assert runner.engine.states[0].safe and runner.engine.states[0].reason.startswith("stale: envoy.net_consumption")
+    runner.adapters["envoy"].poll = real
+    ms[0] = 201000
+    runner.step(201, None, ms[0])
+    assert any("envoy: answers again after" in line for line in lines)
+
+
+def test_running_out_of_memory_elsewhere_in_a_turn_is_logged_once_and_the_loop_goes_on():
+    runner, fake, lines = make()
+    real = runner.dispatcher.step
+    calls = []
+
+    def short(now, tod):
+        calls.append(now)
+        if len(calls) <= 3:
+            raise MemoryError()
+        return real(now, tod)
+
+    runner.dispatcher.step = short
+    for t in range(5):
+        assert runner.step(t, None, t * 1000) == [] or t >= 3
+    said = [line for line in lines if "memory" in line]
+    assert said[0].startswith("T WARN memory: out of memory in the engine (") and said[0].endswith("; the next turn goes on")
+    assert said[1:] == ["T INFO memory: a turn went through again"]  # once per episode, and its end
+    assert fake.posts == ["off"]  # the turn after the episode decided and wrote
+
+    # The board's chores around a turn (Wi-Fi, watchdog) are covered too.
+    turns = []
+
+    def chores(now_ms):
+        turns.append(now_ms)
+        if len(turns) == 2:
+            raise MemoryError()
+
+    runner.run(lambda: len(turns), lambda: None, stop=lambda: len(turns) >= 4, ticks_ms=lambda: 0, sleep_ms=lambda ms: None, before=chores)
+    assert len(turns) == 4 and "out of memory in the board's chores" in lines[-2] and lines[-1].endswith("a turn went through again")
+
+
+def test_a_write_that_runs_out_of_memory_is_tried_again():
+    runner, _fake, lines = make()
+
+    def short(target, value):
+        raise MemoryError()
+
+    runner.adapters["evcc"].write = short
+    runner.step(0, None, 0)
+    said = [line for line in lines if "WARN evcc.loadpoints.1.mode" in line]
+    assert len(said) == 1 and 'could not set "off": evcc evcc.loadpoints.1.mode: out of memory while sending it (' in said[0]
+    assert said[0].endswith("; trying again in 30s") and "evcc.loadpoints.1.mode" in runner.engine.retry_at
 
 
 # What a REST-only deploy leaves off a board (tools/board_files.py).

@@ -1,9 +1,10 @@
 """HTTP on CPython, from the standard library: keep-alive, TLS, timeouts.
 
-One call shape for both interpreters (see net/http.py):
+The call shapes of both interpreters (see net/http.py):
 
     session = Session(insecure=False)
-    status, headers, body = session.request("GET", url, headers, body, timeout)
+    status, headers, body = session.open("GET", url, headers, body, timeout)   # body.readinto, body.close
+    status, headers, data = session.request("GET", url, headers, body, timeout)
 
 ``headers`` in the answer has lower-case names; ``body`` is bytes.  Every
 failure raises TransportError with a kind (timeout, refused, reset, tls, dns,
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 from ..errors import TransportError
 from ..port import TIMEOUT
+from ..stream import read_all
 
 AVAILABLE = True
 # The largest body read; a device sending more is broken or not a device.
@@ -41,6 +43,60 @@ def _describe_tls(e):
             'with firmware 7+, set "insecure_tls": true in its config (--insecure with read)' % text
         )
     return "TLS failed (%s)" % text
+
+
+def _failure(e, host, port, timeout):
+    """The TransportError for what http.client, ssl or a socket raised."""
+    if isinstance(e, TransportError):
+        return e
+    if isinstance(e, (TimeoutError, socket.timeout)):
+        return TransportError("timeout", "no answer within %s s" % timeout)
+    if isinstance(e, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+        return TransportError("reset", "the connection was closed before the whole answer (%s)" % e.__class__.__name__)
+    if isinstance(e, ConnectionRefusedError):
+        return TransportError("refused", "connection refused (nothing listens on %s:%d)" % (host, port))
+    if isinstance(e, ssl.SSLError):
+        return TransportError("tls", _describe_tls(e))
+    if isinstance(e, socket.gaierror):
+        return TransportError("dns", "cannot find the host %s (%s)" % (host, e.strerror or e))
+    if isinstance(e, http.client.HTTPException):
+        return TransportError("protocol", "a broken HTTP answer (%s)" % e.__class__.__name__)
+    if isinstance(e, OSError):
+        return TransportError("network", "network error (%s)" % (e.strerror or e))
+    raise e
+
+
+class Body:
+    """The body of one answer, read as it arrives; the connection stays open for
+    the next call only when the body was read to its end."""
+
+    def __init__(self, session, key, response, timeout):
+        self.session = session
+        self.key = key
+        self.response = response
+        self.timeout = timeout
+        self.done = False
+
+    def readinto(self, buf):
+        """Read into ``buf``; the bytes read, 0 at the end of the body."""
+        try:
+            got = self.response.readinto(buf)
+        except Exception as e:
+            self.session._drop(*self.key)
+            raise _failure(e, self.key[1], self.key[2], self.timeout)
+        if not got:
+            self.done = True
+        return got
+
+    def close(self):
+        """Done with the answer: keep the connection if it can serve the next call."""
+        if self.response is None:
+            return
+        response = self.response
+        self.response = None
+        response.close()
+        if not self.done or response.will_close:
+            self.session._drop(*self.key)
 
 
 class Session:
@@ -73,8 +129,8 @@ class Session:
         if conn is not None:
             conn.close()
 
-    def request(self, method, url, headers=None, body=None, timeout=TIMEOUT):
-        """Send one request; returns (status, headers, body bytes)."""
+    def open(self, method, url, headers=None, body=None, timeout=TIMEOUT):
+        """Send one request; returns (status, headers with lower-case names, Body)."""
         parts = urlsplit(url)
         scheme = parts.scheme
         if scheme not in ("http", "https") or not parts.hostname:
@@ -86,6 +142,7 @@ class Session:
             path += "?" + parts.query
         if isinstance(body, str):
             body = body.encode("utf-8")
+        key = (scheme, host, port)
         # A kept-alive connection the device has closed fails on first use:
         # that one failure is retried once on a fresh connection.
         for attempt in (1, 2):
@@ -93,45 +150,30 @@ class Session:
             try:
                 conn.request(method, path, body=body, headers=headers or {})
                 response = conn.getresponse()
-                try:
-                    data = response.read(MAX_BODY + 1)
-                finally:
-                    response.close()
-                if len(data) > MAX_BODY:
-                    self._drop(scheme, host, port)
-                    raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
-                if response.will_close:
-                    self._drop(scheme, host, port)
                 answer = {}
                 for name, value in response.getheaders():
                     answer[name.lower()] = value
-                return response.status, answer, data
-            except TransportError:
-                raise
+                return response.status, answer, Body(self, key, response, timeout)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
-                self._drop(scheme, host, port)
+                self._drop(*key)
                 if reused and attempt == 1:
                     continue
                 raise TransportError("reset", "the connection was closed before an answer (%s)" % e.__class__.__name__)
-            except (TimeoutError, socket.timeout):
-                self._drop(scheme, host, port)
-                raise TransportError("timeout", "no answer within %s s" % timeout)
-            except ConnectionRefusedError:
-                self._drop(scheme, host, port)
-                raise TransportError("refused", "connection refused (nothing listens on %s:%d)" % (host, port))
-            except ssl.SSLError as e:
-                self._drop(scheme, host, port)
-                raise TransportError("tls", _describe_tls(e))
-            except socket.gaierror as e:
-                self._drop(scheme, host, port)
-                raise TransportError("dns", "cannot find the host %s (%s)" % (host, e.strerror or e))
-            except http.client.HTTPException as e:
-                self._drop(scheme, host, port)
-                raise TransportError("protocol", "a broken HTTP answer (%s)" % e.__class__.__name__)
-            except OSError as e:
-                self._drop(scheme, host, port)
-                raise TransportError("network", "network error (%s)" % (e.strerror or e))
+            except Exception as e:
+                self._drop(*key)
+                raise _failure(e, host, port, timeout)
         raise TransportError("reset", "the connection was closed before an answer")
+
+    def request(self, method, url, headers=None, body=None, timeout=TIMEOUT):
+        """Send one request; returns (status, headers, body bytes), at most MAX_BODY of them."""
+        status, answer, opened = self.open(method, url, headers, body, timeout)
+        try:
+            data = read_all(opened, MAX_BODY)
+            if len(data) > MAX_BODY:
+                raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
+            return status, answer, data
+        finally:
+            opened.close()
 
     def close(self):
         """Close every open connection."""

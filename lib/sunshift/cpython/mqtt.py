@@ -61,7 +61,7 @@ class Client(Link):
             self._down("the connection to %s was lost (%s)" % (self.where(), reason), "reset")
 
     def _on_message(self, client, userdata, message):
-        self.inbox.append((message.topic, message.payload))
+        self.arrived(message.topic, message.payload)
 
     # --- state --------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ class EmsEspMqtt(EmsEsp):
         self.name = name
         self.mqtt = mqtt
         self.base = base.rstrip("/")
-        self.feed = MqttFeed()
+        self.feed = MqttFeed(self)
         subscribe(name, mqtt, self.base)
 
     @classmethod

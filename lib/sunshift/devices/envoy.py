@@ -15,7 +15,7 @@ library, whose captures from 28 firmware builds are our test corpus
 """
 
 from .. import jsonpick
-from ..errors import DeviceError
+from ..errors import DeviceError, TransportError
 from .adapter import Adapter
 from .webapi import WebApi
 
@@ -78,6 +78,28 @@ def parse_info(body):
         "version": firmware_tuple(firmware),
         "imeter": None if imeter is None else imeter.lower() == "true",
     }
+
+
+# What parse_info needs of /info (2 to 3 KB of XML), kept as it arrives.
+INFO_TAGS = (b"<software>", b"<imeter>")
+
+
+def info_tags(body):
+    """The <software> and <imeter> elements of /info, read from its body as it
+    arrives, without holding the rest of the document."""
+    kept = b""
+    window = b""
+    piece = bytearray(256)
+    while True:
+        got = body.readinto(piece)
+        if not got:
+            return kept
+        window = window[-80:] + bytes(piece[:got])  # an element cut by the end of a piece is found with the next
+        for tag in INFO_TAGS:
+            start = window.find(tag)
+            end = window.find(b"</" + tag[1:], start) if start >= 0 else -1
+            if end >= 0 and tag not in kept:
+                kept += window[start : end + len(tag) + 1]
 
 
 def meter_setup(meters):
@@ -298,32 +320,45 @@ class Envoy(Adapter):
     def _try_json(self, path, keep):
         """JSON of ``path``, or None when the Envoy does not serve it (404, 401 on an
         optional endpoint, HTML, 'Error: 401'); transport errors propagate.
-        Why an endpoint gave nothing is kept in self.misses for the error."""
-        status, _, body = self.api.call("GET", path)
-        if status != 200:
-            self.misses.append((path, status, "HTTP %d" % status))
-            return None, status
+        Why an endpoint gave nothing is kept in self.misses for the error.
+        The JSON is read as it arrives: the report is the Envoy's largest answer."""
+        status, _, body = self.api.open("GET", path)
         try:
-            return jsonpick.loads(body, keep), status
-        except jsonpick.JsonError as e:
-            self.misses.append((path, status, str(e)))
-            return None, status
+            if status != 200:
+                self.misses.append((path, status, "HTTP %d" % status))
+                return None, status
+            try:
+                return jsonpick.load(body, keep), status
+            except jsonpick.JsonError as e:
+                self.misses.append((path, status, str(e)))
+                return None, status
+            except TransportError as e:
+                raise DeviceError(self.name, "GET " + path, str(e), e.kind)
+        finally:
+            body.close()
 
     def probe(self):
         """Find which endpoints answer and where each figure comes from."""
         plan = Plan()
         statuses = []
         self.misses = []
-        status, _, body = self.api.call("GET", INFO)
-        statuses.append(status)
-        if status == 200:
-            plan.info = parse_info(body)
+        status, _, body = self.api.open("GET", INFO)
+        try:
+            statuses.append(status)
+            if status == 200:
+                plan.info = parse_info(info_tags(body))
+        except TransportError as e:
+            raise DeviceError(self.name, "GET " + INFO, str(e), e.kind)
+        finally:
+            body.close()
         meters, status = self._try_json(METERS, _METER_KEYS)
         statuses.append(status)
         plan.meters = meter_setup(meters)
         signals = {}
         reports = {}
         for path in (REPORT, REPORT_PLAIN):
+            if plan.production is not None and plan.consumption is not None:
+                break  # the detailed report had both: the plain one is not needed
             report, status = self._try_json(path, _REPORT_KEYS)
             statuses.append(status)
             if not isinstance(report, dict):
@@ -369,6 +404,7 @@ class Envoy(Adapter):
                         break
             raise DeviceError(self.name, "probe", message, kind)
         self.plan = plan
+        self.misses = []  # why endpoints gave nothing: only a failed probe reports it
         return plan
 
     # --- polling -------------------------------------------------------------

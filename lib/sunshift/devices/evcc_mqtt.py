@@ -22,7 +22,7 @@ class EvccMqtt(Evcc):
         self.name = name
         self.mqtt = mqtt
         self.topic = topic.rstrip("/")
-        self.feed = MqttFeed()
+        self.feed = MqttFeed(self)
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
         subscribe(name, mqtt, self.topic)
 

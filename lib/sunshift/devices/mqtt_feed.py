@@ -22,24 +22,34 @@ def json_value(payload, keep=None):
 
 
 class MqttFeed:
-    """The signals one MQTT device gave, and whether it is still talking."""
+    """The signals one MQTT device gave, and whether it is still talking.
 
-    def __init__(self):
+    It keeps only the signals ``adapter.wanted`` names (what the rules read;
+    everything when that is empty, as for `read`): evcc publishes a hundred
+    values and more, and a board has no room to hold them all.
+    """
+
+    def __init__(self, adapter):
+        self.adapter = adapter
         self.values = {}
         self.online = True
         self.heard = False  # a message arrived since the last take()
 
     def set(self, name, value):
         """A value arrived; None (an empty, cleared topic) forgets the signal."""
+        self.heard = True
         if value is None:
             self.values.pop(name, None)
-        else:
+            return
+        wanted = self.adapter.wanted
+        if not wanted or name in wanted:
             self.values[name] = value
-        self.heard = True
 
     def status(self, payload):
         """The device's own online/offline status (its MQTT last will; str or bytes)."""
-        self.online = payload != "offline" and payload != b"offline"
+        if isinstance(payload, bytes):
+            payload = payload.decode("utf-8", "replace")  # never compared with a str as bytes (MicroPython warns)
+        self.online = payload != "offline"
         self.heard = True
 
     def take(self):

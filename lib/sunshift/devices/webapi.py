@@ -3,11 +3,16 @@
 Adapters call ``get_json``/``call``; every failure comes back as a DeviceError
 whose message names the device and the endpoint and says what to do, never as
 a raw socket or JSON exception.  Tokens go in the Authorization header and
-never into a message.
+never into a message.  ``get_json`` reads the JSON as the answer arrives
+(jsonpick.load), so a board never holds a device's answer whole.
 """
 
 from .. import jsonpick, port
 from ..errors import DeviceError, TransportError
+from ..stream import read_all
+
+# What of an error answer is read, to say what it was.
+ERROR_BODY = 512
 
 
 class WebApi:
@@ -51,11 +56,37 @@ class WebApi:
             raise DeviceError(self.device, where, "the device failed (HTTP %d)" % status, "server")
         raise DeviceError(self.device, where, "unexpected HTTP %d: %s" % (status, jsonpick.describe_body(body)), "status")
 
+    def open(self, method, path, body=None, headers=None):
+        """(status, headers, the answer's body as it arrives) of one call; close the body after."""
+        try:
+            return self.session.open(method, self.base_url + path, self.headers(headers), body, self.timeout)
+        except TransportError as e:
+            raise DeviceError(self.device, "%s %s" % (method, path), str(e), e.kind)
+
     def get_json(self, path, keep=None):
-        """GET ``path`` and parse its JSON (keeping only the keys in ``keep``)."""
-        status, _, body = self.call("GET", path)
-        self.check_status("GET", path, status, body)
-        return self.parse("GET", path, body, keep)
+        """GET ``path`` and parse its JSON as it arrives (keeping only the keys in ``keep``)."""
+        status, _, body = self.open("GET", path)
+        try:
+            if not 200 <= status < 300:
+                self.check_status("GET", path, status, self._read(body, "GET", path))
+            return self.load("GET", path, body, keep)
+        finally:
+            body.close()
+
+    def _read(self, body, method, path):
+        try:
+            return read_all(body, ERROR_BODY)
+        except TransportError as e:
+            raise DeviceError(self.device, "%s %s" % (method, path), str(e), e.kind)
+
+    def load(self, method, path, body, keep=None):
+        """JSON read from an answer's body as it arrives, or a DeviceError saying what went wrong."""
+        try:
+            return jsonpick.load(body, keep)
+        except jsonpick.JsonError as e:
+            raise DeviceError(self.device, "%s %s" % (method, path), "bad answer: %s" % e, "body")
+        except TransportError as e:
+            raise DeviceError(self.device, "%s %s" % (method, path), str(e), e.kind)
 
     def parse(self, method, path, body, keep=None):
         """JSON of an answer, or a DeviceError that says what the body was instead."""

@@ -1,8 +1,10 @@
 """HTTP on MicroPython, on micropython-lib's ``requests`` (or the older ``urequests``).
 
-The same call shape as cpython/http.py:
+The same call shapes as cpython/http.py:
 
-    status, headers, body = Session(insecure).request(method, url, headers, body, timeout)
+    status, headers, body = Session(insecure).open(method, url, headers, body, timeout)
+    ... body.readinto(buffer) ... body.close()          # the body as it arrives
+    status, headers, data = Session(insecure).request(method, url, headers, body, timeout)
 
 Differences a board owner should know: ``requests`` closes the connection after
 each call (no keep-alive), and MicroPython's TLS does not verify certificates
@@ -14,6 +16,7 @@ import errno
 
 from ..errors import TransportError
 from ..port import TIMEOUT
+from ..stream import read_all
 
 try:
     import requests
@@ -47,14 +50,57 @@ def _oserror(e, timeout, url):
     return TransportError("network", "network error (errno %s)" % code)
 
 
+class Body:
+    """The body of one answer, read as it arrives: at most ``length`` bytes when
+    the device said how many, never past the end of the connection.  requests
+    0.10 hands out the socket itself, 1.1 a stream of its own; reads come back
+    as a count, so its bytearrays never reach sunshift."""
+
+    def __init__(self, response, length, timeout, url):
+        self.response = response
+        self.raw = response.raw
+        self.length = length
+        self.left = length  # None: read to the end of the connection
+        self.timeout = timeout
+        self.url = url
+
+    def readinto(self, buf):
+        """Read into ``buf``; the bytes read, 0 at the end of the body."""
+        if self.left == 0 or self.raw is None:
+            return 0
+        view = memoryview(buf)
+        if self.left is not None and len(view) > self.left:
+            view = view[: self.left]
+        try:
+            got = self.raw.readinto(view)
+        except OSError as e:
+            raise _oserror(e, self.timeout, self.url)
+        except ValueError:  # requests 1.1: "Connection closed before body complete"
+            got = 0
+        if not got:
+            if self.left:
+                raise TransportError("reset", "the connection was closed after %d of %d bytes" % (self.length - self.left, self.length))
+            self.left = 0
+            return 0
+        if self.left is not None:
+            self.left -= got
+        return got
+
+    def close(self):
+        """Close the connection (requests keeps none open)."""
+        if self.response is not None:
+            self.response.close()
+            self.response = None
+
+
 class Session:
     """One device's HTTP calls on a board."""
 
     def __init__(self, insecure=False):
         self.insecure = insecure
 
-    def request(self, method, url, headers=None, body=None, timeout=TIMEOUT):
-        """Send one request; returns (status, headers with lower-case names, body bytes)."""
+    def open(self, method, url, headers=None, body=None, timeout=TIMEOUT):
+        """Send one request; returns (status, headers with lower-case names, Body)."""
         response = None
         try:
             # A copy: requests from before April 2025 (MicroPython 1.24's) adds Host and Content-Length to the caller's dict.
@@ -64,8 +110,16 @@ class Session:
                 key = name.decode() if isinstance(name, bytes) else name
                 value = response.headers[name]
                 answer[key.lower()] = value.decode() if isinstance(value, bytes) else value
-            data = self._body(response, answer.get("content-length"))
-            return response.status_code, answer, data
+            length = answer.get("content-length")
+            if length is not None:
+                try:
+                    length = int(length)
+                except ValueError:
+                    raise TransportError("protocol", "a broken HTTP answer (Content-Length %r)" % length)
+            status = response.status_code
+            opened = Body(response, length, timeout, url)
+            response = None  # the Body closes it now
+            return status, answer, opened
         except TransportError:
             raise
         except OSError as e:
@@ -79,27 +133,18 @@ class Session:
             if response is not None:
                 response.close()
 
-    def _body(self, response, length):
-        """The body, at most MAX_BODY bytes.  requests 0.10 reads to the end of the
-        stream whatever Content-Length says, so a short body (the device closed early)
-        is caught here rather than handed on as a truncated document."""
-        if not response.raw:
-            return b""
-        if length is not None:
-            try:
-                length = int(length)
-            except ValueError:
-                raise TransportError("protocol", "a broken HTTP answer (Content-Length %r)" % length)
-            if length > MAX_BODY:
-                raise TransportError("protocol", "the answer is larger than %d bytes (Content-Length %d)" % (MAX_BODY, length))
-            data = response.raw.read(length) if length else b""
-            if len(data) < length:
-                raise TransportError("reset", "the connection was closed after %d of %d bytes" % (len(data), length))
-            return data
-        data = response.raw.read(MAX_BODY + 1)
-        if len(data) > MAX_BODY:
-            raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
-        return data
+    def request(self, method, url, headers=None, body=None, timeout=TIMEOUT):
+        """Send one request; returns (status, headers, body bytes), at most MAX_BODY of them."""
+        status, answer, opened = self.open(method, url, headers, body, timeout)
+        try:
+            if opened.length is not None and opened.length > MAX_BODY:
+                raise TransportError("protocol", "the answer is larger than %d bytes (Content-Length %d)" % (MAX_BODY, opened.length))
+            data = read_all(opened, MAX_BODY)
+            if len(data) > MAX_BODY:
+                raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
+            return status, answer, data
+        finally:
+            opened.close()
 
     def close(self):
         """Nothing is kept open between calls on a board."""

@@ -22,6 +22,10 @@ class Link:
         self.on_state = on_state
         self.topics = []  # subscribed again after every reconnect
         self.inbox = []  # (topic, payload) received since the last poll
+        # deliver(topic, payload), when set, takes each message as it arrives
+        # instead of the inbox: a board then never holds a burst of retained
+        # messages (hundreds at a subscribe) all at once.
+        self.deliver = None
         self.connected = False  # the broker accepted us
         self.open = False  # a socket is open (maybe not yet accepted)
         self.backoff = Backoff(1, 60)
@@ -51,6 +55,13 @@ class Link:
         if was_up or kind != self.last_kind:
             self.events.append((False, text))
         self.last_kind = kind
+
+    def arrived(self, topic, payload):
+        """A message arrived: to ``deliver`` if set, else into the inbox."""
+        if self.deliver is not None:
+            self.deliver(topic, payload)
+        else:
+            self.inbox.append((topic, payload))
 
     def not_connected(self):
         """The error a publish raises while there is no connection."""

@@ -95,7 +95,7 @@ class Client(Link):
         self.client.set_callback(self._on_message)
 
     def _on_message(self, topic, payload):
-        self.inbox.append((topic.decode() if isinstance(topic, bytes) else topic, payload))
+        self.arrived(topic.decode() if isinstance(topic, bytes) else topic, payload)
 
     def _why(self, e):
         """(kind, words) for a socket error."""

@@ -50,6 +50,7 @@ class SiteMqtt:
         self.status_topic = (spec or {}).get("status_topic", STATUS_TOPIC)
         self.online = {}  # device name -> what it last said about itself
         self.client = mqtt_client(spec, self.state) if client is None else client
+        self.client.deliver = self.message  # each message as it arrives, none queued
 
     def state(self, up, text):
         """The link came up (say online, re-send the MQTT devices' settings) or went down."""
@@ -67,12 +68,16 @@ class SiteMqtt:
             self.log.warn("mqtt", text + "; MQTT signals will go stale")
 
     def receive(self):
-        """Hand each message that arrived to the MQTT adapter it belongs to."""
-        adapters = self.adapters.values()
+        """Read what arrived: each message goes to the MQTT adapter it belongs to
+        as it arrives (:meth:`message`), and any the client queued too."""
         for topic, payload in self.client.poll():
-            for adapter in adapters:
-                if adapter.transport == "mqtt" and adapter.handle(topic, payload):
-                    break
+            self.message(topic, payload)
+
+    def message(self, topic, payload):
+        """Hand one message to the MQTT adapter it belongs to."""
+        for adapter in self.adapters.values():
+            if adapter.transport == "mqtt" and adapter.handle(topic, payload):
+                return
 
     def take(self, name, adapter, now):
         """Feed the engine what an MQTT device sent, and log when it says it went offline or back."""

@@ -6,6 +6,10 @@ clocks and the pauses, for the command line and the board alike.
 Nothing a device does escapes a step: every failure becomes a logged
 DeviceError (once per episode), the device's signals go stale, the rest of the
 site carries on, and a device that answers again gets its settings re-sent.
+Running out of memory is no exception: a poll that runs out makes its device
+stale (so its rules take their safe branch), a write that runs out is tried
+again later, and anything else that runs out is logged once, with where it
+happened and the heap left, and the next turn goes on.
 """
 
 from .. import port
@@ -13,7 +17,6 @@ from ..core import engine as engine_module
 from ..core.dispatch import Dispatcher
 from ..devices import kinds
 from ..errors import DeviceError, SunshiftError
-from ..lang.ruleset import load as load_rules
 
 # Longest pause between loop turns: MQTT messages are seen this soon.
 TURN_MS = 50
@@ -84,7 +87,13 @@ class Runner:
         self.site = site
         self.ticks_ms = ticks_ms or port.ticks_ms
         self.log = log
-        self.rules = ruleset or load_rules(site.rules)
+        if ruleset is None:
+            # Rule files, as `run` reads them on a PC; a board passes the rule set
+            # it loaded compiled, and never carries the parser (docs/architecture.md).
+            from ..lang.ruleset import load
+
+            ruleset = load(site.rules)
+        self.rules = ruleset
         errors, warnings = check_names(self.rules, site.devices)
         if errors:
             raise SunshiftError("; ".join(errors))
@@ -105,6 +114,9 @@ class Runner:
         self.health = {}
         self.next_poll = {}
         self.backoff = {}
+        self.phases = {}
+        self.phase = ""  # what the turn is doing, for a message when memory runs out
+        self.short_of_memory = None  # the phase of the last MemoryError, until a turn goes through
         for name, spec in site.devices.items():
             # A board gets only the adapters its config named when it was deployed
             # (tools/deploy.py); a device added later raises ModuleMissing here.
@@ -112,6 +124,7 @@ class Runner:
             self.health[name] = Health(log, name)
             self.next_poll[name] = None
             self.backoff[name] = 0
+            self.phases[name] = "the poll of " + name  # made once: a turn allocates nothing for it
         # Adapters with work of their own between polls, asked every turn.
         self.workers = [adapter for adapter in self.adapters.values() if adapter.works]
         for adapter in self.adapters.values():
@@ -127,6 +140,8 @@ class Runner:
             adapter.write(target, value)
         except (SunshiftError, OSError):
             raise
+        except MemoryError:
+            raise DeviceError(adapter.name, target, "out of memory while sending it (%s bytes free after collecting)" % port.collect(), "memory")
         except Exception as e:
             raise DeviceError(adapter.name, target, "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal")
 
@@ -159,23 +174,47 @@ class Runner:
                     self.engine.update(name, signals[name], now - age)
 
     def step(self, now, tod, now_ms=None):
-        """One turn: MQTT, due polls, the engine, the writes.  Returns the changes."""
-        self.receive(now, now_ms)
-        return self.dispatcher.step(now, tod)
+        """One turn: MQTT, due polls, the engine, the writes.  Returns the changes.
+
+        A MemoryError is logged once (with where and the heap left) and the
+        turn ends there; the next one goes on."""
+        try:
+            self.receive(now, now_ms)
+            self.phase = "the engine"
+            changes = self.dispatcher.step(now, tod)
+        except MemoryError:
+            self.out_of_memory()
+            return []
+        if self.short_of_memory is not None:
+            self.short_of_memory = None
+            self.log.info("memory", "a turn went through again")
+        return changes
+
+    def out_of_memory(self):
+        """Log once per episode that memory ran out in the current phase."""
+        if self.short_of_memory != self.phase:
+            self.short_of_memory = self.phase
+            self.log.warn("memory", "out of memory in %s (%s bytes free after collecting); the next turn goes on" % (self.phase, port.collect()))
 
     def receive(self, now, now_ms=None):
         """The first half of a turn: MQTT messages and due polls, into the engine."""
         now_ms = self.ticks_ms() if now_ms is None else now_ms
         if self.mqtt_site is not None:
+            self.phase = "MQTT"
             self.mqtt_site.receive()
         for name, adapter in self.adapters.items():
+            self.phase = self.phases[name]
             if adapter.transport == "mqtt":
                 self.mqtt_site.take(name, adapter, now)
             elif self.next_poll[name] is None or port.ticks_diff(now_ms, self.next_poll[name]) >= 0:
                 self._poll(name, adapter, now)
+                # What the answer left behind goes now, while the samples kept from it
+                # are few: collected often, MicroPython's heap stays in one piece.
+                port.collect()
                 wait = self.site.devices[name]["poll"] + self.backoff[name]
                 self.next_poll[name] = port.ticks_add(self.ticks_ms(), int(wait * 1000))
         for adapter in self.workers:
+            self.phase = self.phases[adapter.name]
             adapter.work(self.ticks_ms())  # follow what a device is still carrying out (Enode's actions)
 
     def _poll(self, name, adapter, now):
@@ -189,6 +228,9 @@ class Runner:
             return
         except ValueError as e:
             health.failed(DeviceError(name, "poll", "bad answer: %s" % e, "body"))
+            return
+        except MemoryError:
+            health.failed(DeviceError(name, "poll", "out of memory while reading it (%s bytes free after collecting)" % port.collect(), "memory"))
             return
         except Exception as e:
             health.failed(DeviceError(name, "poll", "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal"))
@@ -211,12 +253,17 @@ class Runner:
         ticks_ms = ticks_ms or port.ticks_ms
         sleep_ms = sleep_ms or port.sleep_ms
         while stop is None or not stop():
-            now_ms = ticks_ms()
-            if before is not None:
-                before(now_ms)
-            self.step(seconds(), time_of_day(), now_ms)
-            if after is not None:
-                after()
+            try:
+                now_ms = ticks_ms()
+                if before is not None:
+                    self.phase = "the board's chores"
+                    before(now_ms)
+                self.step(seconds(), time_of_day(), now_ms)
+                if after is not None:
+                    self.phase = "the board's chores"
+                    after()
+            except MemoryError:
+                self.out_of_memory()  # the turn's own, and the board's chores around it
             sleep_ms(self.next_wait_ms(ticks_ms()))
 
     def next_wait_ms(self, now_ms):
