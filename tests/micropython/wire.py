@@ -97,6 +97,14 @@ class Conn:
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         return data
 
+    def readinto(self, buf, size=None):
+        """As a MicroPython stream: fills ``buf`` (or its first ``size`` bytes) unless the stream ends first."""
+        data = self.read(len(buf) if size is None else size)
+        if data is None:
+            return None
+        buf[: len(data)] = data
+        return len(data)
+
     def readline(self):
         while b"\n" not in self.buffer:
             if not self._arrive():
@@ -164,6 +172,9 @@ class TlsStream:
     def read(self, size=-1):
         return self.conn.read(size)
 
+    def readinto(self, buf, size=None):
+        return self.conn.readinto(buf, size)
+
     def readline(self):
         return self.conn.readline()
 
@@ -230,3 +241,28 @@ if sys.implementation.name == "micropython":
         sys.modules.pop("sunshift.net." + _name, None)
         if hasattr(sunshift.net, _name):
             delattr(sunshift.net, _name)
+
+
+# micropython-lib's requests as boards have it: 0.10 (HTTP/1.0, MicroPython 1.28's
+# firmware) and 1.1 (HTTP/1.1, what `mip install requests` gives today).
+REQUESTS = {"0.10": VENDOR, "1.1": VENDOR + "/requests-1.1"}
+
+
+def use_requests(version):
+    """Make ``import requests`` give ``version`` of it and load sunshift's HTTP
+    backend afresh on it; returns the backend module."""
+    for path in REQUESTS.values():
+        while path in sys.path and path != VENDOR:
+            sys.path.remove(path)
+    if version != "0.10":
+        sys.path.insert(0, REQUESTS[version])
+    for name in ("requests", "sunshift.net.http"):
+        sys.modules.pop(name, None)
+    import sunshift.net
+
+    if hasattr(sunshift.net, "http"):
+        delattr(sunshift.net, "http")
+    from sunshift.net import http
+
+    assert http.requests.__file__.startswith(REQUESTS[version] + "/requests/"), http.requests.__file__
+    return http
