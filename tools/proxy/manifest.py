@@ -3,7 +3,7 @@
 # PC (tools/proxy/build.sh; ../shared/BOARD.md): sunshift frozen as the ESP32
 # image freezes it, with the micropython-lib packages the board's transports
 # import. The unix port has no boards/manifest.py to include, and its own
-# variant manifest needs unix-ffi, so this one stands alone.
-require("umqtt.simple")
-require("requests")
+# variant manifest needs unix-ffi, so this one stands alone. `ssl` is
+# micropython-lib's wrapper over the C module `tls`; requests imports it.
+include("libraries.py")
 include("../../firmware/package.py")
