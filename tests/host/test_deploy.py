@@ -31,7 +31,8 @@ SECRET = "s3cr3t-T0KEN-never-shown-4711"
 # (as JSON) to $FAKE_MPREMOTE_LOG and works on the board folder $FAKE_MPREMOTE_BOARD
 # the way mpremote 1.27 does: mkdir of an existing folder fails, cp to "X/" needs
 # the folder, `exec` runs the code with `os` and imports mapped onto the folder
-# (modules in $FAKE_MPREMOTE_FROZEN count as frozen into the firmware).
+# (modules in $FAKE_MPREMOTE_FROZEN count as frozen into the firmware; the
+# heap is $FAKE_MPREMOTE_HEAP bytes, by default a board with PSRAM's).
 FAKE_MPREMOTE = r"""#!%(python)s
 import builtins, json, os, shutil, sys, types
 
@@ -39,6 +40,7 @@ LOG = os.environ["FAKE_MPREMOTE_LOG"]
 BOARD = os.environ["FAKE_MPREMOTE_BOARD"]
 FROZEN = os.environ.get("FAKE_MPREMOTE_FROZEN", "").split()
 FAIL_ON = os.environ.get("FAKE_MPREMOTE_FAIL_ON")
+HEAP = int(os.environ.get("FAKE_MPREMOTE_HEAP", str(4 * 1024 * 1024)))
 args = sys.argv[1:]
 with open(LOG, "a") as f:
     f.write(json.dumps(args) + "\n")
@@ -69,12 +71,33 @@ if command[0] == "exec" and len(command) == 2:
         def stat(p):
             return os.stat(here(p))
 
+    class BoardGc:
+        @staticmethod
+        def collect():
+            pass
+
+        @staticmethod
+        def mem_free():
+            return HEAP - 20000
+
+        @staticmethod
+        def mem_alloc():
+            return 20000
+
     def board_import(name, *rest):
         if name == "os":
             return BoardOs
+        if name == "gc":
+            return BoardGc
         base = os.path.join(BOARD, "lib", *name.split("."))
-        if name in FROZEN or any(os.path.exists(base + end) for end in (".py", ".mpy", "/__init__.py", "/__init__.mpy")):
-            return types.ModuleType(name)
+        module = types.ModuleType(name)
+        if name in FROZEN:
+            module.__file__ = name.replace(".", "/") + ("/__init__.py" if name == "sunshift" else ".py")  # as MicroPython names a frozen one
+            return module
+        for end in (".py", ".mpy", "/__init__.py", "/__init__.mpy"):
+            if os.path.exists(base + end):
+                module.__file__ = "/lib/" + name.replace(".", "/") + end
+                return module
         raise ImportError("no module named '%%s'" %% name)
 
     names = dict(vars(builtins))
@@ -292,6 +315,30 @@ def test_frozen_leaves_the_package_to_the_image_and_removes_old_copies(rig):
     assert rig.run("--frozen", "--lib-only").returncode == 2  # a usage error
 
 
+def test_the_deploy_fits_the_kind_of_board(rig):
+    plain = str(64 * 1024)  # a plain ESP32's heap at start (no PSRAM)
+    # Copied modules on a plain ESP32: refused before anything is copied.
+    done = rig.run(FAKE_MPREMOTE_HEAP=plain)
+    assert done.returncode == 1 and rig.commands() == connect(["exec", "<probe>"])
+    assert "board: 64 KB of heap (no PSRAM: a plain ESP32); sunshift not there yet" in done.stdout
+    assert "this board has 64 KB of heap (no PSRAM); nothing was copied" in done.stderr and "deploy with --frozen" in done.stderr
+    # --frozen on firmware without sunshift would leave the board without code.
+    done = rig.run("--frozen", FAKE_MPREMOTE_HEAP=plain, FAKE_MPREMOTE_FROZEN="umqtt.simple requests")
+    assert done.returncode == 1 and rig.commands() == connect(["exec", "<probe>"])
+    assert "--frozen, but this board's firmware has no sunshift frozen in; nothing was copied" in done.stderr
+    # The frozen image on a plain ESP32: the path for it.
+    done = rig.run("--frozen", FAKE_MPREMOTE_HEAP=plain, FAKE_MPREMOTE_FROZEN="umqtt.simple requests sunshift")
+    assert done.returncode == 0, done.stderr
+    assert "board: 64 KB of heap (no PSRAM: a plain ESP32); sunshift frozen into its firmware" in done.stdout
+    # A board with PSRAM and stock firmware: the copied package.
+    rig.commands()
+    done = rig.run("--lib-only")
+    assert done.returncode == 0, done.stderr
+    assert "board: 4096 KB of heap (with PSRAM); sunshift not there yet" in done.stdout
+    done = rig.run("--rules-only")
+    assert "board: 4096 KB of heap (with PSRAM); sunshift copied (/lib/sunshift/__init__.mpy)" in done.stdout
+
+
 def test_rules_only_pushes_the_rules_and_resets(rig):
     done = rig.run("--rules-only")
     assert done.returncode == 0, done.stderr
@@ -348,6 +395,19 @@ def test_a_config_that_does_not_load_stops_everything(rig):
     assert not rig.log.exists()
 
 
+def test_a_config_or_secrets_file_larger_than_a_board_reads_is_refused(rig):
+    text = rig.config.read_text()
+    rig.config.write_text("// " + "x" * 17000 + "\n" + text)
+    done = rig.run("--config-only")
+    assert done.returncode == 1 and not rig.log.exists()
+    assert "the config file is %d bytes; a board reads at most 16384 (16 KB)" % len(rig.config.read_bytes()) in done.stderr
+    rig.config.write_text(text)
+    secrets = rig.secrets.read_text()
+    rig.secrets.write_text(secrets.replace("{", '{"note": "%s",' % ("s" * 9000), 1))
+    done = rig.run("--config-only")
+    assert done.returncode == 1 and "the secrets file is " in done.stderr and "sss" not in done.stderr
+
+
 def test_the_secrets_never_appear_in_the_output(rig):
     outputs = []
     for args in ((), ("--dry-run",), ("--config-only",)):
@@ -381,7 +441,7 @@ def test_mpy_files_are_version_6_and_the_sizes_are_printed(rig):
         total += size
         assert "%7d  %s" % (size, name) in done.stdout
     assert "%7d  total, %d files" % (total, len(SITE_MODULES)) in done.stdout
-    assert "64 KB target" in done.stdout
+    assert "copied .mpy files load into the heap as they are imported: for a board with PSRAM; a plain ESP32 runs the frozen image instead" in done.stdout
 
 
 def _traceback(tmp_path, line_numbers):
@@ -661,8 +721,9 @@ def test_imports_inside_functions_in_board_folders_are_the_ones_the_deploy_knows
         for module, inside in board_files.imports_of(PACKAGE, name[:-3]):
             if inside:
                 lazy.append((name[:-3], module))
-    assert lazy == [("site/runner", "lang/ruleset"), ("site/runner", "site/mqtt")]
+    assert lazy == [("board/supervisor", "lang/__init__"), ("board/supervisor", "lang/compiled"), ("site/runner", "lang/ruleset"), ("site/runner", "site/mqtt")]
     assert list(board_files.MQTT_SIDE) == ["site/mqtt"] and board_files.HOST_ONLY_IMPORTS == (("site/runner", "lang/ruleset"),)
+    assert board_files.START_IMPORTS == (("board/supervisor", "lang/compiled"),) and "lang/compiled" in board_files.ENTRY
 
 
 def test_adapters_are_imported_by_name_only_when_a_site_has_them():

@@ -8,6 +8,7 @@ once, under pytest and under MicroPython.
 """
 
 import os
+import sys
 
 from replay import ReplaySession, ScriptedSession
 from test_runner import MQTT_ONLY, RULES, FakeBroker, FakeEvcc, without
@@ -319,6 +320,8 @@ def test_the_loop_runs_the_engine_and_feeds_the_watchdog_every_turn():
     assert bench.evcc.posts == ["off"]  # the rule decided and wrote, as on a Pi
     assert bench.exists("rules.good")
     assert bench.resets == []
+    # The loader of compiled rules served the start and left the heap after it.
+    assert "sunshift.lang.compiled" not in sys.modules and not hasattr(sys.modules["sunshift.lang"], "compiled")
 
 
 def test_wifi_lost_in_the_loop_is_retried_with_backoff_and_the_site_carries_on():
@@ -364,6 +367,78 @@ def test_a_malformed_config_names_the_place_and_idles():
     assert dev.idles == 3 and dev.turns == 0
     assert bench.requests() == 0 and bench.evcc.posts == []
     assert bench.wdt.longest_gap(bench.time.elapsed) <= hardware.SLICE_MS
+
+
+def test_a_config_or_secrets_file_larger_than_a_board_reads_idles_with_the_sizes():
+    bench = Bench("hugeconfig")
+    padding = "// " + "a comment that goes on " * 40 + "\n"
+    huge = padding * (config.BOARD_LIMITS["config"] // len(padding) + 1) + CONFIG
+    bench.write("config.json", huge)
+    dev = bench.run(35)
+    said = bench.said("idle: ")
+    size = len(huge.encode())
+    assert said[0].endswith(
+        "config.json: the config file is %d bytes; a board reads at most 16384 (16 KB): shorten its comments, or split the site over two boards;"
+        " nothing is written; trying again in 30 s" % size
+    )
+    assert dev.turns == 0 and bench.requests() == 0 and bench.evcc.posts == []
+    # The secrets too, and before Wi-Fi: nothing of the file is shown.
+    bench.write("config.json", CONFIG)
+    bench.write("secrets.json", SECRETS.replace('"home"', '"%s"' % ("h" * 9000)))
+    bench.lines[:] = []
+    dev = bench.run(35)
+    assert bench.said("secrets.json: the secrets file is ") and dev.turns == 0
+    assert not [line for line in bench.lines if PASSWORD in line or "hhhh" in line]
+    # A file that fits runs.
+    bench.write("secrets.json", SECRETS)
+    dev = bench.run(3)
+    assert dev.turns > 0 and bench.evcc.posts == ["off"]
+
+
+class ShortOfMemory(supervisor.Supervisor):
+    """A Device whose heap runs out while the rules load, ``times`` times."""
+
+    times = 1
+
+    def _runner(self, site, log, rs):
+        if ShortOfMemory.times > 0:
+            ShortOfMemory.times -= 1
+            raise MemoryError("memory allocation failed, allocating 2048 bytes")
+        return supervisor.Supervisor._runner(self, site, log, rs)
+
+
+def test_running_out_of_memory_while_loading_idles_then_loads_again():
+    bench = Bench("shortstart")
+    # The loader as the board imports it now (a start forgets it after: port.unload).
+    from sunshift.lang import compiled as loader
+
+    original = loader.load
+    loads = []
+
+    def short(path):
+        loads.append(path)
+        raise MemoryError("memory allocation failed, allocating 4096 bytes")
+
+    loader.load = short
+    try:
+        dev = bench.run(35)
+    finally:
+        loader.load = original
+    assert len(loads) == 1  # the next start imported the loader afresh
+    size = port.file_size(port.join(bench.root, "rules.compiled"))
+    said = bench.said("idle: ")
+    assert len(said) == 1 and "idle: out of memory while loading the rules in %s (%d bytes) (" % (port.join(bench.root, "rules.compiled"), size) in said[0]
+    assert said[0].endswith(
+        "bytes free after collecting); fewer rules or devices, or a board with PSRAM (a plain ESP32 runs the frozen image: firmware/README.md);"
+        " nothing is written; trying again in 30 s"
+    )
+    assert dev.turns > 0 and bench.evcc.posts == ["off"]  # the second start ran the site
+    assert bench.resets == [] and not bench.exists("crashes.json")  # a spike at start is no crash
+    # Out of memory while building the devices: the same, in that phase.
+    ShortOfMemory.times = 1
+    bench.lines[:] = []
+    dev = bench.run(35, ShortOfMemory)
+    assert bench.said("idle: out of memory while loading the devices (") and dev.turns > 0 and bench.resets == []
 
 
 def test_missing_secrets_idle_then_recover():

@@ -31,6 +31,17 @@ def test_the_probe_then_polls_only_what_it_needs():
     assert reader.plan.production == envoy.REPORT and reader.plan.consumption == envoy.REPORT
 
 
+def test_only_the_figures_the_rules_read_are_kept():
+    reader = envoy.Envoy("meter", "https://envoy.local", "test-envoy-token", session=ReplaySession("8.3.5167_3rd-pv"))
+    everything = reader.poll()
+    assert len(everything) > 3 and "meter.net_consumption" in everything  # `read` asks for all (wanted is empty)
+    reader = envoy.Envoy("meter", "https://envoy.local", "test-envoy-token", session=ReplaySession("8.3.5167_3rd-pv"))
+    reader.wanted = ["evcc.site.battery.soc", "meter.net_consumption"]
+    for _ in range(2):
+        assert reader.poll() == {"meter.net_consumption": everything["meter.net_consumption"]}
+    assert reader.names == {"net_consumption": "meter.net_consumption"}  # no names kept for the rest
+
+
 def test_repeated_failures_bring_a_new_probe():
     session = ReplaySession("7.6.175_with_cts")
     reader = envoy.Envoy("envoy", "https://envoy.local", "test-envoy-token", session=session)

@@ -13,7 +13,6 @@ reset, or IDLE first when the board keeps crashing).
 
 from .. import port
 from ..errors import ConfigError, ModuleMissing, RuleError, SunshiftError
-from ..lang import compiled
 from ..site import config
 from ..site.runner import Runner
 from .hardware import SLICE_MS, WIFI_BOOT_MS, Board, WallClock, Wifi, append_ring, hardware, pause
@@ -52,7 +51,7 @@ _LEVELS = {"debug": port.DEBUG, "info": port.INFO, "warn": port.WARN, "warning":
 def read_wifi(board):
     """(ssid, password) from the board's secrets file, or ConfigError."""
     path = board.path(SECRETS)
-    return config.wifi(config.read_json(path, "secrets"), path)
+    return config.wifi(config.read_json(path, "secrets", board=True), path)
 
 
 class Supervisor:
@@ -138,10 +137,10 @@ class Supervisor:
     def load_site(self):
         """The site from /config.json and /secrets.json (its rules: /rules.compiled); ConfigError otherwise."""
         secrets_path = self.board.path(SECRETS)
-        secrets = config.read_json(secrets_path, "secrets")
+        secrets = config.read_json(secrets_path, "secrets", board=True)
         ssid, password = config.wifi(secrets, secrets_path)
         path = self.board.path(CONFIG)
-        site = config.Site(config.read_json(path, "config"), secrets, path, secrets_path)
+        site = config.Site(config.read_json(path, "config", board=True), secrets, path, secrets_path)
         site.rules = [self.board.path(RULES)]
         if self.wifi is None or self.wifi.ssid != ssid or self.wifi.password != password:
             self.wifi = Wifi(self.board, ssid, password, self.say)
@@ -160,10 +159,21 @@ class Supervisor:
             self.runner = None
             free = port.collect()
             why = "out of memory while loading %s (%s bytes free after collecting)" % (self.phase, free)
-            self.idle(why + "; a smaller site, or the frozen image (firmware/README.md)")
+            self.idle(why + "; fewer rules or devices, or a board with PSRAM (a plain ESP32 runs the frozen image: firmware/README.md)")
             return False
 
     def _start(self):
+        # The loader of compiled rules is needed only here: imported for the
+        # start and forgotten after it, it leaves the heap to the running site.
+        from ..lang import compiled
+
+        try:
+            return self._load(compiled)
+        finally:
+            del compiled
+            port.unload("sunshift.lang.compiled")
+
+    def _load(self, compiled):
         try:
             site = self.load_site()
         except (ConfigError, ModuleMissing) as e:  # ModuleMissing: an adapter this board lacks
@@ -172,13 +182,13 @@ class Supervisor:
         log = port.Log(_LEVELS.get(str(site.log_level).lower(), port.INFO), self.say, self.stamp)
         compiled_path = self.board.path(COMPILED)
         good = self.board.path(GOOD_RULES)
-        self.phase = "the rules"
+        self.phase = "the rules in %s (%s bytes)" % (compiled_path, port.file_size(compiled_path))
         try:
             rs = compiled.load(compiled_path)
             self.phase = "the devices"
             runner = self._runner(site, log, rs)
             self.rules_from = compiled_path
-            self._texts(rs)
+            self._texts(rs, compiled)
             self._keep_good(compiled_path, good)
         except ModuleMissing as e:
             self.idle(str(e))  # no rule set helps: the board lacks code this config needs
@@ -219,7 +229,7 @@ class Supervisor:
         else:
             self.say("rules: %s: %s" % (where, e))
 
-    def _texts(self, rs):
+    def _texts(self, rs, compiled):
         """Say so when the rule files in /rules are not those the running rules were
         compiled from: a board does not parse, so text copied by hand waits for a deploy."""
         folder = self.board.path(RULES)

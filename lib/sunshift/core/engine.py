@@ -62,7 +62,7 @@ class RuleState:
     def __init__(self, rule):
         self.state = INACTIVE
         self.since = None  # when it entered its state; None before the first tick
-        self.timers = [None] * rule.timers
+        self.timers = [None] * rule.timers if rule.timers else ()  # () is shared: no list for a rule without `for`
         self.reason = ""  # why it is in its state
         self.safe = False  # stale or in error: forced to its `else`, past any hold
         self.fault = None  # which input or error caused it, to log once per episode
@@ -104,7 +104,7 @@ class Engine:
             self.signals.track(name, ruleset.windows[name], name in extremes)
         self.evaluator = Evaluator(self.signals)
         self.states = [RuleState(r) for r in self.rules]
-        self.let_timers = [[None] * let.timers for let in self.lets]
+        self.let_timers = [[None] * let.timers if let.timers else () for let in self.lets]
         self.let_faults = [None] * len(self.lets)
         max_ages = max_ages or {}
         let_index = {}
@@ -122,11 +122,16 @@ class Engine:
                 limit = r.stale_after
                 if limit is None:
                     limit = max_ages.get(name, max_ages.get(name.split(".")[0], default_max_age))
-                limits.append((name, limit))
-                if (name, limit) not in self.input_limits:
-                    self.input_limits.append((name, limit))
-            self.limits.append(limits)
-            self.let_uses.append(_lets_read(r, self.lets, let_index))
+                pair = (name, limit)
+                for known in self.input_limits:
+                    if known == pair:
+                        pair = known  # one tuple for every rule that reads it: a board's heap is small
+                        break
+                else:
+                    self.input_limits.append(pair)
+                limits.append(pair)
+            self.limits.append(tuple(limits))
+            self.let_uses.append(tuple(_lets_read(r, self.lets, let_index)))  # most are (), which is shared
             split = r.timers if r.until is None else r.until_first  # the timers from here on are `until`'s
             until_method = None if r.until is None else method_for(r.until)
             plan = (i, r, self.states[i], r.when, r.until, r.during, tuple(range(split)), tuple(range(split, r.timers)), method_for(r.when), until_method)

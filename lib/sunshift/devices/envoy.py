@@ -421,13 +421,18 @@ class Envoy(Adapter):
             raise
         self.failures = 0
         # The figures are named without the device; its name goes in front,
-        # made once per figure rather than once per poll.
+        # made once per figure rather than once per poll, and only for what the
+        # rules read (``wanted``; everything for `read`): a board's heap is small.
         signals = {}
         names = self.names
+        wanted = self.wanted
         for figure in figures:
             name = names.get(figure)
             if name is None:
-                name = names[figure] = self.name + "." + figure
+                name = self.name + "." + figure
+                if wanted and name not in wanted:
+                    continue
+                names[figure] = name
             signals[name] = figures[figure]
         return signals
 

@@ -16,6 +16,11 @@ TOP_KEYS = ("rules", "timezone", "stale_after", "mqtt", "devices", "log_level")
 MQTT_KEYS = ("host", "port", "username", "client_id", "keepalive", "status_topic")
 # The board's Wi-Fi, in the secrets file: {"wifi": {"ssid": "...", "password": "..."}}.
 WIFI_KEYS = ("ssid", "password")
+# The largest config and secrets files a board reads.  Reading one takes about
+# three times its size at once (the bytes, the text, the text without its
+# comments); the example config is under 2 KB, the example secrets under 1 KB.
+# tools/deploy.py refuses larger files, so a board only meets one copied by hand.
+BOARD_LIMITS = {"config": 16 * 1024, "secrets": 8 * 1024}
 
 
 def strip_comments(text):
@@ -33,8 +38,22 @@ def _position(text, offset):
     return line, offset - start + 1
 
 
-def read_json(path, what):
-    """The JSON object in ``path`` (comments allowed), or ConfigError naming the place."""
+def board_limit(path, what):
+    """ConfigError when the ``what`` file ("config" or "secrets") at ``path`` is
+    larger than a board reads (BOARD_LIMITS); nothing when it fits or is missing."""
+    size = port.file_size(path)
+    limit = BOARD_LIMITS[what]
+    if size is not None and size > limit:
+        advice = "shorten its comments, or split the site over two boards"
+        raise ConfigError("%s: the %s file is %d bytes; a board reads at most %d (%d KB): %s" % (path, what, size, limit, limit // 1024, advice))
+
+
+def read_json(path, what, board=False):
+    """The JSON object in ``path`` (comments allowed), or ConfigError naming the place.
+
+    ``board``: refuse a file larger than a board reads (board_limit) before reading it."""
+    if board:
+        board_limit(path, what)
     try:
         raw = port.read_bytes(path)
     except OSError:

@@ -114,8 +114,9 @@ class Runner:
         self.health = {}
         self.next_poll = {}
         self.backoff = {}
-        self.phases = {}
-        self.phase = ""  # what the turn is doing, for a message when memory runs out
+        # What the turn is doing, for a message when memory runs out: a phase
+        # ("the engine") or the name of the device being read.
+        self.phase = ""
         self.short_of_memory = None  # the phase of the last MemoryError, until a turn goes through
         for name, spec in site.devices.items():
             # A board gets only the adapters its config named when it was deployed
@@ -124,7 +125,6 @@ class Runner:
             self.health[name] = Health(log, name)
             self.next_poll[name] = None
             self.backoff[name] = 0
-            self.phases[name] = "the poll of " + name  # made once: a turn allocates nothing for it
         # Adapters with work of their own between polls, asked every turn.
         self.workers = [adapter for adapter in self.adapters.values() if adapter.works]
         for adapter in self.adapters.values():
@@ -194,7 +194,8 @@ class Runner:
         """Log once per episode that memory ran out in the current phase."""
         if self.short_of_memory != self.phase:
             self.short_of_memory = self.phase
-            self.log.warn("memory", "out of memory in %s (%s bytes free after collecting); the next turn goes on" % (self.phase, port.collect()))
+            where = "the poll of " + self.phase if self.phase in self.adapters else self.phase
+            self.log.warn("memory", "out of memory in %s (%s bytes free after collecting); the next turn goes on" % (where, port.collect()))
 
     def receive(self, now, now_ms=None):
         """The first half of a turn: MQTT messages and due polls, into the engine."""
@@ -203,7 +204,7 @@ class Runner:
             self.phase = "MQTT"
             self.mqtt_site.receive()
         for name, adapter in self.adapters.items():
-            self.phase = self.phases[name]
+            self.phase = name
             if adapter.transport == "mqtt":
                 self.mqtt_site.take(name, adapter, now)
             elif self.next_poll[name] is None or port.ticks_diff(now_ms, self.next_poll[name]) >= 0:
@@ -214,7 +215,7 @@ class Runner:
                 wait = self.site.devices[name]["poll"] + self.backoff[name]
                 self.next_poll[name] = port.ticks_add(self.ticks_ms(), int(wait * 1000))
         for adapter in self.workers:
-            self.phase = self.phases[adapter.name]
+            self.phase = adapter.name
             adapter.work(self.ticks_ms())  # follow what a device is still carrying out (Enode's actions)
 
     def _poll(self, name, adapter, now):
