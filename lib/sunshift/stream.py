@@ -6,6 +6,8 @@ jsonpick reads JSON from one through a small buffer, so a board never holds a
 device's answer whole.  This module has the helpers around that shape.
 """
 
+from .errors import TransportError
+
 
 class Bytes:
     """A body already in memory, read like one that arrives."""
@@ -37,3 +39,15 @@ def read_all(body, limit):
             break
         out.extend(view[:got])
     return bytes(out)
+
+
+def read_whole(body, limit):
+    """All of ``body``, then closed; TransportError when it has more than ``limit`` bytes.
+    What a backend's ``request()`` is, after its ``open()``."""
+    try:
+        data = read_all(body, limit)
+        if len(data) > limit:
+            raise TransportError("protocol", "the answer is larger than %d bytes" % limit)
+        return data
+    finally:
+        body.close()

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ..errors import TransportError
 from ..port import TIMEOUT
-from ..stream import read_all
+from ..stream import read_whole
 
 AVAILABLE = True
 # The largest body read; a device sending more is broken or not a device.
@@ -167,13 +167,7 @@ class Session:
     def request(self, method, url, headers=None, body=None, timeout=TIMEOUT):
         """Send one request; returns (status, headers, body bytes), at most MAX_BODY of them."""
         status, answer, opened = self.open(method, url, headers, body, timeout)
-        try:
-            data = read_all(opened, MAX_BODY)
-            if len(data) > MAX_BODY:
-                raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
-            return status, answer, data
-        finally:
-            opened.close()
+        return status, answer, read_whole(opened, MAX_BODY)
 
     def close(self):
         """Close every open connection."""

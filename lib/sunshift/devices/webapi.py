@@ -80,20 +80,18 @@ class WebApi:
             raise DeviceError(self.device, "%s %s" % (method, path), str(e), e.kind)
 
     def load(self, method, path, body, keep=None):
-        """JSON read from an answer's body as it arrives, or a DeviceError saying what went wrong."""
+        """JSON of an answer, read from its body as it arrives (or from the bytes
+        already read), or a DeviceError saying what went wrong."""
         try:
+            if isinstance(body, (bytes, bytearray, str)):
+                return jsonpick.loads(body, keep)
             return jsonpick.load(body, keep)
         except jsonpick.JsonError as e:
             raise DeviceError(self.device, "%s %s" % (method, path), "bad answer: %s" % e, "body")
         except TransportError as e:
             raise DeviceError(self.device, "%s %s" % (method, path), str(e), e.kind)
 
-    def parse(self, method, path, body, keep=None):
-        """JSON of an answer, or a DeviceError that says what the body was instead."""
-        try:
-            return jsonpick.loads(body, keep)
-        except jsonpick.JsonError as e:
-            raise DeviceError(self.device, "%s %s" % (method, path), "bad answer: %s" % e, "body")
+    parse = load  # for answers already read (bytes): what the adapters' writes get back
 
     def close(self):
         """Close kept-alive connections."""

@@ -16,7 +16,7 @@ import errno
 
 from ..errors import TransportError
 from ..port import TIMEOUT
-from ..stream import read_all
+from ..stream import read_whole
 
 try:
     import requests
@@ -136,15 +136,10 @@ class Session:
     def request(self, method, url, headers=None, body=None, timeout=TIMEOUT):
         """Send one request; returns (status, headers, body bytes), at most MAX_BODY of them."""
         status, answer, opened = self.open(method, url, headers, body, timeout)
-        try:
-            if opened.length is not None and opened.length > MAX_BODY:
-                raise TransportError("protocol", "the answer is larger than %d bytes (Content-Length %d)" % (MAX_BODY, opened.length))
-            data = read_all(opened, MAX_BODY)
-            if len(data) > MAX_BODY:
-                raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
-            return status, answer, data
-        finally:
+        if opened.length is not None and opened.length > MAX_BODY:
             opened.close()
+            raise TransportError("protocol", "the answer is larger than %d bytes (Content-Length %d)" % (MAX_BODY, opened.length))
+        return status, answer, read_whole(opened, MAX_BODY)
 
     def close(self):
         """Nothing is kept open between calls on a board."""
