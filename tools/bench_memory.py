@@ -178,10 +178,11 @@ def imports():
     adapters: the runner imports them only when it builds them, and their code
     belongs here, not to the Runner's figure."""
     from sunshift.devices import emsesp, envoy, evcc
+    from sunshift.lang import compiled  # the board's start loads the rules with it
     from sunshift.site import config, runner
 
     K["runner_module"], K["config"] = runner, config
-    return runner, config, envoy, evcc, emsesp
+    return runner, config, envoy, evcc, emsesp, compiled
 
 
 def scaffolding():

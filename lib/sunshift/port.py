@@ -278,6 +278,14 @@ def collect():
     return _MEM_FREE()
 
 
+def heap():
+    """On MicroPython, ``(held, free)`` bytes of the heap after collecting; None on CPython."""
+    free = collect()
+    if free is None:
+        return None
+    return gc.mem_alloc(), free
+
+
 def unload(name):
     """Forget the imported module ``name`` (and its package's attribute for it),
     so code needed only at start leaves the heap: a frozen module's bytecode

@@ -322,6 +322,12 @@ def test_the_loop_runs_the_engine_and_feeds_the_watchdog_every_turn():
     assert bench.resets == []
     # The loader of compiled rules served the start and left the heap after it.
     assert "sunshift.lang.compiled" not in sys.modules and not hasattr(sys.modules["sunshift.lang"], "compiled")
+    # On MicroPython the console says the heap once, after the first turn.
+    heap = bench.said("heap: ")
+    if hasattr(sys, "implementation") and sys.implementation.name == "micropython":
+        assert len(heap) == 1 and " bytes held after the first turn, " in heap[0] and heap[0].endswith(" free")
+    else:
+        assert heap == []
 
 
 def test_wifi_lost_in_the_loop_is_retried_with_backoff_and_the_site_carries_on():

@@ -272,8 +272,13 @@ class Supervisor:
         runner.run(port.Monotonic(board.ticks_ms).read, time_of_day, self._stopped, board.ticks_ms, board.sleep_ms, before, self._turned)
 
     def _turned(self):
-        """After each turn: count it, and forget the crashes once the engine has run long enough."""
+        """After each turn: count it, say the heap after the first, and forget the crashes once the engine has run long enough."""
         self.turns += 1
+        if self.turns == 1:
+            # What a board owner can compare with firmware/README.md, section 7.
+            heap = port.heap()
+            if heap is not None:
+                self.say("heap: %d bytes held after the first turn, %d free" % heap)
         if self.crashes and port.ticks_diff(self.board.ticks_ms(), self.began_ms) >= self.crash_window_ms:
             self.crashes = 0
             port.remove(self.board.path(CRASHES))
