@@ -193,7 +193,7 @@ class Demo:
         self.runner = Runner(config.load(path), self.log, ruleset=ruleset.load(self.rules))
         # An MQTT feed keeps only what the rules read; the demo also waits on the
         # round marker evcc publishes (_turn), so the feed must keep that too.
-        self.runner.wanted.append("evcc.updated")
+        self.runner.adapters["evcc"].wanted.append("evcc.updated")
 
     def _settings(self, home):
         """What the devices hold now, as the physics sees it."""
@@ -238,7 +238,7 @@ class Demo:
             while feed.values.get("evcc.updated") != t and time.monotonic() < deadline:
                 time.sleep(0.0005)
                 runner.receive(t)
-        return runner.dispatcher.step(t, t % scenarios.DAY)
+        return runner.decide(t, t % scenarios.DAY)
 
     def run(self):
         """Play the day; returns (summary figures, recorded Day, number of decisions)."""

@@ -2,7 +2,7 @@
 """Put sunshift on an ESP32 running MicroPython, through mpremote.
 
     python3 tools/deploy.py                  everything below, then reset the board
-    python3 tools/deploy.py --rules-only     check, compile and push the rules, then reset
+    python3 tools/deploy.py --rules-only     check, compile and push the rules (the board reloads them, no reset)
     python3 tools/deploy.py --lib-only       compile the modules the config's devices need to .mpy and copy them
     python3 tools/deploy.py --all-modules    with the lib step: every board module, whatever the config
     python3 tools/deploy.py --config-only    check and push site.json and secrets.json
@@ -65,7 +65,9 @@ OPT_LEVEL = 3
 STEPS = ("libs", "lib", "rules", "config", "boot")
 # Steps after which the engine must restart to see the change ("unfreeze" is
 # the lib step of --frozen: it removes copied modules the image replaces).
-RESET_AFTER = ("lib", "unfreeze", "rules", "config", "boot")
+# Not the rules: a running board looks for new compiled rules every 10 s and
+# reloads them, keeping the state of the rules that did not change.
+RESET_AFTER = ("lib", "unfreeze", "config", "boot")
 BOOT_FILES = ("boot.py", "main.py")
 
 # Run on the board by `mpremote exec`: what the steps need to know before they
@@ -443,7 +445,7 @@ def parse_args(argv):
     p.add_argument("--config", default="site.json", help="the site config, copied to /config.json (default: site.json)")
     p.add_argument("--secrets", help="tokens and passwords, copied to /secrets.json (default: secrets.json beside the config)")
     p.add_argument("--rules", nargs="+", default=["rules"], metavar="PATH", help="rule files or folders, copied to /rules/ (default: rules)")
-    p.add_argument("--rules-only", action="store_true", help="check, compile and push the rules, then reset the board")
+    p.add_argument("--rules-only", action="store_true", help="check, compile and push the rules; the running board reloads them within 20 s, without a reset")
     p.add_argument("--lib-only", action="store_true", help="compile lib/sunshift and copy the .mpy files")
     p.add_argument("--config-only", action="store_true", help="check and push the config and the secrets")
     p.add_argument(
@@ -503,8 +505,8 @@ def prepare(options, out):
             config_path, secrets_path, site = check_config(options.config, options.secrets)
             ready["config"] = (config_path, secrets_path)
             out.write("config: ok, %s (devices: %s) and its secrets file\n" % (config_path, ", ".join(sorted(site.devices))))
-            if [r.rstrip("/") for r in site.rules] not in (["rules"], [board_files.BOARD_RULES]):
-                out.write('warning: %s says "rules": %s, but the board gets its rules in %s\n' % (config_path, site.rules, board_files.BOARD_RULES))
+            if [r.rstrip("/") for r in site.rules_as_written] not in (["rules"], [board_files.BOARD_RULES]):
+                out.write('warning: %s says "rules": %s, but the board gets its rules in %s\n' % (config_path, site.rules_as_written, board_files.BOARD_RULES))
         except DeployError as e:
             problems.append(str(e))
     if problems:

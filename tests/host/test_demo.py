@@ -41,6 +41,17 @@ def simulated(scenario, step="10s"):
     return out
 
 
+# What the simulators hold before the demo starts (the demo prints "0 -> 30" and
+# the like).  The engine reads these back at its start and writes only what
+# differs; `sim` has no devices to read and writes every target's first value.
+INITIAL = {"evcc.loadpoints.1.mode": "off", "evcc.site.batteryDischargeControl": "false", "evcc.site.prioritySoc": "0", "emsesp.boiler.dhw.seltemp": "50"}
+
+
+def expected(decisions):
+    """The decisions of `sim` a real start makes: not the first writes of values the devices already hold."""
+    return [d[:4] for d in decisions if not (d[0] == "00:00" and INITIAL.get(d[1]) == d[2])]
+
+
 def demo(*args, timeout=300):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run([sys.executable, MAIN, "demo", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
@@ -58,7 +69,7 @@ def test_the_demo_decides_over_real_sockets_as_sim_does(tmp_path):
     # the one the closed loop in `sim` makes at the same minute.  (The figures
     # in the reasons may differ a little: `sim` also decides between samples,
     # at a `for` timer's exact end, the demo at its next 10-second step.)
-    assert [d[:4] for d in seen] == [d[:4] for d in simulated("sunny")]
+    assert [d[:4] for d in seen] == expected(simulated("sunny"))
     # The Envoy's dropout is told as it happens, and the rules go safe.
     assert re.search(r"^13:20  envoy +envoy GET /production.json\?details=1: the device failed \(HTTP 503\)", r.stdout, re.M)
     assert "13:26  envoy    answers again" in r.stdout
@@ -77,8 +88,8 @@ def test_without_mqtt_everything_goes_over_http():
     assert "evcc http://127.0.0.1:" in r.stdout and "(REST)" in r.stdout
     seen = decisions(r.stdout)
     # A winter night: the car tops up from the grid (ev_night), then never sees surplus.
-    assert ("00:00", "evcc.loadpoints.1.mode", "now", "ev_night") == seen[2][:4]
-    assert [d[:4] for d in seen] == [d[:4] for d in simulated("winter", "30s")]
+    assert ("00:00", "evcc.loadpoints.1.mode", "now", "ev_night") == seen[1][:4]
+    assert [d[:4] for d in seen] == expected(simulated("winter", "30s"))
     assert "picture of the day" not in r.stdout
 
 

@@ -82,6 +82,11 @@ def renamed_site(tmp_path, broker=None, transport="rest"):
         EnodeSim(action_delay=0.1) as cloud,
     ):
         envoy.set_power(production=500, consumption=800)
+        # Settings none of the rules' values: the start writes each target once (it
+        # reads back what a device holds and writes only a difference).
+        evcc.loadpoint(1)["mode"] = "minpv"
+        ems.set_value("boiler", "dhw", "seltemp", 55)
+        cloud.set_value("batteries", BATTERY_ID, "config.operationMode", "TIME_OF_USE")
         path = write_site(tmp_path, envoy, evcc, ems, cloud, broker, transport)
         lines = []
         runner = Runner(config.load(path), port.Log(sink=lines.append))

@@ -654,3 +654,44 @@ def test_running_a_while_clears_the_crash_count():
     bench.run(4, dev=dev)
     assert not bench.exists("crashes.json")
     assert bench.said("the crash count starts again")
+
+
+def test_a_reset_keeps_a_running_for_timer_and_writes_nothing_again():
+    bench = Bench("reset-state")
+    # True with the capture's 11 W export: pending for a minute, then pv.
+    bench.deploy_rules(RULES.replace("when surplus > 1kW", "when surplus > -1kW for 60s"))
+    assert bench.device().boot() is True  # NTP: the wall clock is set
+    bench.run(40)
+    assert bench.evcc.posts == ["off"] and bench.exists("state.json")
+    began = bench.time.elapsed
+    bench.run(40)  # a reset: a new loop on the same files, 40 s into the minute
+    assert bench.evcc.posts == ["off", "pv"]
+    restored = bench.said("state: restored from ")
+    assert len(restored) == 1 and "1 rule carries on where it left off" in restored[0]
+    pv = [line for line in bench.lines if 'set "pv"' in line]
+    assert len(pv) == 1
+    # The minute ran on across the reset: pv about 20 s into the second run, not 60 s.
+    assert bench.time.elapsed - began >= 40000 and bench.said("ev: pending-on -> active")
+
+
+def test_new_compiled_rules_are_reloaded_without_a_reset():
+    bench = Bench("reload")
+    dev = bench.device()
+    extra = RULES + "\nrule extra\n  when envoy.production > 1000kW\n  then evcc.loadpoints.1.mode = now\n  priority 1\n"
+
+    def deploy(ms):
+        if ms >= 20000 and not bench.exists("deployed"):
+            bench.write("deployed", "1")
+            bench.deploy_rules(extra)  # what `deploy --rules-only` copies; it no longer resets the board
+        if ms >= 40000 and not bench.exists("broken"):
+            bench.write("broken", "1")
+            bench.write("rules.compiled", '{"sunshift": "compiled rules", "format": 1, "files": []')
+
+    bench.run(60, script=deploy, dev=dev)
+    said = bench.said("rules: reloaded from ")
+    assert len(said) == 1 and said[0].endswith("1 unchanged (state and timers carry on); changed or new: extra"), said
+    assert bench.resets == [] and dev.runner.rules.rules[-1].name == "extra"
+    assert "sunshift.lang.compiled" not in sys.modules  # the loader left the heap again
+    # A broken deploy is said, and the running rules stay.
+    assert len(bench.said("not reloaded; the running rules stay")) == 1 and dev.runner.rules.rules[-1].name == "extra"
+    assert bench.evcc.posts == ["off"]  # nothing switched by either

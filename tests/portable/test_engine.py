@@ -126,10 +126,25 @@ def test_stale_input_sends_the_rule_to_its_safe_branch_at_once_past_hold():
     assert (2410, "ev", "inputs fresh again") in run.events
 
 
-def test_a_missing_signal_is_stale_from_the_start():
-    run = Run(EV)
-    assert run.at(0, {}) == [(MODE, "off")]
+def test_a_signal_with_no_value_yet_warms_up_then_goes_stale():
+    run = Run(EV)  # the default staleness limit: 120 s
+    assert run.at(0, {}) == []  # warming up: nothing is written
+    assert run.events == [(0, "ev", "warming up: waits for the first value of envoy.net_consumption (its safe branch if none within 2m)")]
+    assert run.hold(10, 110, 10, {}) == [] and run.events[1:] == []
+    assert run.at(120, {}) == [(MODE, "off")]  # still nothing after its limit: stale, safe as ever
     assert run.changes[0].reason == "stale: envoy.net_consumption has no value yet"
+
+
+def test_a_value_that_arrives_while_warming_up_decides_the_first_write():
+    run = Run(EV)
+    run.at(0, {})
+    assert run.at(30, net(-200)) == [(MODE, "off")]
+    assert run.changes[0].reason == "surplus 200 W <= 1.4 kW"
+    # A target waits while any rule that sets it warms up.
+    two = EV + "\nrule night\n  when evcc.loadpoints.1.vehicleSoc < 40%\n  then evcc.loadpoints.1.mode = now\n"
+    run = Run(two)
+    assert run.at(0, net(-200)) == []
+    assert run.at(5, {"evcc.loadpoints.1.vehicleSoc": 80}) == [(MODE, "off")]
 
 
 def test_staleness_limits_per_rule_device_and_signal():

@@ -13,8 +13,8 @@ RULES = "let surplus = -envoy.net_consumption\nrule ev\n  when surplus > 1kW\n  
 
 
 class FakeEvcc:
-    def __init__(self):
-        self.mode = "off"
+    def __init__(self, mode="minpv"):
+        self.mode = mode  # what the wall box holds before the engine starts: none of the rules' values
         self.posts = []
 
     def __call__(self, method, path, body):
@@ -44,6 +44,35 @@ def test_a_turn_polls_decides_and_writes():
     assert any('evcc.loadpoints.1.mode: set "off"' in line for line in lines)
 
 
+def test_the_start_reads_the_settings_back_and_writes_only_a_difference():
+    runner, fake, _lines = make()
+    fake.mode = "off"  # already what the rule wants
+    runner.step(0, None, 0)
+    runner.step(2, None, 2000)
+    assert fake.posts == [] and runner.engine.written["evcc.loadpoints.1.mode"] == "off"
+    fake.mode = "now"  # changed by hand in evcc's app: the engine does not know until evcc is back from a fault
+    runner.step(4, None, 4000)
+    assert fake.posts == []
+
+
+def test_the_first_decision_waits_for_every_device():
+    runner, fake, _lines = make()
+    evcc = runner.adapters["evcc"]
+    polls = []
+    real = evcc.poll
+
+    def late():
+        polls.append(1)
+        return real()
+
+    evcc.poll = late
+    runner.next_poll["evcc"] = 5000  # evcc's first poll comes later than the Envoy's
+    runner.step(0, None, 0)
+    assert runner.ready is False and fake.posts == [] and runner.engine.started is None
+    runner.step(5, None, 5000)
+    assert polls == [1] and runner.ready is True and fake.posts == ["off"] and runner.engine.started == 5
+
+
 def test_a_bug_in_an_adapter_is_logged_and_the_site_carries_on():
     runner, fake, lines = make()
 
@@ -55,7 +84,9 @@ def test_a_bug_in_an_adapter_is_logged_and_the_site_carries_on():
     runner.step(2, None, 2000)
     warnings = [line for line in lines if "WARN envoy" in line]
     assert warnings == ["T WARN envoy: envoy poll: internal error RuntimeError: the lines are gone (please report it); its signals will go stale"]
-    assert fake.posts == ["off"]  # the rule went to its safe branch and the write went out
+    assert fake.posts == []  # warming up: the Envoy has given no value since the start
+    runner.step(120, None, 120000)
+    assert fake.posts == ["off"]  # then stale: the rule went to its safe branch and the write went out
 
 
 def test_running_out_of_memory_in_a_poll_makes_the_device_stale_and_the_loop_goes_on():

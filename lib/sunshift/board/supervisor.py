@@ -15,6 +15,7 @@ from .. import port
 from ..errors import ConfigError, ModuleMissing, RuleError, SunshiftError
 from ..site import config
 from ..site.runner import Runner
+from ..site.state import StateFile, if_set
 from .hardware import SLICE_MS, WIFI_BOOT_MS, Board, WallClock, Wifi, append_ring, hardware, pause
 
 __all__ = ("Board", "Supervisor", "boot", "main")
@@ -27,6 +28,15 @@ COMPILED = "rules.compiled"  # the rules the board runs, compiled by tools/deplo
 GOOD_RULES = "rules.good"  # a copy of the last compiled rules that started
 ERRORS = "errors.log"  # the ring file of crashes
 CRASHES = "crashes.json"  # {"count": n}: crashes in a row, each soon after a start
+STATE = "state.json"  # the engine's state (site/state): a reset changes nothing
+
+# The state file is written when a target changes and at most this often
+# otherwise: flash wears with every write.
+STATE_EVERY_S = 60
+# How often the loop looks whether a deploy brought new compiled rules
+# (`deploy --rules-only` does not reset the board); they are loaded when two
+# looks in a row find the same new file, so never half-copied.
+RULES_CHECK_MS = 10000
 
 # The watchdog resets a board not fed for this long.  A turn can take a device
 # timeout (up to 5 s) per request: a poll, and a write per changed target, on
@@ -78,6 +88,9 @@ class Supervisor:
         self.began_ms = None  # when RUN began
         self.phase = ""  # what LOAD is loading, for a message when memory runs out
         self.crashes = 0  # crashes in a row before this RUN
+        self.rules_seen = None  # (size, CRC-32) of /rules.compiled as last loaded or tried
+        self.rules_new = None  # a new stamp seen once: loaded when the next look finds it the same (the copy is done)
+        self.rules_check_ms = None
 
     def stamp(self):
         """The log's time prefix: UTC once the clock is set, before that seconds since main.py started."""
@@ -212,14 +225,65 @@ class Supervisor:
             self.rules_from = good
         self.site = site
         self.runner = runner
+        self.rules_seen = self._compiled_stamp()
         port.collect()
         return True
 
     def _runner(self, site, log, rs):
+        state = StateFile(self.board.path(STATE), log, STATE_EVERY_S, self._wall)
         try:
-            return Runner(site, log, ruleset=rs, mqtt_client=self.mqtt_client, sessions=self.sessions, ticks_ms=self.board.ticks_ms)
+            return Runner(site, log, ruleset=rs, mqtt_client=self.mqtt_client, sessions=self.sessions, ticks_ms=self.board.ticks_ms, state=state)
         except ImportError as e:  # the MQTT backend, say, after a device moved to MQTT
             raise ModuleMissing("a module this config needs is not installed here (%s); deploy again with this config" % e)
+
+    def _wall(self):
+        return if_set(self.board.unix_time())
+
+    def _compiled_stamp(self):
+        path = self.board.path(COMPILED)
+        try:
+            return port.file_size(path), port.file_crc(path)
+        except OSError:
+            return None
+
+    def _check_rules(self, now_ms):
+        """Reload the rules when a deploy brought new compiled ones (looked at every RULES_CHECK_MS)."""
+        if self.rules_check_ms is not None and port.ticks_diff(now_ms, self.rules_check_ms) < 0:
+            return
+        self.rules_check_ms = port.ticks_add(now_ms, RULES_CHECK_MS)
+        stamp = self._compiled_stamp()
+        if stamp is None or stamp == self.rules_seen:
+            return
+        if stamp != self.rules_new:
+            self.rules_new = stamp  # perhaps still being copied: look again next time
+            return
+        self.rules_seen = stamp
+        path = self.board.path(COMPILED)
+        # The loader, as at the start: imported for this and forgotten after it.
+        from ..lang import compiled
+
+        try:
+            try:
+                rs = compiled.load(path)
+                done = self.runner.reload(rs)
+            except (RuleError, SunshiftError) as e:
+                self._problems(path, e)
+                self.say("rules: %s not reloaded; the running rules stay" % path)
+                return
+            except MemoryError:
+                self.say("rules: out of memory while reloading %s (%s bytes free after collecting); the running rules stay" % (path, port.collect()))
+                return
+            self.rules_from = path
+            self._texts(rs, compiled)
+        finally:
+            del compiled
+            port.unload("sunshift.lang.compiled")
+        self._keep_good(path, self.board.path(GOOD_RULES))
+        changed = ", ".join(done.fresh) or "none"
+        self.say(
+            "rules: reloaded from %s: %d unchanged (state and timers carry on); changed or new: %s%s"
+            % (path, len(done.kept), changed, "; removed: " + ", ".join(done.gone) if done.gone else "")
+        )
 
     def _problems(self, where, e):
         problems = getattr(e, "problems", None)
@@ -265,6 +329,7 @@ class Supervisor:
         def before(now_ms):
             board.feed()
             self.clock.keep(now_ms, self.wifi.keep(now_ms))
+            self._check_rules(now_ms)
 
         def time_of_day():
             return port.time_of_day(zone, board.unix_time())

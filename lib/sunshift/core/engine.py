@@ -20,6 +20,11 @@ Semantics (docs/rules.md has the long form):
 * A rule whose inputs are stale (or cannot be computed) goes to its safe
   branch at once: it is off, its `else` applies, and it is not held back by
   `hold` -- hold protects against flapping on good data, not against faults.
+* At start an input that has had no value yet is *warming up*, not stale: the
+  rule keeps its state (restored from the state file, or none yet) and the
+  targets it sets are not written, until the value arrives or the input's
+  staleness limit has passed since the first tick (then it is stale, as above).
+  A restart therefore writes nothing before the devices have been heard.
 """
 
 from .. import units
@@ -66,6 +71,8 @@ class RuleState:
         self.reason = ""  # why it is in its state
         self.safe = False  # stale or in error: forced to its `else`, past any hold
         self.fault = None  # which input or error caused it, to log once per episode
+
+    warming = False  # waiting for an input's first value (class default: no slot per rule)
 
 
 def in_windows(spans, tod):
@@ -148,6 +155,13 @@ class Engine:
         self.value_faults = {}  # target -> error text, to log once
         self.events = []  # (t, source, text): the decision log
         self.now = None
+        self.started = None  # the first tick's time: inputs warm up from here
+        self.warming = 0  # how many rules wait for an input's first value
+        # Counters a state file watches (site/state): ``revision`` moves with every
+        # change worth saving (a rule's state, a write, a failed write), and
+        # ``target_revision`` with those that concern a device's setting.
+        self.revision = 0
+        self.target_revision = 0
         # True when the last arbitration found every target already holding its
         # value as written in the rule; until a rule changes state or a write
         # is undone, the next one would find the same, so it is skipped.
@@ -174,12 +188,26 @@ class Engine:
                 self.written.pop(target, None)
                 self.retry_at.pop(target, None)
                 self.settled = False
+                self.target_revision += 1
 
     def write_failed(self, target, now, retry_after=30):
         """The write of ``target`` did not reach the device: try again after ``retry_after`` s."""
         self.written.pop(target, None)
         self.retry_at[target] = now + retry_after
         self.settled = False
+        self.target_revision += 1
+        self.revision += 1
+
+    def reported(self, target, value):
+        """The device says it holds ``value`` for ``target`` (read back from it):
+        the engine writes only if its rules want something else.  If they want
+        that value and no change of the target is known (no state file), the
+        first decision counts as a change for `hold`, as a first write would."""
+        written = self.written.get(target, _UNSET)
+        if target in self.hold and (written is _UNSET or not units.same_value(written, value)):
+            self.written[target] = value
+            self.settled = False
+            self.target_revision += 1
 
     # --- the tick -----------------------------------------------------------
 
@@ -190,6 +218,8 @@ class Engine:
         the clock is not set (rules with `during` then stay off).
         """
         self.now = now
+        if self.started is None:
+            self.started = now
         ev = self.evaluator
         ev.now = now
         if self.lets:
@@ -216,8 +246,13 @@ class Engine:
                 except EvalError as e:
                     fault = ("error", "error: %s" % e)
             if fault is not None:
-                self._go_safe(i, fault)
+                if fault[1] is None:
+                    self._warm(i, st, fault[0])
+                else:
+                    self._go_safe(i, fault)
                 continue
+            if st.warming:
+                self._warmed(st)
             if st.safe:
                 st.safe = False
                 st.fault = None
@@ -335,11 +370,32 @@ class Engine:
         times = self.signals.times
         for name, limit in self.limits[i]:
             t = times.get(name)
+            if t is None and now < self.started + limit:
+                return name, None  # warming up: it has had no value since the start
             if t is None or values.get(name) is None:
                 return name, "stale: %s has no value yet" % name
             if now >= t + limit:
                 return name, "stale: %s is %s old (limit %s)" % (name, units.format_duration(now - t), units.format_duration(limit))
         return None
+
+    def _warm(self, i, st, name):
+        """Rule ``i`` waits for the first value of ``name``: no change, no write."""
+        if not st.warming:
+            st.warming = True
+            self.warming += 1
+            self.settled = False
+            limit = 0
+            for pair in self.limits[i]:
+                if pair[0] == name:
+                    limit = pair[1]
+            self._log(
+                self.rules[i].name, "warming up: waits for the first value of %s (its safe branch if none within %s)" % (name, units.format_duration(limit))
+            )
+
+    def _warmed(self, st):
+        st.warming = False
+        self.warming -= 1
+        self.settled = False
 
     def _set(self, i, state, why, truth=None):
         """Move rule ``i`` to ``state``.  ``why`` is a text, or a node explained
@@ -353,6 +409,7 @@ class Engine:
         before = "start" if st.since is None else STATE_NAMES[st.state]
         self._log(self.rules[i].name, "%s -> %s: %s" % (before, STATE_NAMES[state], why))
         self.settled = False
+        self.revision += 1
         st.state = state
         st.since = self.now
         st.reason = why
@@ -361,6 +418,8 @@ class Engine:
         st = self.states[i]
         for s in range(len(st.timers)):
             st.timers[s] = None
+        if st.warming:
+            self._warmed(st)
         if st.safe and st.fault == fault[0] and st.state == INACTIVE:
             return
         st.safe = True
@@ -381,6 +440,10 @@ class Engine:
         """Offer ``target`` the winning rule's value; True if that is a value as
         written in the rule and the device already holds it (nothing to do)."""
         entries = self.writers[target]
+        if self.warming:
+            for entry in entries:
+                if self.states[entry[0].order].warming:
+                    return False  # a rule that sets it waits for its inputs: no write yet
         chosen = None
         for entry in entries:
             if entry[1] is not None and self.states[entry[0].order].state >= ACTIVE:
@@ -416,6 +479,12 @@ class Engine:
         if written is not _UNSET and units.same_value(written, value):
             if self.held:
                 self.held.pop(target, None)
+            if target not in self.changed_at:
+                # The device reported what the rules want: the first decision, as if written.
+                self.last_value[target] = value
+                self.changed_at[target] = now
+                self.revision += 1
+                self.target_revision += 1
             return literal
         self._offer(target, value, rule, st, now, changes)
         return False
@@ -451,6 +520,8 @@ class Engine:
             self.last_value[target] = value
             self.changed_at[target] = now
         self.written[target] = value
+        self.revision += 1
+        self.target_revision += 1
         changes.append(Change(now, target, value, rule.name, reason))
 
     # --- for a status display ----------------------------------------------

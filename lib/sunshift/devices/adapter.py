@@ -103,7 +103,7 @@ class Adapter:
     NOT_WRITABLE = "not a setting this device can write (docs/signals.md lists them)"
     works = False  # True: work() has something to do between polls (Enode follows its actions)
     aged = False  # True: age_of() says how old each value is (Enode's lastSeen)
-    wanted = ()  # the signals the rules read (the runner sets it)
+    wanted = ()  # the signals the rules read and the settings they write (the runner sets it)
     api = None
     name = ""
 
@@ -185,6 +185,13 @@ class Adapter:
 
     def work(self, now_ms):
         """What the adapter does between polls (see ``works``); never raises."""
+
+    def report_of(self, target):
+        """The signal in which the device reports its setting ``target``, or None
+        when it does not.  Most devices report a setting under the same name
+        (evcc's mode, EMS-ESP's seltemp); the runner reads it back at start and
+        writes only a difference."""
+        return target
 
     def age_of(self, signal):
         """How old the value of ``signal`` is in seconds (0: now), None when it is

@@ -367,6 +367,18 @@ class Enode(Adapter):
         else:
             self.ages[prefix] = max(0, unix_now - seen)
 
+    def report_of(self, target):
+        """The signal in which Enode reports a setting: charging as the device's
+        isCharging (true or false: a rule that writes `true`/`false` is read back
+        exactly; `start`/`stop` are sent once after a start), a battery's
+        operation mode; None for the others."""
+        parts = target.split(".")
+        if len(parts) == 4 and parts[3] == "charging":
+            return "%s.%s.%s.chargeState.isCharging" % tuple(parts[:3])
+        if len(parts) == 4 and parts[3] == "operationMode":
+            return "%s.%s.%s.config.operationMode" % tuple(parts[:3])
+        return None
+
     def age_of(self, signal):
         """How old the value of ``signal`` is in seconds (0: now), None when its
         device is unreachable (the signal is stale at once)."""

@@ -21,7 +21,7 @@ line.  Loading keeps each text and each node once: equal ones are shared.
 
 from .. import port
 from ..errors import Problem, RuleError
-from .model import Let, Rule, RuleSet
+from .model import Let, Rule, RuleSet, plain
 
 FORMAT = 1
 HEAD = "compiled rules"
@@ -40,31 +40,11 @@ def _node(value, kept):
     return kept.setdefault(value, value)
 
 
-def _plain(value):
-    """Node tuples as lists, for JSON."""
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
-def file_crc(path):
-    """The CRC-32 of a file, read in small pieces."""
-    import binascii
-
-    crc = 0
-    with open(path, "rb") as f:
-        while True:
-            chunk = f.read(512)
-            if not chunk:
-                return crc
-            crc = binascii.crc32(chunk, crc)
-
-
 def fingerprint(paths):
     """[[file name, size, crc32]] of rule files, sorted by name: what a compiled set was made from."""
     out = []
     for path in paths:
-        out.append([path.rsplit("/", 1)[-1], port.file_size(path), file_crc(path)])
+        out.append([path.rsplit("/", 1)[-1], port.file_size(path), port.file_crc(path)])
     return sorted(out)
 
 
@@ -82,15 +62,9 @@ def dump(rs, files):
     }
     lines = [port.json_dumps(head)]
     for let in rs.lets:
-        lines.append(port.json_dumps(["let", let.name, _plain(let.expr), let.timers, list(let.inputs)]))
+        lines.append(port.json_dumps(["let", let.name, plain(let.expr), let.timers, list(let.inputs)]))
     for r in rs.rules:
-        then = [[target, _plain(node)] for target, node in r.then]
-        otherwise = [[target, _plain(node)] for target, node in r.otherwise]
-        during = None if r.during is None else [list(span) for span in r.during]
-        when = _plain(r.when)
-        until = None if r.until is None else _plain(r.until)
-        fields = [when, until, then, otherwise, r.hold, during, r.priority, r.stale_after, r.timers, r.until_first, list(r.inputs)]
-        lines.append(port.json_dumps(["rule", r.name] + fields))
+        lines.append(port.json_dumps(["rule", r.name] + r.fields()))
     for target in rs.targets:
         entries = []
         for rule, then_node, else_node in rs.writers[target]:

@@ -6,6 +6,13 @@ the lexer and the parser.
 """
 
 
+def plain(value):
+    """Node tuples as lists: the JSON form of an expression."""
+    if isinstance(value, tuple):
+        return [plain(item) for item in value]
+    return value
+
+
 class _Defined:
     """A let or a rule: named, and defined at path:line:col.
 
@@ -71,6 +78,16 @@ class Rule(_Defined):
             self.col = col
         self.then = []  # [(target, node)]; a tuple once linked
         self.otherwise = []  # the `else` actions
+
+    def fields(self):
+        """Its definition as plain data (lists, texts, numbers), without its name
+        and place: what a compiled rule file holds, and what tells an edited
+        rule from an unchanged one when rules are reloaded."""
+        then = [[target, plain(node)] for target, node in self.then]
+        otherwise = [[target, plain(node)] for target, node in self.otherwise]
+        during = None if self.during is None else [list(span) for span in self.during]
+        until = None if self.until is None else plain(self.until)
+        return [plain(self.when), until, then, otherwise, self.hold, during, self.priority, self.stale_after, self.timers, self.until_first, list(self.inputs)]
 
     def exprs(self):
         """Its expressions: the conditions, then the values of `then` and `else`."""

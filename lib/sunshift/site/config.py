@@ -12,7 +12,9 @@ from ..errors import ConfigError
 from ..text import parse_duration
 
 SECRET_KEYS = ("token", "password", "secret", "api_key", "apikey", "client_secret")
-TOP_KEYS = ("rules", "timezone", "stale_after", "mqtt", "devices", "log_level")
+TOP_KEYS = ("rules", "timezone", "stale_after", "mqtt", "devices", "log_level", "state")
+# Where `run` keeps the engine's state (docs/service.md), beside the config.
+STATE_FILE = "sunshift.state.json"
 MQTT_KEYS = ("host", "port", "username", "client_id", "keepalive", "status_topic")
 # The board's Wi-Fi, in the secrets file: {"wifi": {"ssid": "...", "password": "..."}}.
 WIFI_KEYS = ("ssid", "password")
@@ -105,9 +107,16 @@ class Site:
     def __init__(self, data, secrets, path="site.json", secrets_path="secrets.json"):
         self.path = path
         _check_keys(path, "the top level", data, TOP_KEYS)
-        self.rules = data.get("rules", "rules")
-        if isinstance(self.rules, str):
-            self.rules = [self.rules]
+        rules = data.get("rules", "rules")
+        if isinstance(rules, str):
+            rules = [rules]
+        self.rules_as_written = rules
+        # Paths in the config are the config file's: the same wherever `run` starts.
+        self.rules = [beside(path, p) for p in rules]
+        state = data.get("state", STATE_FILE)
+        if not isinstance(state, str) or not state:
+            raise ConfigError('%s: state: the path of the state file, like "%s"' % (path, STATE_FILE))
+        self.state = beside(path, state)
         self.timezone = data.get("timezone", "local")
         self.stale_after = seconds(path, "stale_after", data.get("stale_after", 120))
         self.log_level = data.get("log_level", "info")
@@ -188,6 +197,19 @@ class Check:
         return device
 
 
+def folder_of(path):
+    """The folder of a file's path ("." for a bare name)."""
+    return path.rsplit("/", 1)[0] if "/" in path else "."
+
+
+def beside(config_path, path):
+    """``path`` as written in the config at ``config_path``: relative to the config's folder."""
+    folder = folder_of(config_path)
+    if path.startswith("/") or folder == ".":
+        return path
+    return port.join(folder, path)
+
+
 def secret(secrets, section, key):
     """The text under ``section``.``key`` in the secrets, or None."""
     block = secrets.get(section)
@@ -221,8 +243,7 @@ def load(path, secrets_path=None):
     """
     data = read_json(path, "config")
     if secrets_path is None:
-        folder = path.rsplit("/", 1)[0] if "/" in path else "."
-        secrets_path = port.join(folder, "secrets.json")
+        secrets_path = port.join(folder_of(path), "secrets.json")
     secrets = {}
     if port.file_size(secrets_path) is not None:
         secrets = read_json(secrets_path, "secrets")

@@ -39,7 +39,7 @@ class SiteMqtt:
     ``spec`` is the site's "mqtt" settings; ``client`` a test's client, or None
     for one made from them; ``adapters`` the site's {name: adapter} (filled
     after this is made); ``reassert(name)`` has the engine send a device's
-    settings again; ``feed(signals, now)`` gives the engine a device's values.
+    settings again; ``feed(name, signals, now)`` gives the engine a device's values.
     """
 
     def __init__(self, spec, log, adapters, reassert, feed, client=None):
@@ -89,7 +89,9 @@ class SiteMqtt:
                 self.reassert(name)
             else:
                 self.log.warn(name, "says it is offline (its MQTT last will); its signals will go stale")
-        self.feed(adapter.poll(), now)
+        signals = adapter.poll()
+        if signals:
+            self.feed(name, signals, now)
 
     def close(self):
         """Close the link."""

@@ -3,6 +3,12 @@
 ``Runner.step(now, tod)`` is one turn of the loop and does no waiting, so
 tests drive it step by step; ``Runner.run`` is the loop itself, with the
 clocks and the pauses, for the command line and the board alike.
+
+A start does no harm: the engine's first tick comes only after every device
+was polled once (or, over MQTT, was heard or its timeout passed); before it
+the state file (site/state) gives the engine back what it knew, and what the
+devices report of their settings (evcc's mode, EMS-ESP's setpoints) tells it
+what they hold, so it writes only a difference.
 Nothing a device does escapes a step: every failure becomes a logged
 DeviceError (once per episode), the device's signals go stale, the rest of the
 site carries on, and a device that answers again gets its settings re-sent.
@@ -14,6 +20,7 @@ happened and the heap left, and the next turn goes on.
 
 from .. import port
 from ..core import engine as engine_module
+from ..core import snapshot
 from ..core.dispatch import Dispatcher
 from ..devices import kinds
 from ..errors import DeviceError, SunshiftError
@@ -83,8 +90,9 @@ class Runner:
     replaces port.ticks_ms for the poll schedule (a test's fake clock).
     """
 
-    def __init__(self, site, log, dry_run=False, ruleset=None, mqtt_client=None, sessions=None, ticks_ms=None):
+    def __init__(self, site, log, dry_run=False, ruleset=None, mqtt_client=None, sessions=None, ticks_ms=None, state=None):
         self.site = site
+        self.state = state  # a StateFile, or None
         self.ticks_ms = ticks_ms or port.ticks_ms
         self.log = log
         if ruleset is None:
@@ -94,12 +102,7 @@ class Runner:
 
             ruleset = load(site.rules)
         self.rules = ruleset
-        errors, warnings = check_names(self.rules, site.devices)
-        if errors:
-            raise SunshiftError("; ".join(errors))
-        for text in warnings:
-            log.warn("site", text)
-        self.engine = engine_module.Engine(self.rules, site.stale_after, site.max_ages())
+        self.engine = self._engine(ruleset)
         self.wanted = self.rules.signals()
         self.adapters = {}
         # The MQTT side (site/mqtt) is loaded only for a site with a device over
@@ -109,7 +112,7 @@ class Runner:
         if mqtt_client is not None or (site.mqtt and any(d.get("transport") == "mqtt" for d in site.devices.values())):
             from .mqtt import SiteMqtt
 
-            self.mqtt_site = SiteMqtt(site.mqtt, log, self.adapters, self.reassert, self.feed, mqtt_client)
+            self.mqtt_site = SiteMqtt(site.mqtt, log, self.adapters, self.reassert, self.heard, mqtt_client)
             self.mqtt = self.mqtt_site.client
         self.health = {}
         self.next_poll = {}
@@ -118,6 +121,13 @@ class Runner:
         # ("the engine") or the name of the device being read.
         self.phase = ""
         self.short_of_memory = None  # the phase of the last MemoryError, until a turn goes through
+        # The start: no decision before every device was heard from (or failed).
+        self.ready = False
+        self.began = None  # ticks_ms of the first turn
+        self.now = None  # engine time of the last turn
+        self.polled = {}  # device name -> True once polled, heard or given up on since the start
+        self.read_back = {}  # device name -> True while its settings are to be read back from its next reading
+        self.health_changed = False  # a device's trouble came or went since the state was saved (`status` shows it)
         for name, spec in site.devices.items():
             # A board gets only the adapters its config named when it was deployed
             # (tools/deploy.py); a device added later raises ModuleMissing here.
@@ -125,11 +135,69 @@ class Runner:
             self.health[name] = Health(log, name)
             self.next_poll[name] = None
             self.backoff[name] = 0
+            self.polled[name] = False
+            self.read_back[name] = True
         # Adapters with work of their own between polls, asked every turn.
         self.workers = [adapter for adapter in self.adapters.values() if adapter.works]
-        for adapter in self.adapters.values():
-            adapter.wanted = self.wanted  # an adapter may ask its device for fresh data only for what rules read
+        self._tell_adapters()
         self.dispatcher = Dispatcher(self.engine, self.write, log, dry_run, describe=self.describe)
+
+    def _engine(self, ruleset):
+        """An engine for ``ruleset``, checked against the site's devices (SunshiftError)."""
+        errors, warnings = check_names(ruleset, self.site.devices)
+        if errors:
+            raise SunshiftError("; ".join(errors))
+        for text in warnings:
+            self.log.warn("site", text)
+        return engine_module.Engine(ruleset, self.site.stale_after, self.site.max_ages())
+
+    def _tell_adapters(self):
+        for name, adapter in self.adapters.items():
+            # An adapter may keep only what the rules read, and the settings it reports back.
+            wanted = list(self.wanted)
+            for target in self.rules.targets:
+                if target.startswith(name + "."):
+                    report = adapter.report_of(target)
+                    if report is not None and report not in wanted:
+                        wanted.append(report)
+            adapter.wanted = wanted
+
+    def reload(self, ruleset):
+        """Run ``ruleset`` from now on, in place of the rules running: a rule
+        whose definition is unchanged keeps its state and timers, an edited or
+        new one starts fresh; the targets keep what they were written and their
+        `hold`; the signals and their windows carry over.  SunshiftError (and
+        the running rules stay) if the site cannot run it.  Returns a
+        snapshot.Restored saying which rules carried on."""
+        new = self._engine(ruleset)
+        old = self.engine
+        now = self.now
+        if now is not None:
+            old_keys = snapshot.keys(old)
+            data = snapshot.take(old, now, 0, old_keys[0], old_keys[1])
+            new_keys = snapshot.keys(new)
+            done = snapshot.put(new, data, now, 0, new_keys[0], new_keys[1])  # no time passed: every timer runs on
+        else:
+            done = snapshot.Restored(0)
+            done.fresh = [r.name for r in ruleset.rules]
+        signals = new.signals
+        signals.values.update(old.signals.values)
+        signals.times.update(old.signals.times)
+        signals.latest = old.signals.latest
+        for name in signals.series:
+            history = old.signals.series.get(name)
+            kept = signals.series[name]
+            if history is not None and history.window >= kept.window and (history.lows is not None or kept.lows is None):
+                signals.series[name] = history  # the window's samples so far, kept
+        new.started = old.started
+        self.rules = ruleset
+        self.engine = new
+        self.dispatcher.engine = new
+        self.wanted = ruleset.signals()
+        self._tell_adapters()
+        if self.state is not None:
+            self.state.serve(new)
+        return done
 
     def write(self, target, value):
         """Send one target value to its device (the dispatcher's writer)."""
@@ -153,8 +221,33 @@ class Runner:
         return adapter.describe(target, value)
 
     def reassert(self, name):
-        """Have the engine send the device ``name`` its settings again (it may have lost them)."""
+        """Have the engine send the device ``name`` its settings again (it may have lost them).
+
+        A device read over REST reports its settings with its next reading, and
+        only what differs is sent; one heard over MQTT gets them all again (what
+        the broker still holds of it may be older than its restart)."""
         self.engine.reassert(name + ".")
+        # Before the first decision (the link comes up at start) the start's read-back goes on.
+        self.read_back[name] = not self.ready or self.adapters[name].transport != "mqtt"
+
+    def heard(self, name, signals, now, age_of=None):
+        """A reading of device ``name``: its reported settings to the engine (once
+        after the start or a recovery), its signals to the rules."""
+        self.polled[name] = True
+        if self.read_back[name]:
+            # Until the first decision every reading counts (MQTT values come one by
+            # one); after it, only the first after a recovery.
+            if self.ready:
+                self.read_back[name] = False
+            prefix = name + "."
+            adapter = self.adapters[name]
+            for target in self.rules.targets:
+                if target.startswith(prefix):
+                    report = adapter.report_of(target)
+                    value = None if report is None else signals.get(report)
+                    if value is not None:
+                        self.engine.reported(target, value)
+        self.feed(signals, now, age_of)
 
     def feed(self, signals, now, age_of=None):
         """Give the engine the samples it needs from a device's reading.
@@ -180,8 +273,7 @@ class Runner:
         turn ends there; the next one goes on."""
         try:
             self.receive(now, now_ms)
-            self.phase = "the engine"
-            changes = self.dispatcher.step(now, tod)
+            changes = self.decide(now, tod, now_ms)
         except MemoryError:
             self.out_of_memory()
             return []
@@ -189,6 +281,47 @@ class Runner:
             self.short_of_memory = None
             self.log.info("memory", "a turn went through again")
         return changes
+
+    def decide(self, now, tod, now_ms=None):
+        """The second half of a turn: the engine's tick and its writes (not before
+        every device was heard from, see _start), then the state saved when due."""
+        if not self.ready and not self._start(now, self.ticks_ms() if now_ms is None else now_ms):
+            return []
+        self.phase = "the engine"
+        changes = self.dispatcher.step(now, tod)
+        self.now = now
+        if self.state is not None and not self.dispatcher.dry_run and (self.health_changed or self.state.due(self.engine, now)):
+            self.phase = "saving the state"
+            self.save_state(now)
+        return changes
+
+    def save_state(self, now):
+        """Write the state file now, with each device's trouble for `status`."""
+        self.health_changed = False
+        devices = {}
+        for name, health in self.health.items():
+            devices[name] = health.kind
+        return self.state.save(self.engine, now, {"devices": devices})
+
+    def _start(self, now, now_ms):
+        """True once every device was polled (or heard over MQTT, or its timeout
+        passed since the first turn, by the real clock: the demo's engine time
+        runs faster): then the saved state is restored, before the engine's
+        first tick."""
+        if self.began is None:
+            self.began = now_ms
+        for name, done in self.polled.items():
+            if not done:
+                spec = self.site.devices[name]
+                if spec.get("transport") != "mqtt" or port.ticks_diff(now_ms, self.began) < spec.get("timeout", port.TIMEOUT) * 1000:
+                    return False
+        self.ready = True
+        for name in self.read_back:
+            self.read_back[name] = False  # what comes after the first decision may be our own writes arriving
+        if self.state is not None:
+            self.phase = "restoring the state"
+            self.state.restore(self.engine, now)
+        return True
 
     def out_of_memory(self):
         """Log once per episode that memory ran out in the current phase."""
@@ -220,6 +353,13 @@ class Runner:
 
     def _poll(self, name, adapter, now):
         health = self.health[name]
+        self.polled[name] = True  # failed or not: the start waits for no more
+        before = health.kind
+        self._read(name, adapter, now, health)
+        if health.kind != before:
+            self.health_changed = True
+
+    def _read(self, name, adapter, now, health):
         try:
             signals = adapter.poll()
         except DeviceError as e:
@@ -240,7 +380,7 @@ class Runner:
             self.reassert(name)  # it may have restarted and lost what we set
         health.ok()
         self.backoff[name] = 0
-        self.feed(signals, now, adapter.age_of if adapter.aged else None)
+        self.heard(name, signals, now, adapter.age_of if adapter.aged else None)
 
     def run(self, seconds, time_of_day, stop=None, ticks_ms=None, sleep_ms=None, before=None, after=None):
         """Turn until ``stop()`` is true (or for ever): the run loop of `run` and of a board.
@@ -277,7 +417,9 @@ class Runner:
         return wait
 
     def close(self):
-        """Close device connections and the MQTT link."""
+        """Save the engine's state (if it has run), close device connections and the MQTT link."""
+        if self.state is not None and self.now is not None and not self.dispatcher.dry_run:
+            self.save_state(self.now)
         for adapter in self.adapters.values():
             adapter.close()
         if self.mqtt_site is not None:
