@@ -12,6 +12,7 @@ from ..lang import ruleset
 from .cli_sim import cmd_scenario, cmd_sim
 from .cli_site import cmd_demo, cmd_read, cmd_run
 from .options import UsageError, parse_options, print_problems, write
+from .status import cmd_status
 
 USAGE = """usage: sunshift <command> [options]
 
@@ -47,12 +48,18 @@ commands:
                                 (default: any free ports)
       --no-mqtt, --mqtt         HTTP only / insist on Mosquitto (default: MQTT if there)
       --step DURATION           the loop's step in simulated time (default 10s)
-  run                 the real thing: poll the devices, run the rules, write
+  run                 the real thing: poll the devices, run the rules, write;
+                      until SIGTERM or Ctrl-C; an edit of the rules or SIGHUP
+                      reloads them; the state survives a restart (docs/service.md)
       --config FILE             the site config (default site.json)
       --secrets FILE            tokens and passwords (default: secrets.json beside it)
       --rules PATH...           rule files or folders (default: the config's "rules")
       --dry-run                 log the writes it would make, write nothing
       --verbose, -v             log more
+  status              what the running engine knows: rules, timers, targets, hold,
+                      devices (from its state file)
+      --config FILE             the site config (default site.json)
+      --state FILE              the state file (default: the config's "state")
   read DEVICE         poll one device once; print every signal it offers as JSON
       --config FILE             take the device from the site config, or:
       --url URL [--token T] [--insecure]   a quick look without a config
@@ -85,7 +92,7 @@ def cmd_check(args, out, err):
     return 0
 
 
-COMMANDS = {"check": cmd_check, "sim": cmd_sim, "scenario": cmd_scenario, "run": cmd_run, "read": cmd_read, "demo": cmd_demo}
+COMMANDS = {"check": cmd_check, "sim": cmd_sim, "scenario": cmd_scenario, "run": cmd_run, "read": cmd_read, "demo": cmd_demo, "status": cmd_status}
 
 
 def main(argv, out=None, err=None):

@@ -65,41 +65,59 @@ def cmd_demo(args, out, err):
     return demo.main(name, rules, speed, sample_step(options), int(base), mqtt, plot, out, err, bool(options.get("--verbose")))
 
 
-def _log(options):
+def _log(options, journal=False):
     level = port.DEBUG if options.get("--verbose") else port.INFO
-    return port.Log(level)
+    return port.Log(level, journal=journal)
+
+
+def _pid():
+    import os
+
+    return os.getpid() if hasattr(os, "getpid") else None
 
 
 def cmd_run(args, out, err):
-    """`run`: the real thing, against the devices in the site config."""
+    """`run`: the real thing, against the devices in the site config, until
+    SIGTERM or Ctrl-C; SIGHUP or an edit of the rule files reloads the rules."""
+    from ..site.state import StateFile
+    from .service import Control, RuleWatch, under_journal
+
     spec = {"--config": "one", "--secrets": "one", "--dry-run": "flag", "--rules": "many", "--verbose": "flag", "-v": "--verbose"}
     options, rest = parse_options(args, spec)
     if rest:
         raise UsageError("unexpected argument %s" % rest[0])
-    log = _log(options)
+    log = _log(options, under_journal())
     try:
         site = config.load(options.get("--config", "site.json"), options.get("--secrets"))
         if "--rules" in options:
             site.rules = options["--rules"]
-        runner = Runner(site, log, dry_run=bool(options.get("--dry-run")))
+        dry_run = bool(options.get("--dry-run"))
+        state = StateFile(site.state, log)
+        state.extra = {"pid": _pid()}
+        runner = Runner(site, log, dry_run=dry_run, state=state)
     except RuleError as e:
         print_problems(e.problems, err)
         return 1
     except SunshiftError as e:
         write(err, "sunshift run: %s" % e)
         return 1
+    control = Control()
+    watch = RuleWatch(site.rules, runner, log, control)
     try:
+        saved = "the state is read, not saved (dry run)" if dry_run else "state in %s" % site.state
         runner.log.info(
             "site",
-            "running %d rules on %d devices%s"
-            % (len(runner.rules.rules), len(runner.adapters), " (dry run: nothing is written)" if runner.dispatcher.dry_run else ""),
+            "running %d rules on %d devices%s; %s"
+            % (len(runner.rules.rules), len(runner.adapters), " (dry run: nothing is written)" if dry_run else "", saved),
         )
         zone = site.timezone
-        runner.run(port.make_clock(), lambda: port.time_of_day(zone))
+        runner.run(port.make_clock(), lambda: port.time_of_day(zone), control.stopped, before=watch.check)
     except KeyboardInterrupt:
-        log.info("site", "stopped")
+        control.stop_by = control.stop_by or "Ctrl-C"
     finally:
         runner.close()
+    saved = not dry_run and runner.now is not None and state.trouble is None
+    log.info("site", "stopped by %s%s" % (control.stop_by or "its end", "; state saved in %s" % site.state if saved else ""))
     return 0
 
 
@@ -126,6 +144,9 @@ def cmd_read(args, out, err):
         if spec.get("transport") == "mqtt":
             from ..site.mqtt import mqtt_client
 
+            # Its own client id: with the running engine's, the broker would drop the engine.
+            mqtt_spec = dict(mqtt_spec or {})
+            mqtt_spec["client_id"] = "%s-read-%s" % (mqtt_spec.get("client_id", "sunshift"), _pid())
             mqtt = mqtt_client(mqtt_spec, None)
         adapter = kinds.build(name, spec, mqtt)
         if mqtt is None:
