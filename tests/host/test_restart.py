@@ -161,7 +161,7 @@ def test_sigkill_in_a_pending_for_timer_keeps_its_elapsed_time(tmp_path):
         assert writes.values() == ["pv"]
 
 
-def test_a_restart_with_the_envoy_down_writes_nothing_until_it_is_back(tmp_path):
+def test_a_restart_with_the_envoy_down_waits_for_it_then_goes_safe_as_ever(tmp_path):
     with EnvoySimulator("7.6.175_with_cts") as envoy, EvccSimulator() as evcc:
         envoy.set_power(production=4000, consumption=800)
         folder = site(tmp_path, envoy, evcc)
@@ -169,32 +169,23 @@ def test_a_restart_with_the_envoy_down_writes_nothing_until_it_is_back(tmp_path)
         first = Engine(folder)
         first.wait_for('set "pv"')
         first.stop()
+        # Down at the restart, back within its staleness limit: nothing is written.
         envoy.fail("refuse")
         second = Engine(folder)
         second.wait_for("WARN envoy: ")  # refused
         second.wait_for("ev: warming up: waits for the first value of envoy.net_consumption (its safe branch if none within 3s)")
         time.sleep(1.5)
-        envoy.heal()  # back within the staleness limit
+        envoy.heal()
         second.wait_for("INFO envoy: answers again")
         time.sleep(2)
         second.stop()
-        writes.running = False
         assert writes.values() == ["pv"], second.text()
         assert not second.said("stale:")
-
-
-def test_the_envoy_down_longer_than_its_limit_goes_safe_as_ever(tmp_path):
-    with EnvoySimulator("7.6.175_with_cts") as envoy, EvccSimulator() as evcc:
-        envoy.set_power(production=4000, consumption=800)
-        folder = site(tmp_path, envoy, evcc)
-        writes = Writes(evcc)
-        first = Engine(folder)
-        first.wait_for('set "pv"')
-        first.stop()
+        # Down at the next restart and for longer than its limit: the safe branch, as while running.
         envoy.fail("refuse")
-        second = Engine(folder)
-        second.wait_for('set "off" (ev: stale: envoy.net_consumption has no value yet)')
-        second.stop()
+        third = Engine(folder)
+        third.wait_for('set "off" (ev: stale: envoy.net_consumption has no value yet)')
+        third.stop()
         writes.running = False
         assert writes.values() == ["pv", "off"]
 

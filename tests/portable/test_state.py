@@ -1,6 +1,7 @@
 """A restart changes nothing: the engine's state saved, restored, and carried
 over a reload of the rules (core/snapshot, site/state).  Runs under MicroPython too."""
 
+from test_engine import EV as FREE
 from test_runner import RULES as RUNNER_RULES
 from test_runner import make
 
@@ -10,21 +11,12 @@ from sunshift.site import state as state_module
 from sunshift.site.state import StateFile
 from support import Run, rules, scratch
 
-EV = """
-let surplus = -envoy.net_consumption
-rule ev "Car from surplus"
-  when surplus > 1.4kW for 2m
-  until surplus < 300W for 5m
-  then evcc.loadpoints.1.mode = pv
-  else evcc.loadpoints.1.mode = off
-  hold 10m
-"""
+EV = FREE + "  hold 10m\n"  # the rule of test_engine, with a hold
 NIGHT = """
 rule night
   when evcc.loadpoints.1.vehicleSoc < 40%
   then evcc.loadpoints.2.mode = now
 """
-FREE = EV.replace("  hold 10m\n", "")  # the same rule without hold
 MODE = "evcc.loadpoints.1.mode"
 WALL = 1782043200  # 2026-06-21 12:00 UTC: the wall clock when the first engine saves
 
