@@ -721,9 +721,19 @@ def test_imports_inside_functions_in_board_folders_are_the_ones_the_deploy_knows
         for module, inside in board_files.imports_of(PACKAGE, name[:-3]):
             if inside:
                 lazy.append((name[:-3], module))
-    assert lazy == [("board/supervisor", "lang/__init__"), ("board/supervisor", "lang/compiled"), ("site/runner", "lang/ruleset"), ("site/runner", "site/mqtt")]
+    assert sorted(lazy) == [
+        ("board/supervisor", "lang/__init__"),
+        ("board/supervisor", "lang/compiled"),
+        ("site/runner", "core/__init__"),
+        ("site/runner", "core/snapshot"),
+        ("site/runner", "lang/ruleset"),
+        ("site/runner", "site/mqtt"),
+        ("site/state", "core/__init__"),
+        ("site/state", "core/snapshot"),
+    ]
     assert list(board_files.MQTT_SIDE) == ["site/mqtt"] and board_files.HOST_ONLY_IMPORTS == (("site/runner", "lang/ruleset"),)
-    assert board_files.START_IMPORTS == (("board/supervisor", "lang/compiled"),) and "lang/compiled" in board_files.ENTRY
+    assert board_files.START_IMPORTS == (("board/supervisor", "lang/compiled"), ("site/state", "core/snapshot"), ("site/runner", "core/snapshot"))
+    assert "lang/compiled" in board_files.ENTRY and "core/snapshot" in board_files.ENTRY
 
 
 def test_adapters_are_imported_by_name_only_when_a_site_has_them():

@@ -20,7 +20,6 @@ happened and the heap left, and the next turn goes on.
 
 from .. import port
 from ..core import engine as engine_module
-from ..core import snapshot
 from ..core.dispatch import Dispatcher
 from ..devices import kinds
 from ..errors import DeviceError, SunshiftError
@@ -172,6 +171,8 @@ class Runner:
         new = self._engine(ruleset)
         old = self.engine
         now = self.now
+        from ..core import snapshot  # forgotten again below: rare work, and a board's heap is small
+
         if now is not None:
             old_keys = snapshot.keys(old)
             data = snapshot.take(old, now, 0, old_keys[0], old_keys[1])
@@ -197,6 +198,8 @@ class Runner:
         self._tell_adapters()
         if self.state is not None:
             self.state.serve(new)
+        del snapshot
+        port.unload("sunshift.core.snapshot")
         return done
 
     def write(self, target, value):

@@ -11,8 +11,18 @@ that cannot be written: the engine runs on, and says so once.
 """
 
 from .. import port
-from ..core import snapshot
 from ..units import format_duration
+
+SNAPSHOT = "sunshift.core.snapshot"
+
+
+def _snapshot():
+    """core/snapshot, imported for a save or a restore and forgotten after it
+    (port.unload): a board saves at most once a minute, and its heap is small."""
+    from ..core import snapshot
+
+    return snapshot
+
 
 # The largest state file read: far above a site's (a few KB), far below what
 # would exhaust a board's heap.
@@ -39,7 +49,6 @@ class StateFile:
         self.log = log
         self.every = every
         self.wall = wall or wall_time
-        self.keys = None  # (rule keys, let keys) of the engine it serves
         self.revision = None  # the engine's revision and target revision when last saved
         self.target_revision = None
         self.saved_at = None  # engine time of the last save
@@ -48,8 +57,7 @@ class StateFile:
         self.extra = None  # more for `status`, in every save (`run` gives its process id)
 
     def serve(self, engine):
-        """Work for ``engine`` from now on (a new one after a reload)."""
-        self.keys = snapshot.keys(engine)
+        """Work for ``engine`` from now on (a new one after a reload): save it at the next turn."""
         self.revision = None
 
     def read(self):
@@ -80,9 +88,11 @@ class StateFile:
         except ValueError:
             return "not JSON: truncated or damaged"
         try:
-            snapshot.check(data)
+            _snapshot().check(data)
         except ValueError as e:
             return str(e)
+        finally:
+            port.unload(SNAPSHOT)
         self._data = data
         return None
 
@@ -93,7 +103,13 @@ class StateFile:
         if data is None:
             return None
         wall = self.wall()
-        done = snapshot.put(engine, data, now, wall, self.keys[0], self.keys[1])
+        snapshot = _snapshot()
+        try:
+            keys = snapshot.keys(engine)
+            done = snapshot.put(engine, data, now, wall, keys[0], keys[1])
+        finally:
+            del snapshot
+            port.unload(SNAPSHOT)
         if done.down is None:
             ago = "at an unknown time (the clock was not set)"
         else:
@@ -124,9 +140,13 @@ class StateFile:
     def save(self, engine, now, extra=None):
         """Write the engine's state now, with ``extra`` (and ``self.extra``: what
         `status` shows beside it); False (said once) if the file cannot be written."""
-        if self.keys is None:
-            self.serve(engine)
-        data = snapshot.take(engine, now, self.wall(), self.keys[0], self.keys[1])
+        snapshot = _snapshot()
+        try:
+            keys = snapshot.keys(engine)
+            data = snapshot.take(engine, now, self.wall(), keys[0], keys[1])
+        finally:
+            del snapshot
+            port.unload(SNAPSHOT)
         if self.extra:
             data.update(self.extra)
         if extra:
