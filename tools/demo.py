@@ -193,7 +193,8 @@ class Demo:
         self.runner = Runner(config.load(path), self.log, ruleset=ruleset.load(self.rules))
         # An MQTT feed keeps only what the rules read; the demo also waits on the
         # round marker evcc publishes (_turn), so the feed must keep that too.
-        self.runner.adapters["evcc"].wanted.append("evcc.updated")
+        evcc = self.runner.adapters["evcc"]
+        evcc.wanted = list(evcc.wanted) + ["evcc.updated"]
 
     def _settings(self, home):
         """What the devices hold now, as the physics sees it."""

@@ -153,11 +153,13 @@ class Runner:
     def _tell_adapters(self):
         for name, adapter in self.adapters.items():
             # An adapter may keep only what the rules read, and the settings it reports back.
-            wanted = list(self.wanted)
+            wanted = self.wanted  # shared by the adapters that report none of the rules' targets
             for target in self.rules.targets:
                 if target.startswith(name + "."):
                     report = adapter.report_of(target)
                     if report is not None and report not in wanted:
+                        if wanted is self.wanted:
+                            wanted = list(wanted)
                         wanted.append(report)
             adapter.wanted = wanted
 
