@@ -200,6 +200,19 @@ def write_atomic(path, data):
     _replace(tmp, path)
 
 
+def write_json_atomic(path, value):
+    """Replace ``path`` with ``value`` as JSON, as write_atomic does, written in
+    pieces as it is made: the text never sits whole in memory (on a board a
+    few KB in one piece may not be free even when the heap has them)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f)
+        if hasattr(os, "fsync"):
+            f.flush()
+            os.fsync(f.fileno())
+    _replace(tmp, path)
+
+
 def _replace(tmp, path):
     if hasattr(os, "replace"):
         os.replace(tmp, path)

@@ -155,7 +155,7 @@ class StateFile:
         self.target_revision = engine.target_revision
         self.saved_at = now
         try:
-            port.write_atomic(self.path, port.json_dumps(data))
+            port.write_json_atomic(self.path, data)
         except OSError as e:
             text = str(e)
             if self.trouble != text:
