@@ -10,7 +10,7 @@ line and ignored (a fresh start); it never stops the engine.  So is a file
 that cannot be written: the engine runs on, and says so once.
 """
 
-from .. import port
+from .. import jsonpick, port
 from ..units import format_duration
 
 SNAPSHOT = "sunshift.core.snapshot"
@@ -78,15 +78,14 @@ class StateFile:
         if size > MAX_BYTES:
             return "%d bytes, more than a state file holds (%d)" % (size, MAX_BYTES)
         try:
-            text = port.read_text(self.path)
+            # Parsed as it is read, through a small buffer: the file never sits
+            # whole in memory (at start a board's heap has room, not in one piece).
+            with open(self.path, "rb") as f:
+                data = jsonpick.load(f)
         except OSError as e:
             return "cannot read it: %s" % e
-        except UnicodeError:
-            return "not UTF-8 text"
-        try:
-            data = port.json_loads(text)
-        except ValueError:
-            return "not JSON: truncated or damaged"
+        except jsonpick.JsonError as e:
+            return "not UTF-8 text" if "UTF-8" in str(e) else "not JSON: truncated or damaged"
         try:
             _snapshot().check(data)
         except ValueError as e:
