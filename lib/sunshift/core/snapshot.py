@@ -18,7 +18,7 @@ timers start again and `hold` counts as if there had been none, the careful
 choice both ways.
 
 Rules and lets are matched by name and by a key of their definition (a CRC of
-:meth:`Rule.fields` and the lets they read): an edited rule starts fresh, an
+every clause and of the lets they read): an edited rule starts fresh, an
 unchanged one carries on, so the same code serves a restart and a reload.
 The windows of avg(), min() and max() are not kept: after a restart they
 cover what has arrived since (docs/rules.md).  The data is versioned; what
@@ -28,24 +28,35 @@ does not fit is refused with a ValueError saying why.
 import binascii
 
 from .. import port
-from ..lang.model import plain
 from .engine import STATE_NAMES
 
 HEAD = "engine state"
 FORMAT = 1
 
 
-def _crc(value):
-    return binascii.crc32(port.json_dumps(value).encode())
+def _crc(value, crc=0):
+    """A CRC-32 of a definition (nested tuples and lists of texts and numbers),
+    walked in place: no copy of it and no JSON text of it is made, since a
+    board computes keys at start and at each save, in what heap there is."""
+    if isinstance(value, (list, tuple)):
+        crc = binascii.crc32(b"[", crc)
+        for item in value:
+            crc = _crc(item, crc)
+        return binascii.crc32(b"]", crc)
+    if isinstance(value, str):
+        return binascii.crc32(value.encode(), binascii.crc32(b'"', crc))
+    return binascii.crc32(repr(value).encode(), binascii.crc32(b"#", crc))
 
 
 def keys(engine):
-    """The key of each rule's and each let's definition: ([rule keys], [let keys])."""
-    let_keys = [_crc([plain(let.expr), let.timers]) for let in engine.lets]
+    """The key of each rule's and each let's definition: ([rule keys], [let keys]).
+    A rule's covers every clause (what Rule.fields() holds) and the lets it reads."""
+    let_keys = [_crc((let.expr, let.timers)) for let in engine.lets]
     rule_keys = []
-    for i, rule in enumerate(engine.rules):
+    for i, r in enumerate(engine.rules):
         reads = [let_keys[k] for k in engine.let_uses[i]]
-        rule_keys.append(_crc([rule.fields(), reads]))
+        clauses = (r.when, r.until, r.then, r.otherwise, r.hold, r.during, r.priority, r.stale_after, r.timers, r.until_first, r.inputs)
+        rule_keys.append(_crc((clauses, reads)))
     return rule_keys, let_keys
 
 
