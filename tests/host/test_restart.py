@@ -98,6 +98,16 @@ def site(tmp_path, envoy, evcc, rules=RULES, stale=3):
     return str(tmp_path)
 
 
+def charging(tmp_path, envoy, evcc):
+    """3.2 kW of export, an engine started on the site, and its first write (pv) seen."""
+    envoy.set_power(production=4000, consumption=800)
+    folder = site(tmp_path, envoy, evcc)
+    writes = Writes(evcc)
+    first = Engine(folder)
+    first.wait_for('set "pv"')
+    return folder, writes, first
+
+
 def test_sigterm_inside_a_for_timer_and_a_hold_changes_nothing(tmp_path):
     with EnvoySimulator("7.6.175_with_cts") as envoy, EvccSimulator() as evcc:
         envoy.set_power(production=4000, consumption=800)  # 3.2 kW surplus
@@ -127,11 +137,7 @@ def test_sigterm_inside_a_for_timer_and_a_hold_changes_nothing(tmp_path):
 
 def test_sigkill_with_a_rule_active_writes_nothing_at_restart(tmp_path):
     with EnvoySimulator("7.6.175_with_cts") as envoy, EvccSimulator() as evcc:
-        envoy.set_power(production=4000, consumption=800)
-        folder = site(tmp_path, envoy, evcc)
-        writes = Writes(evcc)
-        first = Engine(folder)
-        first.wait_for('set "pv"')
+        folder, writes, first = charging(tmp_path, envoy, evcc)
         time.sleep(0.5)
         first.stop(signal.SIGKILL)  # no goodbye, no last save: what was saved at the write counts
         second = Engine(folder)
@@ -163,11 +169,7 @@ def test_sigkill_in_a_pending_for_timer_keeps_its_elapsed_time(tmp_path):
 
 def test_a_restart_with_the_envoy_down_waits_for_it_then_goes_safe_as_ever(tmp_path):
     with EnvoySimulator("7.6.175_with_cts") as envoy, EvccSimulator() as evcc:
-        envoy.set_power(production=4000, consumption=800)
-        folder = site(tmp_path, envoy, evcc)
-        writes = Writes(evcc)
-        first = Engine(folder)
-        first.wait_for('set "pv"')
+        folder, writes, first = charging(tmp_path, envoy, evcc)
         first.stop()
         # Down at the restart, back within its staleness limit: nothing is written.
         envoy.fail("refuse")
