@@ -65,8 +65,38 @@ def test_a_failed_write_is_logged_once_and_retried():
     device.refuse = None
     d.engine.update("a.x", 20, 60)
     d.step(60)
+    assert device.settings == {}  # the second failure, at 30, doubled the pause: 60 s
+    d.engine.update("a.x", 20, 90)
+    d.step(90)
     assert device.settings == {"t.mode": "pv"}
     assert lines[-2:] == ["T INFO t.mode: reachable again", 'T INFO t.mode: set "pv" (r: a.x 20 > 10)']
+
+
+def test_a_refused_write_is_retried_sooner_at_first_then_less_often():
+    eng = engine.Engine(rules(TEXT))
+    device = Device()
+    lines = []
+    d = Dispatcher(eng, device.write, port.Log(sink=lines.append, stamp=lambda: "T"))  # the defaults: 5 s, doubling, 300 s at most
+    device.refuse = "evcc http://evcc.local:7070 POST /api/loadpoints/1/mode/pv: the device failed (HTTP 500)"
+    tries = []
+    real = device.write
+
+    def counted(target, value):
+        tries.append(t)
+        real(target, value)
+
+    d.write = counted
+    for t in range(0, 1000):
+        eng.update("a.x", 20, t)
+        d.step(t)
+    gaps = [tries[k + 1] - tries[k] for k in range(len(tries) - 1)]
+    assert gaps[:7] == [5, 10, 20, 40, 80, 160, 300] and set(gaps[6:]) == {300}
+    assert [line for line in lines if "WARN" in line] == ['T WARN t.mode: could not set "pv": %s; trying again in 5s' % device.refuse]
+    device.refuse = None  # it takes the value; the next failure starts again at 5 s
+    for t in range(1000, 1300):
+        eng.update("a.x", 20, t)
+        d.step(t)
+    assert device.settings == {"t.mode": "pv"} and d.attempts == {}
 
 
 def test_waiting_for_a_connection_is_not_a_warning():

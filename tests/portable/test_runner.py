@@ -153,7 +153,7 @@ def test_a_write_that_runs_out_of_memory_is_tried_again():
     runner.step(0, None, 0)
     said = [line for line in lines if "WARN evcc.loadpoints.1.mode" in line]
     assert len(said) == 1 and 'could not set "off": evcc evcc.loadpoints.1.mode: out of memory while sending it (' in said[0]
-    assert said[0].endswith("; trying again in 30s") and "evcc.loadpoints.1.mode" in runner.engine.retry_at
+    assert said[0].endswith("; trying again in 5s") and "evcc.loadpoints.1.mode" in runner.engine.retry_at
 
 
 # What a REST-only deploy leaves off a board (tools/board_files.py).

@@ -9,8 +9,11 @@ can run against the real site for a day before it may touch anything.
 from .. import units
 from ..errors import SunshiftError
 
-# How long a target whose write failed waits before the engine tries again.
-RETRY_AFTER = 30
+# How long a target whose write failed waits before the engine tries again:
+# RETRY_AFTER seconds after the first failure, doubling with each further one
+# in a row, up to RETRY_MAX (unless the device says how long, as Enode does).
+RETRY_AFTER = 5
+RETRY_MAX = 300
 
 
 class Dispatcher:
@@ -18,17 +21,20 @@ class Dispatcher:
 
     ``write(target, value)`` returns normally when the device took the value
     and raises a SunshiftError (or OSError) naming device and endpoint when
-    it did not; the engine then retries after ``retry_after`` seconds.
+    it did not; the engine then retries after ``retry_after`` seconds, twice
+    as long after each further failure in a row, at most ``retry_max``.
     """
 
-    def __init__(self, engine, write, log, dry_run=False, retry_after=RETRY_AFTER, describe=None):
+    def __init__(self, engine, write, log, dry_run=False, retry_after=RETRY_AFTER, describe=None, retry_max=RETRY_MAX):
         self.engine = engine
         self.describe = describe
         self.write = write
         self.log = log
         self.dry_run = dry_run
         self.retry_after = retry_after
+        self.retry_max = retry_max
         self.failures = {}  # target -> error text, to log once per episode
+        self.attempts = {}  # target -> failed writes in a row
 
     def step(self, now, tod=None):
         """Tick the engine at ``now`` and dispatch its changes; returns them."""
@@ -44,7 +50,9 @@ class Dispatcher:
                 self.write(change.target, change.value)
             except (SunshiftError, OSError) as e:
                 # A device may say how long to wait (Enode's Retry-After, or a refusal that needs a person).
-                wait = getattr(e, "retry_after", None) or self.retry_after
+                tries = self.attempts.get(change.target, 0) + 1
+                self.attempts[change.target] = tries
+                wait = getattr(e, "retry_after", None) or min(self.retry_max, self.retry_after * 2 ** (tries - 1))
                 self.engine.write_failed(change.target, now, wait)
                 text = str(e)
                 if self.failures.get(change.target) != text:
@@ -55,6 +63,7 @@ class Dispatcher:
                     else:
                         self.log.warn(change.target, "could not set %s: %s; trying again in %ds" % (shown, text, wait))
                 continue
+            self.attempts.pop(change.target, None)
             if change.target in self.failures:
                 del self.failures[change.target]
                 self.log.info(change.target, "reachable again")
