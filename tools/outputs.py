@@ -39,10 +39,12 @@ BAD_RULES = {
 }
 
 
-def run(args, cwd=ROOT):
-    """(exit code, stdout, stderr) of main.py with ``args``."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    r = subprocess.run([sys.executable, MAIN, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+def run(args, cwd=ROOT, env=None):
+    """(exit code, stdout, stderr) of main.py with ``args`` (and ``env`` added to the environment)."""
+    extra = env or {}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SUNSHIFT_TOKEN")}
+    env.update(extra)
+    r = subprocess.run([sys.executable, MAIN, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300, stdin=subprocess.DEVNULL)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -99,9 +101,11 @@ def reads(tmp):
     for variant in variants():
         with EnvoySimulator(variant) as envoy:
             args = ["read", "envoy", "--url", envoy.url]
+            extra = None
             if envoy.token:
-                args += ["--token", envoy.token, "--insecure"]
-            code, out, err = run(args)
+                args += ["--insecure"]
+                extra = {"SUNSHIFT_TOKEN": envoy.token}  # never on the command line
+            code, out, err = run(args, env=extra)
             yield "read-envoy-%s" % variant, (code, out, _ports(err, [envoy]).replace(envoy.token or "\0", "TOKEN"))
     with EvccSimulator() as evcc:
         code, out, err = run(["read", "evcc", "--url", evcc.url])

@@ -24,7 +24,8 @@ rule ev
 
 def sunshift(*args, timeout=60):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run([sys.executable, MAIN, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+    # No terminal on stdin: `read --url` would ask for a token there.
+    return subprocess.run([sys.executable, MAIN, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT, stdin=subprocess.DEVNULL)
 
 
 def write_site(tmp_path, envoy, evcc, ems=None):
@@ -91,3 +92,29 @@ def test_run_refuses_rules_for_devices_the_site_lacks(tmp_path):
         r = sunshift("run", "--config", config)
         assert r.returncode == 1
         assert "the rules set heatpump.dhw.seltemp, but the site has no device 'heatpump'" in r.stderr
+
+
+def test_read_takes_a_token_from_a_file_or_the_environment_never_the_command_line(tmp_path):
+    with EnvoySimulator("7.6.175_with_cts") as envoy:
+        r = sunshift("read", "envoy", "--url", envoy.url, "--insecure", "--token", envoy.token)
+        assert r.returncode == 2 and "--token would show the token to every user of this computer" in r.stderr
+        assert "--token-file FILE" in r.stderr and "SUNSHIFT_TOKEN" in r.stderr and envoy.token not in r.stderr
+        (tmp_path / "token").write_text(envoy.token + "\n")
+        r = sunshift("read", "envoy", "--url", envoy.url, "--insecure", "--token-file", str(tmp_path / "token"))
+        assert r.returncode == 0, r.stderr
+        assert "envoy.net_consumption" in json.loads(r.stdout)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["SUNSHIFT_TOKEN"] = envoy.token
+        done = subprocess.run(
+            [sys.executable, MAIN, "read", "envoy", "--url", envoy.url, "--insecure"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stderr
+        (tmp_path / "empty").write_text("\n")
+        r = sunshift("read", "envoy", "--url", envoy.url, "--token-file", str(tmp_path / "empty"))
+        assert r.returncode == 2 and "the file is empty" in r.stderr

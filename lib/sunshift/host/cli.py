@@ -62,7 +62,9 @@ commands:
       --state FILE              the state file (default: the config's "state")
   read DEVICE         poll one device once; print every signal it offers as JSON
       --config FILE             take the device from the site config, or:
-      --url URL [--token T] [--insecure]   a quick look without a config
+      --url URL [--insecure]    a quick look without a config; a token from
+                                --token-file FILE or $SUNSHIFT_TOKEN, else asked
+                                for (never on the command line: ps shows it)
   version             print the version
 """
 

@@ -123,7 +123,7 @@ def cmd_run(args, out, err):
 
 def cmd_read(args, out, err):
     """`read DEVICE`: poll one device once and print every signal it offers as JSON."""
-    spec = {"--config": "one", "--secrets": "one", "--url": "one", "--token": "one", "--insecure": "flag", "--listen": "one"}
+    spec = {"--config": "one", "--secrets": "one", "--url": "one", "--token": "one", "--token-file": "one", "--insecure": "flag", "--listen": "one"}
     options, rest = parse_options(args, spec)
     if len(rest) != 1:
         raise UsageError("read needs one device name, like: read envoy --url http://192.168.1.20")
@@ -132,7 +132,13 @@ def cmd_read(args, out, err):
         if "--url" in options:
             if name not in kinds.names():
                 raise UsageError("with --url the device is one of %s" % ", ".join(kinds.names()))
-            spec = {"type": name, "url": options["--url"], "token": options.get("--token"), "insecure_tls": bool(options.get("--insecure")), "timeout": 10}
+            spec = {
+                "type": name,
+                "url": options["--url"],
+                "token": _token(options, options["--url"]),
+                "insecure_tls": bool(options.get("--insecure")),
+                "timeout": 10,
+            }
             mqtt_spec = None
         else:
             site = config.load(options.get("--config", "site.json"), options.get("--secrets"))
@@ -165,6 +171,43 @@ def cmd_read(args, out, err):
         return 1
     write(out, _json_object(signals))
     return 0
+
+
+# Where `read --url` finds a token when there is no secrets file.
+TOKEN_VARIABLE = "SUNSHIFT_TOKEN"
+
+
+def _token(options, url):
+    """The token for `read --url`: from --token-file, from $SUNSHIFT_TOKEN, or
+    asked for at the terminal; never from the command line, where every user
+    of the computer sees it (`ps`).  None without one (a device that needs it
+    then answers 401, which `read` says)."""
+    import os
+
+    if "--token" in options:
+        raise UsageError(
+            "--token would show the token to every user of this computer (ps lists command lines);"
+            " give it in a file with --token-file FILE, in the environment as %s, or leave it out to be asked for it" % TOKEN_VARIABLE
+        )
+    if "--token-file" in options:
+        path = options["--token-file"]
+        try:
+            token = port.read_text(path).strip()
+        except (OSError, UnicodeError) as e:
+            raise UsageError("--token-file %s: cannot read it (%s)" % (path, e.__class__.__name__))
+        if not token:
+            raise UsageError("--token-file %s: the file is empty" % path)
+        return token
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if token:
+        return token
+    import sys
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("token for %s (Enter for none): " % url).strip() or None
+    return None
 
 
 def _json_object(values):
