@@ -184,33 +184,31 @@ def read_text(path):
     return read_bytes(path).decode("utf-8")
 
 
-def write_atomic(path, data):
-    """Replace ``path`` with ``data`` (str or bytes) so a reader never sees half a file.
-
-    Writes a temporary file beside it, then renames it over the old one.
-    """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+def _atomic(path, mode, fill):
+    """Write ``path`` through ``fill(file)`` into a temporary file beside it,
+    flushed and synced where the system can, then renamed over the old one:
+    a reader, or a power cut, never sees half a file."""
     tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
+    with open(tmp, mode) as f:
+        fill(f)
         if hasattr(os, "fsync"):
             f.flush()
             os.fsync(f.fileno())
     _replace(tmp, path)
+
+
+def write_atomic(path, data):
+    """Replace ``path`` with ``data`` (str or bytes) so a reader never sees half a file."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    _atomic(path, "wb", lambda f: f.write(data))
 
 
 def write_json_atomic(path, value):
     """Replace ``path`` with ``value`` as JSON, as write_atomic does, written in
     pieces as it is made: the text never sits whole in memory (on a board a
     few KB in one piece may not be free even when the heap has them)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f)
-        if hasattr(os, "fsync"):
-            f.flush()
-            os.fsync(f.fileno())
-    _replace(tmp, path)
+    _atomic(path, "w", lambda f: json.dump(value, f))
 
 
 def _replace(tmp, path):
@@ -241,14 +239,16 @@ def same_files(a, b):
 def copy_atomic(source, target):
     """Copy the file ``source`` over ``target`` in small pieces, so a reader never
     sees half a file (as write_atomic) and the copy never needs the whole file in memory."""
-    tmp = target + ".tmp"
-    with open(source, "rb") as f, open(tmp, "wb") as out:
-        while True:
-            chunk = f.read(512)
-            if not chunk:
-                break
-            out.write(chunk)
-    _replace(tmp, target)
+
+    def fill(out):
+        with open(source, "rb") as f:
+            while True:
+                chunk = f.read(512)
+                if not chunk:
+                    break
+                out.write(chunk)
+
+    _atomic(target, "wb", fill)
 
 
 def file_crc(path):

@@ -28,13 +28,11 @@ def sunny(watts=-2000):
 def restart(run, now, down, text=EV, wall=WALL, max_ages=None):
     """The state of ``run``'s engine at ``now``, through JSON text, into a new engine
     started ``down`` seconds later by the wall clock (None: the clock was not set)."""
-    keys = snapshot.keys(run.engine)
-    data = port.json_loads(port.json_dumps(snapshot.take(run.engine, now, wall, keys[0], keys[1])))
+    data = port.json_loads(port.json_dumps(snapshot.take(run.engine, now, wall)))
     snapshot.check(data)
     new = Run(text, max_ages=max_ages)
-    keys = snapshot.keys(new.engine)
     later = None if down is None else wall + down
-    done = snapshot.put(new.engine, data, 1000, later, keys[0], keys[1])
+    done = snapshot.put(new.engine, data, 1000, later)
     return new, done
 
 
@@ -141,7 +139,7 @@ def test_the_state_file_is_written_atomically_and_read_back():
 def test_a_bad_state_file_is_said_in_one_line_and_ignored():
     path = scratch("state-bad.json")
     run = Run(EV)
-    good = snapshot.take(run.engine, 0, WALL, [], [])
+    good = snapshot.take(run.engine, 0, WALL)
     cases = [
         ('{"sunshift": "engine state", "format": 1, "saved": 17', "not JSON: truncated or damaged"),
         ("\x00\x01garbage", "not JSON: truncated or damaged"),

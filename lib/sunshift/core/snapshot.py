@@ -64,9 +64,10 @@ def _ages(timers, now):
     return [None if t is None else now - t for t in timers]
 
 
-def take(engine, now, wall, rule_keys, let_keys):
+def take(engine, now, wall):
     """The engine's state at engine time ``now`` and wall-clock time ``wall``
     (Unix seconds, or None when the clock is not set), as plain data."""
+    rule_keys, let_keys = keys(engine)
     rules = []
     for i, rule in enumerate(engine.rules):
         st = engine.states[i]
@@ -156,10 +157,11 @@ class Restored:
         self.targets = 0
 
 
-def put(engine, data, now, wall, rule_keys, let_keys):
+def put(engine, data, now, wall):
     """Give a fresh engine (before its first tick) the state of a snapshot
     checked by :func:`check`, at engine time ``now`` and wall-clock time ``wall``.
     Returns a :class:`Restored`."""
+    rule_keys, let_keys = keys(engine)
     down = downtime(data, wall)
     lag = down or 0
     done = Restored(down)

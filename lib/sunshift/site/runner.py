@@ -176,10 +176,7 @@ class Runner:
         from ..core import snapshot  # forgotten again below: rare work, and a board's heap is small
 
         if now is not None:
-            old_keys = snapshot.keys(old)
-            data = snapshot.take(old, now, 0, old_keys[0], old_keys[1])
-            new_keys = snapshot.keys(new)
-            done = snapshot.put(new, data, now, 0, new_keys[0], new_keys[1])  # no time passed: every timer runs on
+            done = snapshot.put(new, snapshot.take(old, now, 0), now, 0)  # no time passed: every timer runs on
         else:
             done = snapshot.Restored(0)
             done.fresh = [r.name for r in ruleset.rules]

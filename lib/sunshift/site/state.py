@@ -53,7 +53,6 @@ class StateFile:
         self.target_revision = None
         self.saved_at = None  # engine time of the last save
         self.trouble = None  # why the last save failed, to say it once
-        self._data = None
         self.extra = None  # more for `status`, in every save (`run` gives its process id)
 
     def serve(self, engine):
@@ -66,34 +65,32 @@ class StateFile:
         if size is None:
             self.log.info("state", "no saved state in %s: a fresh start" % self.path)
             return None
-        why = self._problem(size)
+        data, why = self._load(size)
         if why is None:
-            data, self._data = self._data, None
             return data
         self.log.warn("state", "%s is not usable (%s); ignored: a fresh start" % (self.path, why))
         return None
 
-    def _problem(self, size):
-        """Why the file (of ``size`` bytes) cannot be used, or None (its data is then in _data)."""
+    def _load(self, size):
+        """(the checked snapshot, None), or (None, why the file of ``size`` bytes cannot be used)."""
         if size > MAX_BYTES:
-            return "%d bytes, more than a state file holds (%d)" % (size, MAX_BYTES)
+            return None, "%d bytes, more than a state file holds (%d)" % (size, MAX_BYTES)
         try:
             # Parsed as it is read, through a small buffer: the file never sits
             # whole in memory (at start a board's heap has room, not in one piece).
             with open(self.path, "rb") as f:
                 data = jsonpick.load(f)
         except OSError as e:
-            return "cannot read it: %s" % e
+            return None, "cannot read it: %s" % e
         except jsonpick.JsonError as e:
-            return "not UTF-8 text" if "UTF-8" in str(e) else "not JSON: truncated or damaged"
+            return None, "not UTF-8 text" if "UTF-8" in str(e) else "not JSON: truncated or damaged"
         try:
             _snapshot().check(data)
         except ValueError as e:
-            return str(e)
+            return None, str(e)
         finally:
             port.unload(SNAPSHOT)
-        self._data = data
-        return None
+        return data, None
 
     def restore(self, engine, now):
         """Give ``engine`` (before its first tick, at engine time ``now``) the saved state; logs what it did."""
@@ -104,8 +101,7 @@ class StateFile:
         wall = self.wall()
         snapshot = _snapshot()
         try:
-            keys = snapshot.keys(engine)
-            done = snapshot.put(engine, data, now, wall, keys[0], keys[1])
+            done = snapshot.put(engine, data, now, wall)
         finally:
             del snapshot
             port.unload(SNAPSHOT)
@@ -141,8 +137,7 @@ class StateFile:
         `status` shows beside it); False (said once) if the file cannot be written."""
         snapshot = _snapshot()
         try:
-            keys = snapshot.keys(engine)
-            data = snapshot.take(engine, now, self.wall(), keys[0], keys[1])
+            data = snapshot.take(engine, now, self.wall())
         finally:
             del snapshot
             port.unload(SNAPSHOT)
