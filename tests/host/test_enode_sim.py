@@ -16,7 +16,9 @@ from simulators.enode import (
     CLIENT_ID,
     CLIENT_SECRET,
     HVAC_ID,
+    LOCATION_ID,
     METER_ID,
+    OTHER_LOCATION_ID,
     OTHER_USER,
     OTHER_VEHICLE_ID,
     USER_ID,
@@ -229,6 +231,27 @@ def test_the_fleet_starts_as_the_brief_says(api):
     assert (thermostat["mode"], thermostat["heatSetpoint"], thermostat["holdType"]) == ("HEAT", 21, "SCHEDULED")
     vehicle = api.get("/vehicles/" + VEHICLE_ID).json()["chargeState"]
     assert (vehicle["isPluggedIn"], vehicle["isCharging"], vehicle["batteryLevel"]) == (True, False, 55)
+
+
+def test_locations_and_a_vehicle_moved_away_from_home(sim, api):
+    home = api.get("/locations/" + LOCATION_ID).json()
+    assert set(home) == {"id", "userId", "name", "latitude", "longitude", "timezoneName"} and home["userId"] == USER_ID
+    assert api.get("/users/%s/locations" % USER_ID).json() == {"data": [home], "pagination": {"after": None, "before": None}}
+    assert [p["id"] for p in api.get("/locations").json()["data"]] == [LOCATION_ID, OTHER_LOCATION_ID]
+    is_problem(api.get("/locations/nowhere"), 404, "not-found")
+    for kind, device_id in (("vehicles", VEHICLE_ID), ("chargers", CHARGER_ID)):
+        assert api.get("/%s/%s" % (kind, device_id)).json()["chargingLocationId"] == LOCATION_ID
+    assert api.get("/vehicles/" + OTHER_VEHICLE_ID).json()["chargingLocationId"] == OTHER_LOCATION_ID
+    sim.place("vehicles", VEHICLE_ID, None)  # a public charger
+    car = api.get("/vehicles/" + VEHICLE_ID).json()
+    assert car["chargingLocationId"] is None and (car["location"]["latitude"], car["location"]["longitude"]) != (home["latitude"], home["longitude"])
+    office = sim.add_location("Office")
+    sim.place("chargers", CHARGER_ID, office)
+    assert api.get("/chargers/" + CHARGER_ID).json()["chargingLocationId"] == office
+    page = api.get("/users/%s/locations?pageSize=1" % USER_ID).json()
+    assert [p["id"] for p in page["data"]] == [LOCATION_ID] and page["pagination"]["after"]
+    sim.place("vehicles", VEHICLE_ID, LOCATION_ID)
+    assert api.get("/vehicles/" + VEHICLE_ID).json()["location"]["latitude"] == home["latitude"]
 
 
 def test_an_unknown_device_and_a_bad_cursor(api):

@@ -1,7 +1,8 @@
 """The Enode adapter in the real Runner against the Enode simulator over loopback
 HTTP: signals aged by lastSeen, actions confirmed and failed, a token that
-expires mid-run, a 429 storm, a 422 smart-charging conflict, `run --dry-run`,
-and the rule in rules/enode/ with the Envoy simulator beside it."""
+expires mid-run, a 429 storm, a 422 smart-charging conflict, starts only at
+home, `run --dry-run`, and the rule in rules/enode/ with the Envoy simulator
+beside it."""
 
 import json
 import os
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from simulators.enode import BATTERY_ID, CLIENT_ID, CLIENT_SECRET, USER_ID, VEHICLE_ID, EnodeSim
+from simulators.enode import BATTERY_ID, CLIENT_ID, CLIENT_SECRET, LOCATION_ID, USER_ID, VEHICLE_ID, EnodeSim
 from simulators.envoy import EnvoySimulator
 
 from sunshift import port
@@ -92,6 +93,10 @@ class Loop:
     def value(self, signal):
         return self.runner.engine.signals.values.get(signal)
 
+    def polled(self, signal):
+        """``signal`` as its adapter reads it now (the engine keeps only what rules read)."""
+        return self.runner.adapters[signal.split(".")[0]].poll().get(signal)
+
 
 def posts(cloud, suffix):
     return [r for r in cloud.requests if r.method == "POST" and r.path.endswith(suffix)]
@@ -168,6 +173,49 @@ def test_a_smart_charging_conflict_says_so_and_waits_five_minutes(tmp_path):
         assert "trying again in 300s" in line
         loop.turn_for(1.0)
         assert len(posts(cloud, "/charging")) == 1
+        loop.runner.close()
+
+
+def test_at_home_the_rules_start_goes_through(tmp_path):
+    with EnodeSim(action_delay=0.2) as cloud:
+        loop = Loop(write_site(tmp_path, cloud, CAR_RULE))
+        loop.until(lambda: cloud.device("vehicles", VEHICLE_ID)["chargeState"]["isCharging"], 10)
+        assert len(starts(cloud)) == 1 and loop.polled("enode.vehicles.car.atHome") is True
+        assert "enode: home: the user's only Enode location, 'Home' (%s)" % LOCATION_ID in loop.text()
+        assert [r.path for r in cloud.requests if "locations" in r.path] == ["/users/%s/locations" % USER_ID]  # once
+        loop.runner.close()
+
+
+def test_away_from_home_the_start_is_refused_and_logged_until_the_car_is_back(tmp_path):
+    with EnodeSim(action_delay=0.2) as cloud:
+        cloud.place("vehicles", VEHICLE_ID, None)  # plugged in at a public charger
+        loop = Loop(write_site(tmp_path, cloud, CAR_RULE))
+        loop.until(lambda: "no start away from home" in loop.text(), 10)
+        for _ in range(40):  # ten minutes of the engine's time: it tries again after 5, 10, 20 ... s
+            loop.offset += 15
+            loop.step()
+            time.sleep(0.02)
+        refused = [line for line in loop.lines if "no start away from home" in line]
+        assert len(refused) == 1, loop.text()  # one line per episode, however often it is retried
+        assert "could not set true" in refused[0] and "at none of the user's locations" in refused[0]
+        assert '"charge_away": ["car"]' in refused[0]
+        assert not posts(cloud, "/charging") and not cloud.device("vehicles", VEHICLE_ID)["chargeState"]["isCharging"]
+        assert loop.polled("enode.vehicles.car.atHome") is False
+        cloud.place("vehicles", VEHICLE_ID, LOCATION_ID)  # home again: the rule's next try starts it
+        loop.until(lambda: starts(cloud), 20, advance=10)
+        loop.until(lambda: cloud.device("vehicles", VEHICLE_ID)["chargeState"]["isCharging"], 10)
+        assert loop.polled("enode.vehicles.car.atHome") is True
+        loop.runner.close()
+
+
+def test_charge_away_lets_the_car_start_anywhere(tmp_path):
+    with EnodeSim(action_delay=0.2) as cloud:
+        cloud.place("vehicles", VEHICLE_ID, cloud.add_location("Office"))
+        loop = Loop(write_site(tmp_path, cloud, CAR_RULE, home_location=LOCATION_ID, charge_away=["car"]))
+        loop.until(lambda: cloud.device("vehicles", VEHICLE_ID)["chargeState"]["isCharging"], 10)
+        assert len(starts(cloud)) == 1 and loop.polled("enode.vehicles.car.atHome") is False
+        assert "away from home" not in loop.text()
+        assert [r.path for r in cloud.requests if "locations" in r.path] == ["/locations/" + LOCATION_ID]  # the configured home, checked once
         loop.runner.close()
 
 

@@ -10,6 +10,7 @@ from support import raises
 
 BATTERY = "54d827e1-8355-4fed-97b5-55940d1d09ba"
 CAR = "05ee9df5-d072-4ee8-b773-399dec8f5693"
+HOME = "4eaeb363-296d-4ccc-a973-7805e6f400bd"
 NOW_UNIX = 1795262400  # 2026-11-21T12:00:00Z
 
 
@@ -56,9 +57,10 @@ class Cloud:
                 }
             ],
             "vehicles": [
-                {"id": "other", "lastSeen": "2026-11-21T11:00:00Z", "isReachable": True, "chargeState": {"batteryLevel": 10}},
-                {"id": CAR, "lastSeen": "2026-11-21T09:00:00Z", "isReachable": False, "chargeState": {"batteryLevel": 55}},
+                {"id": "other", "lastSeen": "2026-11-21T11:00:00Z", "isReachable": True, "chargeState": {"batteryLevel": 10}, "chargingLocationId": None},
+                {"id": CAR, "lastSeen": "2026-11-21T09:00:00Z", "isReachable": False, "chargeState": {"batteryLevel": 55}, "chargingLocationId": HOME},
             ],
+            "locations": [{"id": HOME, "userId": "u1", "name": "Home", "latitude": 59.91, "longitude": 10.72, "timezoneName": "Europe/Oslo"}],
         }
         self.actions = {}
 
@@ -97,6 +99,15 @@ class Cloud:
             return 200, {}, json.dumps(action).encode()
         if path.endswith("/refresh-hint"):
             return 204, {}, b""
+        if path.startswith("/locations/"):  # one location by ID
+            found = [p for p in self.devices["locations"] if p["id"] == path[11:]]
+            return (200, {}, json.dumps(found[0]).encode()) if found else (404, {}, b'{"title": "Not Found"}')
+        if path.startswith("/locations?"):  # every location of the client, on one page
+            return 200, {}, json.dumps({"data": self.devices["locations"], "pagination": {"after": None, "before": None}}).encode()
+        kind, _, device_id = path[1:].partition("/")
+        for device in self.devices.get(kind, ()):  # one device by ID
+            if device["id"] == device_id:
+                return 200, {}, json.dumps(device).encode()
         return 404, {}, b'{"title": "Not Found"}'
 
     def close(self):
@@ -294,6 +305,7 @@ def test_a_failed_action_is_logged_with_its_reason_and_not_repeated():
     clock = Clock()
     log = Log()
     adapter, cloud = make(clock=clock, log=log)
+    adapter.poll()  # Enode places the car at home: the start may go
     adapter.write("enode.vehicles.car.charging", True)
     cloud.actions["a1"].update(state="FAILED", failureReason={"type": "NO_RESPONSE", "detail": "The vehicle did not respond"})
     clock.ms = 2000
@@ -327,6 +339,116 @@ def test_refresh_hints_only_for_old_data_the_rules_read_and_not_too_often():
     clock.ms = 61000
     adapter.poll()
     assert len([p for p in cloud.paths() if p.endswith("refresh-hint")]) == 2
+
+
+def starts(cloud):
+    return [c for c in cloud.calls if c[1].endswith("/charging") and json.loads(c[3]) == {"action": "START"}]
+
+
+def test_a_start_goes_through_at_home_and_is_refused_away_but_a_stop_never():
+    log = Log()
+    adapter, cloud = make(log=log)
+    signals = adapter.poll()
+    assert signals["enode.vehicles.car.atHome"] is True and "/users/u1/locations?pageSize=5" in cloud.paths()
+    assert ("info", "enode", "home: the user's only Enode location, 'Home' (%s)" % HOME) in log.lines
+    assert "enode.vehicles.car.chargingLocationId" not in signals  # IDs stay out of the signals
+    adapter.write("enode.vehicles.car.charging", True)
+    assert len(starts(cloud)) == 1
+    cloud.devices["vehicles"][1]["chargingLocationId"] = None  # at a public charger
+    assert adapter.poll()["enode.vehicles.car.atHome"] is False
+    for target, value in (("enode.vehicles.car.charging", "start"), ("enode.vehicles.car.smartOverride", True)):
+        e = raises(DeviceError, adapter.write, target, value)
+        assert e.kind == "away" and "no start away from home: Enode places the vehicle 'car' at none of the user's locations" in str(e)
+        assert '"charge_away": ["car"] in the config allows it' in str(e)
+        assert adapter.describe("enode.vehicles.car.charging", False).endswith('{"action": "STOP"}')  # dry-run shows a stop
+        assert "none of the user's locations" in str(raises(DeviceError, adapter.describe, target, value))
+    assert len(starts(cloud)) == 1 and not [p for p in cloud.paths() if "smart-override" in p]  # nothing sent
+    adapter.write("enode.vehicles.car.charging", False)  # a stop goes anywhere
+    adapter.write("enode.vehicles.car.smartOverride", False)
+    assert cloud.calls[-1][:2] == ("DELETE", "/vehicles/%s/smart-override" % CAR) and json.loads(cloud.calls[-2][3]) == {"action": "STOP"}
+    cloud.devices["vehicles"][1]["chargingLocationId"] = "cabin"
+    adapter.poll()
+    e = raises(DeviceError, adapter.write, "enode.vehicles.car.charging", True)
+    assert "at location cabin, not at home (%s)" % HOME in str(e)
+    cloud.devices["vehicles"][1]["chargingLocationId"] = HOME  # back home: the rule's retry goes through
+    adapter.poll()
+    adapter.write("enode.vehicles.car.charging", True)
+    assert len(starts(cloud)) == 2
+    assert len([p for p in cloud.paths() if "/locations" in p]) == 1  # the home is looked up once
+
+
+def test_charge_away_lets_the_named_vehicle_start_anywhere():
+    adapter, cloud = make(charge_away=["car"])
+    cloud.devices["vehicles"][1]["chargingLocationId"] = None
+    assert adapter.poll()["enode.vehicles.car.atHome"] is False  # still said
+    adapter.write("enode.vehicles.car.charging", True)
+    assert len(starts(cloud)) == 1
+
+
+def test_without_a_known_place_or_home_no_start():
+    log = Log()
+    adapter, cloud = make(log=log)
+    raises(DeviceError, adapter.write, "enode.vehicles.car.charging", True)  # before the first poll: "not known yet"
+    del cloud.devices["vehicles"][1]["chargingLocationId"]  # an object that says nothing of where it is
+    assert "enode.vehicles.car.atHome" not in adapter.poll()
+    assert "Enode has not said where the vehicle 'car' is" in str(raises(DeviceError, adapter.write, "enode.vehicles.car.charging", True))
+    # Two locations and none named home: no atHome, the choice logged once, no start.
+    adapter, cloud = make(log=log)
+    cloud.devices["locations"].append({"id": "cabin", "userId": "u1", "name": "Cabin"})
+    assert "enode.vehicles.car.atHome" not in adapter.poll()
+    adapter.poll()
+    warned = [line for line in log.lines if "several locations" in line[2]]
+    assert len(warned) == 1 and 'name the home as "home_location"' in warned[0][2] and "'Home' (%s)" % HOME in warned[0][2]
+    e = raises(DeviceError, adapter.write, "enode.vehicles.car.charging", True)
+    assert "several locations in Enode" in str(e) and not starts(cloud)
+    cloud.devices["locations"] = []
+    adapter.poll()
+    assert "the user has no location in Enode" in str(raises(DeviceError, adapter.write, "enode.vehicles.car.charging", True))
+    adapter.write("enode.vehicles.car.charging", False)  # stopping needs no home
+
+
+def test_a_configured_home_is_checked_once_and_a_user_is_not_needed():
+    log = Log()
+    adapter, cloud = make(log=log, user=None, home="cabin", aliases={"vehicles": {"car": CAR}})
+    cloud.devices["locations"].append({"id": "cabin", "userId": "u1", "name": "Cabin"})
+    assert adapter.poll()["enode.vehicles.car.atHome"] is False  # the car is at HOME, the config says home is the cabin
+    adapter.poll()
+    assert [p for p in cloud.paths() if "locations" in p] == ["/locations/cabin"]
+    assert ("info", "enode", "home: Enode location 'Cabin' (cabin)") in log.lines
+    adapter, cloud = make(log=log, home="nowhere")
+    assert "enode.vehicles.car.atHome" not in adapter.poll()
+    e = raises(DeviceError, adapter.write, "enode.vehicles.car.charging", True)
+    assert "Enode has no location nowhere (the config's home_location)" in str(e)
+    # No user, no home: the client's locations (Enode's GET /locations), the only one is home.
+    adapter, cloud = make(user=None, aliases={"vehicles": {"car": CAR}})
+    assert adapter.poll()["enode.vehicles.car.atHome"] is True and "/locations?pageSize=5" in cloud.paths()
+
+
+def test_a_chargers_place_counts_too():
+    adapter, cloud = make(aliases={"chargers": {"box": "C1"}})
+    cloud.devices["chargers"] = [{"id": "C1", "lastSeen": "2026-11-21T11:59:00Z", "chargeState": {"isCharging": False}, "chargingLocationId": None}]
+    assert adapter.poll()["enode.chargers.box.atHome"] is False
+    assert "charger 'box' at none" in str(raises(DeviceError, adapter.write, "enode.chargers.box.charging", True))
+    cloud.devices["chargers"][0]["chargingLocationId"] = HOME
+    assert adapter.poll()["enode.chargers.box.atHome"] is True
+    adapter.write("enode.chargers.box.charging", True)
+    assert cloud.paths("POST")[-1] == "/chargers/C1/charging"
+
+
+def test_the_config_takes_a_home_location_and_the_aliases_that_may_charge_away():
+    from sunshift.devices import kinds
+    from sunshift.site import config
+
+    secrets = {"enode": {"client_id": "cid", "client_secret": "csecret"}}
+    spec = {"type": "enode", "user": "u1", "vehicles": {"car": CAR}, "chargers": {"box": "C1"}, "home_location": HOME, "charge_away": ["box"]}
+    adapter = kinds.build("enode", config.Site({"devices": {"enode": spec}}, secrets).devices["enode"], None, Cloud())
+    assert adapter.home == HOME and adapter.charge_away == ["box"]
+    bare = {"type": "enode", "vehicles": {"car": CAR}}
+    adapter = kinds.build("enode", config.Site({"devices": {"enode": bare}}, secrets).devices["enode"], None, Cloud())
+    assert adapter.home is None and adapter.charge_away == []  # the user's only location; nothing starts away
+    for key, value, words in (("home_location", 5, "home_location"), ("charge_away", "car", "charge_away"), ("charge_away", ["van"], "'van'")):
+        e = raises(config.ConfigError, config.Site, {"devices": {"enode": dict(spec, **{key: value})}}, secrets)
+        assert words in str(e), str(e)
 
 
 class ShortOfMemory(Cloud):

@@ -12,6 +12,9 @@ assumption, the comment here says so; the README lists them all.
   `Enode-Version` header (the one sent, else ``VERSION``).
 * `GET /users/{userId}/{kind}` (paginated), `GET /{kind}/{id}` for vehicles,
   chargers, batteries, hvacs, inverters and meters; `POST /{kind}/{id}/refresh-hint`.
+* Locations: `GET /locations`, `GET /users/{userId}/locations` (paginated) and
+  `GET /locations/{id}`; vehicles and chargers say where they are in
+  `chargingLocationId` (an assumption: the reference has no locations endpoints).
 * Commands answer 200 with a PENDING Action that turns CONFIRMED (and changes
   the device) ``action_delay`` seconds later, worked out on the next request;
   `GET /{kind}/actions/{id}`, `POST /{kind}/actions/{id}/cancel`, and the
@@ -19,7 +22,8 @@ assumption, the comment here says so; the README lists them all.
 * Errors are RFC 7807 problems (`application/problem+json`, type/title/detail).
 
 Tests drive it with ``set_value``, ``expire_tokens``, ``controlled``,
-``fail_actions``, ``rate_limit``, ``problem_next`` and read ``requests``,
+``fail_actions``, ``rate_limit``, ``problem_next``, ``place`` (a vehicle or
+charger moved to another location, or to none) and ``add_location``, and read ``requests``,
 ``tokens_issued``, ``refresh_hints``, ``actions`` and ``versions_seen``.
 """
 
@@ -53,7 +57,10 @@ HVAC_ID = "c6e1b8f3-4d29-47a0-b1e6-8f3a5d2c9b41"
 INVERTER_ID = "e2b7a9c4-5f16-4d83-9e2a-1c7b4f8d6a51"
 METER_ID = "f8d3c1a6-7e24-4b59-a3f7-6b2e9c5d1f61"
 OTHER_VEHICLE_ID = "1b5e8c3f-0a7d-4c92-b4e8-3f6a2d9c7e71"
-LOCATION_ID = "4eaeb363-296d-4ccc-a973-7805e6f400bd"
+LOCATION_ID = "4eaeb363-296d-4ccc-a973-7805e6f400bd"  # USER_ID's home
+OTHER_LOCATION_ID = "9d2e7b41-5c38-4f1a-8e06-b7a3c9d1e4f2"  # OTHER_USER's home
+# Where place() puts a vehicle that is at none of its user's locations (a public charger).
+AWAY = {"longitude": 10.7522, "latitude": 59.9139}
 
 TOKEN_PATH = "/oauth2/token"
 KINDS = ("vehicles", "chargers", "batteries", "hvacs", "inverters", "meters")
@@ -164,7 +171,7 @@ def fleet(now):
             },
             "scopes": [],
             "location": {"longitude": 10.7197486, "latitude": 59.9173985, "lastUpdated": seen},
-            "chargingLocationId": LOCATION_ID,
+            "chargingLocationId": LOCATION_ID if user == USER_ID else OTHER_LOCATION_ID,
         }
 
     charger = {
@@ -268,6 +275,16 @@ def fleet(now):
     ]
 
 
+def places():
+    """The users' locations (an assumption: the reference has no Location object;
+    these are the fields of Enode's Locations API from 2023-08-01: id, userId,
+    name, latitude, longitude, timezoneName)."""
+    return [
+        {"id": LOCATION_ID, "userId": USER_ID, "name": "Home", "latitude": 59.9173985, "longitude": 10.7197486, "timezoneName": "Europe/Oslo"},
+        {"id": OTHER_LOCATION_ID, "userId": OTHER_USER, "name": "Home", "latitude": 63.4305, "longitude": 10.3951, "timezoneName": "Europe/Oslo"},
+    ]
+
+
 def cursor(device_id):
     """An opaque base64 cursor (notes §2) naming the device at a page's edge."""
     return base64.b64encode(device_id.encode()).decode()
@@ -288,6 +305,7 @@ class EnodeSim(Simulator):
         self.devices = {kind: [] for kind in KINDS}  # kind -> [device], in listing order
         for kind, device in fleet(time.time()):
             self.devices[kind].append(device)
+        self.locations = places()  # in listing order
         # The schedule an HVAC returns to on follow-schedule: how it started.
         self.schedules = {d["id"]: dict(d["thermostatState"]) for d in self.devices["hvacs"]}
         self.tokens = {}  # token -> monotonic expiry
@@ -327,6 +345,25 @@ class EnodeSim(Simulator):
     def set_reachable(self, kind, device_id, flag):
         """Set isReachable."""
         self.set_value(kind, device_id, "isReachable", flag)
+
+    def place(self, kind, device_id, location_id):
+        """Move a vehicle or charger to one of the users' locations, or with None to
+        none of them (a public charger, the road): its ``chargingLocationId``, and
+        a vehicle's GPS position with it."""
+        with self.state_lock:
+            device = self._find(kind, device_id)
+            device["chargingLocationId"] = location_id
+            if "location" in device:
+                where = next((p for p in self.locations if p["id"] == location_id), None)
+                spot = {"longitude": where["longitude"], "latitude": where["latitude"]} if where else dict(AWAY)
+                device["location"].update(spot, lastUpdated=iso(time.time()))
+
+    def add_location(self, name, user_id=USER_ID, latitude=59.95, longitude=10.76):
+        """Give a user another location (a cabin, an office); its ID."""
+        with self.state_lock:
+            location = {"id": str(uuid.uuid4()), "userId": user_id, "name": name, "latitude": latitude, "longitude": longitude, "timezoneName": "Europe/Oslo"}
+            self.locations.append(location)
+            return location["id"]
 
     def expire_tokens(self):
         """Invalidate every token issued so far: the next API call gets 401."""
@@ -467,6 +504,8 @@ class EnodeSim(Simulator):
         kind = parts[0]
         if method == "GET" and len(parts) == 3 and kind == "users" and parts[2] in KINDS:
             return 200, self._list(parts[1], parts[2], parse_qs(request.query))
+        if kind == "locations" or (kind == "users" and parts[-1:] == ["locations"]):
+            return 200, self._locations(method, parts, parse_qs(request.query))
         if kind in TARGET_TYPES and len(parts) >= 3 and parts[1] == "actions":
             action = self._actions.get(parts[2])
             if action is None or action["targetType"] != TARGET_TYPES[kind]:
@@ -514,7 +553,25 @@ class EnodeSim(Simulator):
         """One page of a user's devices of a kind (notes §2).  Assumption: every
         kind has this user-scoped, paginated list (the reference shows it only for
         batteries and meters), and an unknown user has an empty one."""
-        mine = [d for d in self.devices[kind] if d["userId"] == user_id]
+        return self._page([d for d in self.devices[kind] if d["userId"] == user_id], query)
+
+    def _locations(self, method, parts, query):
+        """Enode's Locations API from 2023-08-01 (an assumption: the reference has
+        none): every location of the client, a user's (both paginated as devices
+        are), or one by ID."""
+        if method == "GET" and parts == ["locations"]:
+            return self._page(self.locations, query)
+        if method == "GET" and len(parts) == 3 and parts[0] == "users":
+            return self._page([p for p in self.locations if p["userId"] == parts[1]], query)
+        if method == "GET" and len(parts) == 2 and parts[0] == "locations":
+            for location in self.locations:
+                if location["id"] == parts[1]:
+                    return location
+            raise Problem(404, "Location not found.")
+        raise Problem(404, "No route for %s /%s." % (method, "/".join(parts)))
+
+    def _page(self, mine, query):
+        """One page of ``mine`` (objects with an "id") by the query's pageSize, after and before."""
         ids = [d["id"] for d in mine]
         raw_size = query.get("pageSize", [str(PAGE_SIZE)])[0]
         if not raw_size.isdigit() or int(raw_size) < 1:

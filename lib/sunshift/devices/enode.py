@@ -27,7 +27,24 @@ from .. import port
 from ..errors import DeviceError, SunshiftError
 from ..text import is_alias
 from .adapter import Adapter, flatten
-from .enode_api import BUSY_FIRST, BUSY_MAX, ENVIRONMENTS, KINDS, ONE, RETRY_AFTER, VERSION, Token, command, iso_unix, problem_error, quote
+from .enode_api import (
+    BUSY_FIRST,
+    BUSY_MAX,
+    ENVIRONMENTS,
+    KINDS,
+    ONE,
+    PLACED,
+    RETRY_AFTER,
+    VERSION,
+    Token,
+    command,
+    iso_unix,
+    location_of,
+    named,
+    pick_home,
+    problem_error,
+    quote,
+)
 from .webapi import WebApi
 
 # Parts of a device object that are not readings (IDs, GPS, scopes, capability
@@ -35,6 +52,9 @@ from .webapi import WebApi
 SKIP = ("id", "userId", "capabilities", "scopes", "location", "locationId", "chargingLocationId")
 PAGE_SIZE = 50
 MAX_PAGES = 20  # a user with more than 1,000 devices of a kind is not a home
+# Locations asked for when looking for the home: one is the home, more are
+# named in the message that asks the user to choose.
+HOME_PAGE = 5
 # Following an action: the first look after this many seconds, then twice as
 # long each time, up to ACTION_CHECK_MAX (Enode confirms in ~20 s, sometimes 5 min).
 ACTION_CHECK_FIRST = 2
@@ -78,6 +98,8 @@ class Enode(Adapter):
         ("chargers.<name>.chargeState.isCharging", "bool"),
         ("chargers.<name>.chargeState.chargeRate", "kW"),
         ("chargers.<name>.chargeState.maxCurrent", "A"),
+        ("vehicles.<name>.atHome", "bool"),
+        ("chargers.<name>.atHome", "bool"),
         ("batteries.<name>.chargeState.batteryLevel", "%"),
         ("batteries.<name>.chargeState.chargeRate", "kW"),
         ("batteries.<name>.config.operationMode", "text"),
@@ -106,6 +128,7 @@ class Enode(Adapter):
     # polite, and its data is fresh for half an hour (its lastSeen).
     CONFIG_KEYS = ("type", "environment", "api_url", "token_url", "user", "version") + KINDS
     CONFIG_KEYS += ("refresh_after", "insecure_tls", "poll", "timeout", "stale_after")
+    CONFIG_KEYS += ("home_location", "charge_away")
     POLL = 120
     STALE_AFTER = 1800
     TIMEOUT = 10
@@ -121,7 +144,7 @@ class Enode(Adapter):
         environment = spec.get("environment", "production")
         if environment not in ENVIRONMENTS:
             check.fail("'production' or 'sandbox', not %r" % environment, "environment")
-        for key in ("api_url", "token_url", "user", "version"):
+        for key in ("api_url", "token_url", "user", "version", "home_location"):
             if key in spec and (not isinstance(spec[key], str) or not spec[key]):
                 check.fail("must be a text in quotes", key)
         aliases = {}
@@ -138,6 +161,13 @@ class Enode(Adapter):
                 aliases[kind] = dict(names)
         if not aliases:
             check.fail('name at least one device, like "batteries": {"home": "<Enode battery ID>"}')
+        away = spec.get("charge_away", [])
+        if not isinstance(away, list):
+            check.fail('a list of the vehicles and chargers that may start charging away from home, like ["car"]', "charge_away")
+        for alias in away:
+            if not isinstance(alias, str) or (alias not in aliases.get("vehicles", {}) and alias not in aliases.get("chargers", {})):
+                check.fail("%r is not a vehicle or charger this entry names" % (alias,), "charge_away")
+        device["charge_away"] = list(away)
         device["aliases"] = aliases
         device["environment"] = environment
         device["refresh_after"] = check.seconds("refresh_after", 600)
@@ -165,6 +195,8 @@ class Enode(Adapter):
             log,
             spec.get("refresh_after", 600),
             spec.get("insecure_tls", False),
+            home=spec.get("home_location"),
+            charge_away=spec.get("charge_away", ()),
         )
 
     @classmethod
@@ -200,6 +232,8 @@ class Enode(Adapter):
         insecure=False,
         ticks_ms=None,
         unix_time=None,
+        home=None,
+        charge_away=(),
     ):
         self.name = name
         self.user = user
@@ -222,6 +256,15 @@ class Enode(Adapter):
         self.busy_delay = 0
         self.seed = 12345
         self.missing = {}  # "enode.kind.alias" -> True once logged as not found
+        # Where vehicles and chargers are, so that no rule starts charging away from
+        # home (docs/enode.md): the home location's ID (the config's, else the user's
+        # only location, found by the first poll), why there is none, and the
+        # aliases that may start anywhere.
+        self.home = home
+        self.home_asked = False
+        self.home_problem = None
+        self.charge_away = charge_away
+        self.places = {}  # "enode.kind.alias" -> ID of its location, None at none; absent: not said
 
     # --- calls ----------------------------------------------------------------
 
@@ -318,9 +361,17 @@ class Enode(Adapter):
                         self.missing[prefix] = True
                         whose = " for user " + self.user if self.user else ""
                         self._log("warn", prefix, "Enode has no %s with ID %s%s; its signals stay stale" % (ONE[kind], names[alias], whose))
+                    self.places.pop(prefix, None)
                     continue
                 self.missing.pop(prefix, None)
                 self._read(prefix, device, out, unix_now if clock_set else None)
+                if kind in PLACED:
+                    self._place(prefix, device)
+        if not self.home_asked and (self.aliases.get("vehicles") or self.aliases.get("chargers")):
+            self._find_home()  # after the devices: a failure that is not about locations has raised by now
+        if self.home is not None:
+            for prefix in self.places:
+                out[prefix + ".atHome"] = self.places[prefix] == self.home
         self._hint()
         return out
 
@@ -366,6 +417,69 @@ class Enode(Adapter):
             self.ages[prefix] = 0  # no clock (or no lastSeen): as fresh as this poll
         else:
             self.ages[prefix] = max(0, unix_now - seen)
+
+    # --- where vehicles and chargers are ---------------------------------------
+
+    def _place(self, prefix, device):
+        """Keep where Enode places the device: its atHome signal and the start check."""
+        place = location_of(device)
+        if place is False:
+            self.places.pop(prefix, None)
+        else:
+            self.places[prefix] = place
+
+    def _find_home(self):
+        """The home location: the config's home_location, checked once (GET
+        /locations/{id}), else the user's only one (GET /users/{user}/locations, or
+        /locations without a user), asked for each poll until there is one.  While
+        there is none, home_problem says why, and every start is refused."""
+        if self.home is not None:
+            try:
+                self._log("info", self.name, "home: Enode location " + named(self.call_json("GET", "/locations/" + quote(self.home))))
+            except DeviceError as e:
+                if e.kind == "busy":
+                    return  # asked again next poll
+                if e.kind == "missing":
+                    self.home_problem = "Enode has no location %s (the config's home_location)" % self.home
+                    self.home = None
+                self._log("warn", self.name, "could not check the home location: %s" % e)
+            self.home_asked = True  # what the config says stands unless Enode has no such location
+            return
+        path = ("/users/%s/locations" % quote(self.user) if self.user else "/locations") + "?pageSize=%d" % HOME_PAGE
+        try:
+            home, why = pick_home(self.call_json("GET", path))
+        except DeviceError as e:
+            if e.kind == "busy":
+                return  # asked again next poll
+            home, why = None, "could not list the user's locations: %s" % e
+        if home is not None:
+            self.home, self.home_asked, self.home_problem = home, True, None
+            self._log("info", self.name, "home: " + why)
+        elif why != self.home_problem:
+            self.home_problem = why
+            self._log("warn", self.name, why + "; every start of charging is refused until then")
+
+    def _check_start(self, target, kind, method, path, body):
+        """DeviceError if this write would start charging a vehicle or charger that
+        Enode does not place at home, unless its alias is in charge_away; stopping
+        is always allowed."""
+        starts = body.get("action") == "START" if isinstance(body, dict) else method == "POST" and path.endswith("/smart-override")
+        alias = target.split(".")[2]
+        if not starts or kind not in PLACED or alias in self.charge_away:
+            return
+        place = self.places.get("%s.%s.%s" % (self.name, kind, alias), False)
+        one = "%s %r" % (ONE[kind], alias)
+        if self.home is None:
+            why = self.home_problem or "the home location is not known yet"
+        elif place is False:
+            why = "Enode has not said where the %s is" % one
+        elif place == self.home:
+            return
+        elif place is None:
+            why = "Enode places the %s at none of the user's locations (a public charger, or on the road)" % one
+        else:
+            why = "Enode places the %s at location %s, not at home (%s)" % (one, place, self.home)
+        raise DeviceError(self.name, target, 'no start away from home: %s; "charge_away": ["%s"] in the config allows it' % (why, alias), "away")
 
     def report_of(self, target):
         """The signal in which Enode reports a setting: charging as the device's
@@ -429,12 +543,14 @@ class Enode(Adapter):
         """The request a write would send, for dry-run: 'POST /batteries/ID/operation-mode {...}'."""
         kind, setting, device_id = self.resolve(target)
         method, path, body = command(kind, setting, device_id, value, target)
+        self._check_start(target, kind, method, path, body)
         return "create an Enode action: %s %s%s" % (method, path, "" if body is None else " " + port.json_dumps(body))
 
     def write(self, target, value):
         """Create the action that sets ``target`` (cancelling our own pending one for it)."""
         kind, setting, device_id = self.resolve(target)
         method, path, body = command(kind, setting, device_id, value, target)
+        self._check_start(target, kind, method, path, body)
         now = self.ticks_ms()
         pending = self.pending.get(target)
         if pending is not None:

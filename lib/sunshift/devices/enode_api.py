@@ -52,6 +52,51 @@ PROBLEMS = {
 }
 
 
+# Where Enode says a device is: the ID of the user's location it is at, null
+# when at none of them (a public charger, the road).  The reference's vehicles
+# and chargers have chargingLocationId (L1630, L7512); it names locationId as
+# its replacement from 2023-08-01 (L4334), which batteries have (L940), and
+# meters keep it as location.id (L3747).  The first field the object has counts.
+LOCATION_FIELDS = ("chargingLocationId", "locationId")
+# The kinds whose charging a rule can start, so whose location matters.
+PLACED = ("vehicles", "chargers")
+
+
+def location_of(device):
+    """The ID of the location Enode places ``device`` at, None when it is at none
+    of the user's locations, or False when the object does not say."""
+    for key in LOCATION_FIELDS:
+        if key in device:
+            return device[key] if isinstance(device[key], str) and device[key] else None
+    where = device.get("location")
+    if isinstance(where, dict) and "id" in where:
+        return where["id"] if isinstance(where["id"], str) and where["id"] else None
+    return False
+
+
+def named(location):
+    """A location as messages name it: 'Home' (its ID)."""
+    name = location.get("name") if isinstance(location, dict) else None
+    return "%r (%s)" % (name[:40] if isinstance(name, str) else "", location.get("id") if isinstance(location, dict) else None)
+
+
+def pick_home(answer):
+    """(ID, how it was found) of the only location in a page of Enode's list of
+    locations, or (None, why there is none)."""
+    found = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(found, list):
+        return None, "Enode's list of locations had no data list in it"
+    paging = answer.get("pagination")
+    more = isinstance(paging, dict) and paging.get("after")
+    places = [place for place in found if isinstance(place, dict) and isinstance(place.get("id"), str)]
+    if len(places) == 1 and not more:
+        return places[0]["id"], "the user's only Enode location, " + named(places[0])
+    if not places:
+        return None, 'the user has no location in Enode: add the home there (Enode then says which devices are at it), or name it as "home_location"'
+    shown = ", ".join(named(place) for place in places) + (", ..." if more else "")
+    return None, 'the user has several locations in Enode (%s): name the home as "home_location"' % shown
+
+
 def iso_unix(text):
     """Unix seconds of an ISO 8601 UTC time ("2026-11-21T12:00:00Z", ".000Z",
     "+01:00"), or None if it is not one."""
