@@ -15,12 +15,16 @@ a rule changes its mind, our pending action is cancelled first.  A failed
 action is logged with Enode's reason and not repeated; the rule's next
 decision tries again.
 
+A start of charging goes only where Enode places the vehicle or charger at
+home (its chargingLocationId against the home location); elsewhere it is
+refused before anything is sent, unless the config's charge_away names it.
+
 docs/enode.md lists every signal and target; tools/simulators/enode-notes.md
 is what this is built from, with the places where Enode's reference is silent.
-The parts of Enode's API that stand alone (commands, problems, the token) are
-enode_api.py; this module stays a little over 500 lines because reading, writing
-and following actions share one client: its token, its pause after a 429 and
-its log.
+The parts of Enode's API that stand alone (commands, problems, the token,
+locations) are enode_api.py; this module is some 650 lines because reading,
+writing, following actions and finding the home share one client: its token,
+its pause after a 429 and its log.
 """
 
 from .. import port
