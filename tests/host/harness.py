@@ -9,6 +9,7 @@ from simulators.envoy import EnvoySimulator
 from simulators.evcc import EvccSimulator
 
 from sunshift import port
+from sunshift.cpython.polls import Polls
 from sunshift.site import config
 from sunshift.site.runner import Runner
 
@@ -16,7 +17,7 @@ from sunshift.site.runner import Runner
 class Site:
     """Everything running; ``run_until`` turns the real loop until a condition holds."""
 
-    def __init__(self, tmp_path, broker, rules, evcc_transport="rest", poll=0.2, stale=2.0, timeout=1.0, ems_transport="rest"):
+    def __init__(self, tmp_path, broker, rules, evcc_transport="rest", poll=0.2, stale=2.0, timeout=1.0, ems_transport="rest", threads=False):
         topic = "site-%s-%d" % (evcc_transport, id(self))
         self.envoy = EnvoySimulator("7.6.175_with_cts").start()
         self.envoy.set_power(production=400, consumption=800)  # importing 400 W
@@ -41,7 +42,8 @@ class Site:
         (tmp_path / "secrets.json").write_text(json.dumps({"envoy": {"token": self.envoy.token}, "emsesp": {"token": "ems-token"}}))
         self.lines = []
         self.log = port.Log(sink=self.lines.append)
-        self.runner = Runner(config.load(str(tmp_path / "site.json")), self.log)
+        # threads: each device polled in a thread of its own, as `run` does (cpython/polls.py).
+        self.runner = Runner(config.load(str(tmp_path / "site.json")), self.log, polls=Polls() if threads else None)
         self.engine = self.runner.engine
         self.clock = time.monotonic
 

@@ -5,6 +5,8 @@ device's signals go stale, the other devices and the engine carry on, and
 when the device answers again it is logged once and its signals are fresh.
 """
 
+import time
+
 import pytest
 from harness import Site
 
@@ -85,5 +87,52 @@ def test_a_broker_restart_mid_run(tmp_path, broker):
         lost = [line for line in s.lines if "WARN mqtt" in line]
         assert len(lost) == 1, lost
         assert any("INFO mqtt: connected" in line for line in s.lines[s.lines.index(lost[0]) :])
+    finally:
+        s.stop()
+
+
+# A device that answers a byte at a time, or without end: each request has a
+# deadline (its timeout), so it costs only its own poll.
+SLOW_FAULTS = ["trickle", "trickle_body", "endless"]
+SLOW_RULES = """
+rule follows_envoy
+  when envoy.net_consumption < 0
+  then emsesp.boiler.dhw.seltemp = 60
+  else emsesp.boiler.dhw.seltemp = 50
+"""
+
+
+def gaps(sim, path, since):
+    """The longest pause between two requests for ``path`` after ``since``."""
+    times = [since] + [r.at for r in list(sim.requests) if r.at > since and r.path == path]
+    return max(b - a for a, b in zip(times, times[1:]))
+
+
+@pytest.mark.parametrize("threads", [True, False], ids=["threads", "in-turn"])
+@pytest.mark.parametrize("fault", SLOW_FAULTS)
+def test_a_device_that_answers_slowly_costs_only_its_own_polls(tmp_path, broker, fault, threads):
+    poll, timeout = 0.1, 0.5
+    s = Site(tmp_path, broker, SLOW_RULES, "rest", poll=poll, stale=3.0, timeout=timeout, threads=threads)
+    try:
+        s.run_until(lambda: s.ems.value("boiler", "dhw", "seltemp") == 50, 5)
+        s.evcc.fail(fault)
+        start = time.monotonic()
+        s.run_for(1.5)
+        s.envoy.set_power(production=3000, consumption=800)  # exporting: the rule turns on
+        took = s.run_until(lambda: s.ems.value("boiler", "dhw", "seltemp") == 60, 5)
+        s.run_for(1.0)
+        evcc = [r for r in list(s.evcc.requests) if r.at > start]
+        # Every request of the slow device ended by its deadline: the loop asked again.
+        assert len(evcc) >= 2, len(evcc)
+        warned = s.warnings("evcc")
+        assert len(warned) == 1 and ("no answer within" in warned[0] or "larger than" in warned[0]), warned
+        # The others were polled on schedule: with threads, never waiting for evcc; in
+        # turn (as on a board), waiting at most evcc's timeout.
+        bound = timeout if threads else poll + timeout + 0.5
+        assert gaps(s.envoy, "/production.json", start) < bound
+        assert gaps(s.ems, "/api/boiler", start) < bound
+        assert took < (1.0 if threads else 2 * (poll + timeout) + 1.0), took
+        s.evcc.heal()
+        s.run_until(lambda: any("evcc: answers again" in line for line in s.lines), 35)
     finally:
         s.stop()

@@ -16,6 +16,10 @@ that header out, as for a 204).  Tests then call ``fail(mode)`` / ``heal()``:
     non_utf8      the real answer with a byte that is not UTF-8 in a text
     wrong_type    the real answer with every number turned into text
     unauthorized  HTTP 401 with the device's own error body
+    trickle       the status line, then the rest of the answer one byte every
+                  TRICKLE seconds (until healed)
+    trickle_body  the headers at once, then the body one byte every TRICKLE seconds
+    endless       a chunked answer that never ends: `[0,0,0,...` as fast as it goes
 
 ``fail(mode, path="/prefix")`` limits a fault to paths starting with the prefix.
 The certificate in this folder is for tests only (CN envoy.local, 127.0.0.1).
@@ -35,6 +39,9 @@ CERT = os.path.join(HERE, "selfsigned.crt")
 KEY = os.path.join(HERE, "selfsigned.key")
 
 FAULTS = ("timeout", "reset", "refuse", "http500", "http503", "html", "truncated", "non_utf8", "wrong_type", "unauthorized")
+FAULTS += ("trickle", "trickle_body", "endless")
+# Seconds between two bytes of a trickling answer.
+TRICKLE = 0.2
 ERROR_PAGE = b"<html><head><title>500 Internal Server Error</title></head><body><h1>500 Internal Server Error</h1></body></html>"
 BUSY_PAGE = b"<html><head><title>503 Service Unavailable</title></head><body><h1>503 Service Unavailable</h1></body></html>"
 LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Login</title></head><body><form action='/login'>Password</form></body></html>"
@@ -51,6 +58,7 @@ class Request:
         self.query = query
         self.headers = headers
         self.body = body
+        self.at = time.monotonic()  # when it came
 
     def bearer(self):
         """The bearer token sent, or None."""
@@ -236,6 +244,10 @@ class Simulator:
         answer = self.handle(request)
         status, kind, body = answer[:3]
         headers = answer[3] if len(answer) > 3 else None
+        if fault == "endless":
+            return self._endless(handler)
+        if fault in ("trickle", "trickle_body"):
+            return self._trickle(handler, status, kind, body, fault == "trickle")
         if fault == "truncated":
             body = body[: max(1, len(body) // 2)]
         elif fault == "non_utf8":
@@ -258,6 +270,38 @@ class Simulator:
             handler.wfile.write(body)
         except OSError:
             pass  # the client went away; so do we
+
+    def _trickle(self, handler, status, kind, body, headers_too):
+        """The answer a byte at a time (the headers too, or only the body) until healed."""
+        head = b"HTTP/1.1 %d OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (status, kind.encode(), len(body))
+        handler.close_connection = True
+        try:
+            if headers_too:
+                first = head.index(b"\r\n") + 2
+                handler.wfile.write(head[:first])
+                data = head[first:] + body
+            else:
+                handler.wfile.write(head)
+                data = body
+            for k in range(len(data)):
+                if self.healed.wait(TRICKLE):
+                    return
+                handler.wfile.write(data[k : k + 1])
+                handler.wfile.flush()
+        except OSError:
+            pass  # the client gave up, as it should
+
+    def _endless(self, handler):
+        """A chunked answer that goes on until the client hangs up (or the fault heals)."""
+        handler.close_connection = True
+        chunk = b"%x\r\n%s\r\n" % (4096, b"0," * 2048)
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+            handler.wfile.write(b"1\r\n[\r\n")
+            while not self.healed.is_set():
+                handler.wfile.write(chunk)
+        except OSError:
+            pass
 
     def handle(self, request):
         """(status, content type, body) for a request; simulators override this."""

@@ -57,9 +57,13 @@ class Dispatcher:
                 text = str(e)
                 if self.failures.get(change.target) != text:
                     self.failures[change.target] = text
-                    if getattr(e, "kind", None) == "closed":
+                    kind = getattr(e, "kind", None)
+                    if kind == "closed":
                         # Not connected yet (or again): the runner re-sends on connect.
                         self.log.info(change.target, "%s waits for the connection: %s" % (shown, text))
+                    elif kind == "busy":
+                        # The device's connection is in use by a slow poll (site/runner.py).
+                        self.log.info(change.target, "%s waits: %s; trying again in %ds" % (shown, text, wait))
                     else:
                         self.log.warn(change.target, "could not set %s: %s; trying again in %ds" % (shown, text, wait))
                 continue

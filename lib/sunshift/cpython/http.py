@@ -1,4 +1,4 @@
-"""HTTP on CPython, from the standard library: keep-alive, TLS, timeouts.
+"""HTTP on CPython, from the standard library: keep-alive, TLS, a deadline per request.
 
 The call shapes of both interpreters (see net/http.py):
 
@@ -9,11 +9,18 @@ The call shapes of both interpreters (see net/http.py):
 ``headers`` in the answer has lower-case names; ``body`` is bytes.  Every
 failure raises TransportError with a kind (timeout, refused, reset, tls, dns,
 protocol, network) and a sentence; nothing else escapes.
+
+``timeout`` is a deadline for the whole request -- connect, send, the headers
+and the body -- not for each read: a device that trickles its answer a byte a
+second is cut off when the time is up (docs/architecture.md).  A body is read
+to at most MAX_BODY bytes, however it is read.
 """
 
 import http.client
+import io
 import socket
 import ssl
+import time
 from urllib.parse import urlsplit
 
 from ..errors import TransportError
@@ -66,6 +73,72 @@ def _failure(e, host, port, timeout):
     raise e
 
 
+def _left(deadline):
+    """Seconds left until ``deadline`` (time.monotonic), socket.timeout when none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise socket.timeout("deadline")
+    return left
+
+
+class _Timed:
+    """A connected socket whose every send and receive ends by the request's
+    ``deadline``: http.client reads a status line, a header or a chunk in many
+    receives, and a timeout per receive lets a device that trickles its answer
+    hold the caller for ever."""
+
+    def __init__(self, sock, deadline):
+        self.sock = sock
+        self.deadline = deadline
+
+    def recv_into(self, buf, nbytes=0, flags=0):
+        self.sock.settimeout(_left(self.deadline))
+        return self.sock.recv_into(buf, nbytes, flags)
+
+    def recv(self, size, flags=0):
+        self.sock.settimeout(_left(self.deadline))
+        return self.sock.recv(size, flags)
+
+    def sendall(self, data, flags=0):
+        self.sock.settimeout(_left(self.deadline))  # one timeout for the whole sendall (Python 3.5+)
+        return self.sock.sendall(data, flags)
+
+    def makefile(self, mode="rb", buffering=-1, **kwargs):
+        # http.client reads its answer through this file: through recv_into above.
+        return io.BufferedReader(socket.SocketIO(self, "rb"))
+
+    def _decref_socketios(self):
+        """SocketIO's close calls this; the socket itself is closed by close()."""
+
+    def close(self):
+        self.sock.close()
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+class _Http(http.client.HTTPConnection):
+    """A connection whose connect, and then every receive and send, ends by ``deadline``."""
+
+    deadline = 0.0
+
+    def connect(self):
+        self.timeout = _left(self.deadline)
+        http.client.HTTPConnection.connect(self)
+        self.sock = _Timed(self.sock, self.deadline)
+
+
+class _Https(http.client.HTTPSConnection):
+    deadline = 0.0
+
+    def connect(self):
+        self.timeout = _left(self.deadline)
+        http.client.HTTPConnection.connect(self)
+        # The handshake is one call, and CPython's ssl keeps one deadline across all of it.
+        self.sock.settimeout(_left(self.deadline))
+        self.sock = _Timed(self._context.wrap_socket(self.sock, server_hostname=self.host), self.deadline)
+
+
 class Body:
     """The body of one answer, read as it arrives; the connection stays open for
     the next call only when the body was read to its end."""
@@ -76,9 +149,13 @@ class Body:
         self.response = response
         self.timeout = timeout
         self.done = False
+        self.left = MAX_BODY  # bytes it may still bring
 
     def readinto(self, buf):
-        """Read into ``buf``; the bytes read, 0 at the end of the body."""
+        """Read into ``buf``; the bytes read, 0 at the end of the body.  An answer
+        longer than MAX_BODY, or not whole by the request's deadline, is a TransportError."""
+        if self.response is None:
+            return 0
         try:
             got = self.response.readinto(buf)
         except Exception as e:
@@ -86,6 +163,10 @@ class Body:
             raise _failure(e, self.key[1], self.key[2], self.timeout)
         if not got:
             self.done = True
+        self.left -= got
+        if self.left < 0:
+            self.session._drop(*self.key)
+            raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_BODY)
         return got
 
     def close(self):
@@ -107,22 +188,24 @@ class Session:
         self.connections = {}
         self.context = None
 
-    def _connection(self, scheme, host, port, timeout):
+    def _connection(self, scheme, host, port, deadline):
         key = (scheme, host, port)
         conn = self.connections.get(key)
-        if conn is not None:
-            conn.timeout = timeout
-            if conn.sock is not None:
-                conn.sock.settimeout(timeout)
-            return conn, True
-        if scheme == "https":
-            if self.context is None:
-                self.context = _tls_context(self.insecure)
-            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=self.context)
+        if conn is None:
+            if scheme == "https":
+                if self.context is None:
+                    self.context = _tls_context(self.insecure)
+                conn = _Https(host, port, context=self.context)
+            else:
+                conn = _Http(host, port)
+            self.connections[key] = conn
+            reused = False
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        self.connections[key] = conn
-        return conn, False
+            reused = conn.sock is not None
+        conn.deadline = deadline
+        if conn.sock is not None:
+            conn.sock.deadline = deadline
+        return conn, reused
 
     def _drop(self, scheme, host, port):
         conn = self.connections.pop((scheme, host, port), None)
@@ -130,7 +213,9 @@ class Session:
             conn.close()
 
     def open(self, method, url, headers=None, body=None, timeout=TIMEOUT):
-        """Send one request; returns (status, headers with lower-case names, Body)."""
+        """Send one request; returns (status, headers with lower-case names, Body).
+        The request, its answer's headers and its body must all come within ``timeout``."""
+        deadline = time.monotonic() + timeout
         parts = urlsplit(url)
         scheme = parts.scheme
         if scheme not in ("http", "https") or not parts.hostname:
@@ -146,7 +231,7 @@ class Session:
         # A kept-alive connection the device has closed fails on first use:
         # that one failure is retried once on a fresh connection.
         for attempt in (1, 2):
-            conn, reused = self._connection(scheme, host, port, timeout)
+            conn, reused = self._connection(scheme, host, port, deadline)
             try:
                 conn.request(method, path, body=body, headers=headers or {})
                 response = conn.getresponse()

@@ -12,6 +12,10 @@ what they hold, so it writes only a difference.
 Nothing a device does escapes a step: every failure becomes a logged
 DeviceError (once per episode), the device's signals go stale, the rest of the
 site carries on, and a device that answers again gets its settings re-sent.
+One slow device does not hold up the others: each request has a deadline (the
+device's timeout covers the whole of it, net/http.py and cpython/http.py), and
+on CPython each device is polled in a thread of its own (cpython/polls.py)
+while this loop goes on.
 Running out of memory is no exception: a poll that runs out makes its device
 stale (so its rules take their safe branch), a write that runs out is tried
 again later, and anything else that runs out is logged once, with where it
@@ -26,9 +30,15 @@ from ..errors import DeviceError, SunshiftError
 
 # Longest pause between loop turns: MQTT messages are seen this soon.
 TURN_MS = 50
-# A device that times out stalls the loop for its whole timeout, so its polls
-# back off (doubling, up to this many seconds) until it answers again.
+# A device that times out costs a whole timeout per poll (on a board, the
+# loop's), so its polls back off (doubling, up to this many seconds) until it
+# answers again.
 TIMEOUT_BACKOFF_MAX = 30
+# How long a write waits for the device's poll under way (polled in threads)
+# before it is tried again later: a device that answers slowly holds its
+# connection for up to its timeout, and the loop must not wait with it.
+WRITE_WAIT = 0.2
+BUSY_RETRY = 1
 
 
 def check_names(rs, devices):
@@ -87,10 +97,13 @@ class Runner:
     ``sessions`` ({device name: HTTP session}) and ``mqtt_client`` replace the
     transport backends, for tests on interpreters without sockets; ``ticks_ms``
     replaces port.ticks_ms for the poll schedule (a test's fake clock).
+    ``polls`` (cpython/polls.Polls) polls each device in a thread of its own;
+    without it (a board, a test stepping the loop) they are polled in turn.
     """
 
-    def __init__(self, site, log, dry_run=False, ruleset=None, mqtt_client=None, sessions=None, ticks_ms=None, state=None):
+    def __init__(self, site, log, dry_run=False, ruleset=None, mqtt_client=None, sessions=None, ticks_ms=None, state=None, polls=None):
         self.site = site
+        self.polls = polls
         self.state = state  # a StateFile, or None
         self.ticks_ms = ticks_ms or port.ticks_ms
         self.log = log
@@ -206,6 +219,8 @@ class Runner:
         adapter = self.adapters.get(target.split(".")[0])
         if adapter is None:
             raise DeviceError("site", target, "no such device", "config")
+        if self.polls is not None and not self.polls.take(adapter.name, WRITE_WAIT):
+            raise DeviceError(adapter.name, target, "its poll is still under way (the device answers slowly)", "busy", BUSY_RETRY)
         try:
             adapter.write(target, value)
         except (SunshiftError, OSError):
@@ -214,6 +229,9 @@ class Runner:
             raise DeviceError(adapter.name, target, "out of memory while sending it (%s bytes free after collecting)" % port.collect(), "memory")
         except Exception as e:
             raise DeviceError(adapter.name, target, "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal")
+        finally:
+            if self.polls is not None:
+                self.polls.give(adapter.name)
 
     def describe(self, target, value):
         """What writing ``target`` would send, for dry-run, when its adapter can say."""
@@ -335,6 +353,7 @@ class Runner:
     def receive(self, now, now_ms=None):
         """The first half of a turn: MQTT messages and due polls, into the engine."""
         now_ms = self.ticks_ms() if now_ms is None else now_ms
+        polls = self.polls
         if self.mqtt_site is not None:
             self.phase = "MQTT"
             self.mqtt_site.receive()
@@ -342,47 +361,69 @@ class Runner:
             self.phase = name
             if adapter.transport == "mqtt":
                 self.mqtt_site.take(name, adapter, now)
+            elif polls is not None and polls.busy(name):
+                continue
             elif self.next_poll[name] is None or port.ticks_diff(now_ms, self.next_poll[name]) >= 0:
-                self._poll(name, adapter, now)
+                if polls is not None:
+                    polls.start(name, self._fetcher(name, adapter))
+                    continue
+                self._took(name, adapter, now, self._fetch(name, adapter))
                 # What the answer left behind goes now, while the samples kept from it
                 # are few: collected often, MicroPython's heap stays in one piece.
                 port.collect()
-                wait = self.site.devices[name]["poll"] + self.backoff[name]
-                self.next_poll[name] = port.ticks_add(self.ticks_ms(), int(wait * 1000))
+        if polls is not None:
+            for name, outcome in polls.done():
+                self.phase = name
+                self._took(name, self.adapters[name], now, outcome)
         for adapter in self.workers:
             self.phase = adapter.name
-            adapter.work(self.ticks_ms())  # follow what a device is still carrying out (Enode's actions)
+            # Follow what a device is still carrying out (Enode's actions), not while it is polled.
+            if polls is None:
+                adapter.work(self.ticks_ms())
+            elif polls.take(adapter.name, 0):
+                try:
+                    adapter.work(self.ticks_ms())
+                finally:
+                    polls.give(adapter.name)
 
-    def _poll(self, name, adapter, now):
+    def _fetcher(self, name, adapter):
+        return lambda: self._fetch(name, adapter)
+
+    def _fetch(self, name, adapter):
+        """One poll of ``adapter``: (signals, None), or (None, the DeviceError
+        saying why not).  Raises nothing: it may run in a thread of its own."""
+        try:
+            return adapter.poll(), None
+        except DeviceError as e:
+            return None, e
+        except ValueError as e:
+            return None, DeviceError(name, "poll", "bad answer: %s" % e, "body")
+        except MemoryError:
+            return None, DeviceError(name, "poll", "out of memory while reading it (%s bytes free after collecting)" % port.collect(), "memory")
+        except Exception as e:
+            return None, DeviceError(name, "poll", "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal")
+
+    def _took(self, name, adapter, now, outcome):
+        """A poll's outcome into the device's health and the engine; the next poll
+        scheduled its ``poll`` seconds (plus any back-off) from now."""
+        signals, error = outcome
         health = self.health[name]
         self.polled[name] = True  # failed or not: the start waits for no more
         before = health.kind
-        self._read(name, adapter, now, health)
+        if error is not None:
+            health.failed(error)
+            if error.kind == "timeout":
+                self.backoff[name] = min(TIMEOUT_BACKOFF_MAX, max(1, self.backoff[name] * 2))
+        else:
+            if health.kind is not None:
+                self.reassert(name)  # it may have restarted and lost what we set
+            health.ok()
+            self.backoff[name] = 0
+            self.heard(name, signals, now, adapter.age_of if adapter.aged else None)
         if health.kind != before:
             self.health_changed = True
-
-    def _read(self, name, adapter, now, health):
-        try:
-            signals = adapter.poll()
-        except DeviceError as e:
-            health.failed(e)
-            if e.kind == "timeout":
-                self.backoff[name] = min(TIMEOUT_BACKOFF_MAX, max(1, self.backoff[name] * 2))
-            return
-        except ValueError as e:
-            health.failed(DeviceError(name, "poll", "bad answer: %s" % e, "body"))
-            return
-        except MemoryError:
-            health.failed(DeviceError(name, "poll", "out of memory while reading it (%s bytes free after collecting)" % port.collect(), "memory"))
-            return
-        except Exception as e:
-            health.failed(DeviceError(name, "poll", "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal"))
-            return
-        if health.kind is not None:
-            self.reassert(name)  # it may have restarted and lost what we set
-        health.ok()
-        self.backoff[name] = 0
-        self.heard(name, signals, now, adapter.age_of if adapter.aged else None)
+        wait = self.site.devices[name]["poll"] + self.backoff[name]
+        self.next_poll[name] = port.ticks_add(self.ticks_ms(), int(wait * 1000))
 
     def run(self, seconds, time_of_day, stop=None, ticks_ms=None, sleep_ms=None, before=None, after=None):
         """Turn until ``stop()`` is true (or for ever): the run loop of `run` and of a board.
@@ -420,6 +461,8 @@ class Runner:
 
     def close(self):
         """Save the engine's state (if it has run), close device connections and the MQTT link."""
+        if self.polls is not None:
+            self.polls.close(max([spec.get("timeout", port.TIMEOUT) for spec in self.site.devices.values()]))
         if self.state is not None and self.now is not None and not self.dispatcher.dry_run:
             self.save_state(self.now)
         for adapter in self.adapters.values():
