@@ -31,7 +31,7 @@ if TOOLS not in sys.path:
 from simulators import broker, emsesp, envoy, evcc  # noqa: E402
 
 from sunshift import port, units  # noqa: E402
-from sunshift.errors import RuleError, SunshiftError  # noqa: E402
+from sunshift.errors import MAX_LINE, RuleError, SunshiftError, clip  # noqa: E402
 from sunshift.host import scenarios  # noqa: E402
 from sunshift.host.record import Recorder  # noqa: E402
 from sunshift.host.summary import Summary, lines  # noqa: E402
@@ -79,7 +79,8 @@ class DemoLog(port.Log):
         if level < self.level:
             return
         if self.verbose or level >= port.WARN or (source in self.devices and message.startswith("answers again")) or source == "mqtt":
-            self.show("%s  %-8s %s" % (units.format_clock(self.clock()), source, message))
+            # As port.Log does: a device's text escaped and bounded, whatever path it took.
+            self.show(clip("%s  %-8s %s" % (units.format_clock(self.clock()), source, message), MAX_LINE))
 
 
 class Screen:

@@ -15,6 +15,8 @@ import os
 import sys
 import time
 
+from .errors import MAX_LINE, clip
+
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -379,7 +381,9 @@ class Log:
             when = "<%d>" % _PRIORITIES.get(level, 6)
         else:
             when = (self.stamp() if self.stamp else format_utc(unix_time())) + " "
-        self.sink("%s%s %s: %s" % (when, _LEVEL_NAMES.get(level, str(level)), source, message))
+        # The last defence against a device's text, whatever path it took to get
+        # here: control characters escaped, the line at most MAX_LINE characters.
+        self.sink(clip("%s%s %s: %s" % (when, _LEVEL_NAMES.get(level, str(level)), source, message), MAX_LINE))
 
     def debug(self, source, message):
         """Log at DEBUG level."""

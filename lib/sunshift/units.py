@@ -5,6 +5,7 @@ scales the number and tells what kind of quantity it is (its dimension), so
 ``1.4kW`` is 1400 of power and ``5m`` is 300 of time.
 """
 
+from .errors import clip
 from .port import const
 
 NONE = const(0)
@@ -128,13 +129,14 @@ def _pair(value, small_unit, big_unit):
 
 
 def format_value(value, dimension=NONE):
-    """A value as a reason shows it: '1.52 kW', '250 W', '55%', '"pv"', 'unknown'."""
+    """A value as a reason shows it: '1.52 kW', '250 W', '55%', '"pv"', 'unknown'
+    (a text clipped and escaped: it may be a device's, errors.clip)."""
     if value is None:
         return "unknown"
     if type(value) is bool:
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value + '"'
+        return clip(value, quote='"')
     if dimension == POWER:
         return _pair(value, "W", "kW")
     if dimension == ENERGY:
