@@ -13,6 +13,7 @@ ValueError.
 Same code on both interpreters; CPython pays a few milliseconds per poll.
 """
 
+from .errors import clip
 from .port import const
 from .text import utf8_error
 
@@ -371,18 +372,18 @@ def _is_number(c):
 
 
 def describe_body(data):
-    """What a body that should be JSON looks like instead ('an HTML page', 'the text ...')."""
+    """What a body that should be JSON looks like instead ('an HTML page', 'the text ...'):
+    of a text, its start, escaped and clipped (errors.clip)."""
     head = bytes(data[:200]).strip()
     low = head.lower()
     if low.startswith(b"<!doctype") or low.startswith(b"<html") or b"<html" in low or b"<body" in low or low.startswith(b"<"):
         return "an HTML page"
     if not head:
         return "an empty body"
-    try:
-        text = head[:60].decode("utf-8")
-    except UnicodeError:
+    bad = utf8_error(head)
+    if bad is not None and bad < 60:
         return "bytes that are not text"
-    return "the text '%s'" % text.replace("\n", " ")
+    return "the text " + clip(head, 60, "'", True)
 
 
 def loads(data, keep=None):

@@ -1,8 +1,9 @@
-"""What the evcc and EMS-ESP adapters do without a network: values, names, checks."""
+"""What the evcc and EMS-ESP adapters do without a network: values, names, checks;
+and every adapter's messages with a device's text in them."""
 
 from replay import ScriptedSession
 
-from sunshift.devices import adapter, emsesp, emsesp_mqtt, evcc, evcc_mqtt, mqtt_feed
+from sunshift.devices import adapter, emsesp, emsesp_mqtt, enode_api, envoy, evcc, evcc_mqtt, mqtt_feed
 from sunshift.errors import DeviceError, ValueRefused
 from sunshift.text import text_value
 from support import raises
@@ -165,3 +166,53 @@ def test_emsesp_writes():
     err = raises(DeviceError, rest.write, "emsesp.boiler.dhw.seltemp", 99)
     assert sent == [("POST", "/api/boiler/dhw/seltemp", '{"value": 99}')]
     assert "EMS-ESP refused boiler/dhw/seltemp = 99: Command seltemp: 99 failed (Error)" in str(err)
+
+
+# A device's text that would forge a log line of its own and colour the terminal.
+FORGED = "no\n2026-01-01 fake log line\x1b[31m"
+LONG = FORGED + "x" * 3000
+
+
+def _bounded(text, limit=400):
+    """True if ``text`` is at most ``limit`` characters with no control character."""
+    return len(text) <= limit and "\n" not in text and "\x1b" not in text and "\x00" not in text
+
+
+def test_a_refusal_in_the_devices_own_words_is_clipped_and_escaped():
+    def handler(method, path, body):
+        if path.startswith("/api/loadpoints"):
+            return 400, ('{"error": "%s"}' % LONG.replace("\n", "\\n").replace("\x1b", "\\u001b")).encode()
+        if path.startswith("/api/boiler"):
+            return 400, ('{"message": "%s"}' % LONG.replace("\n", "\\n").replace("\x1b", "\\u001b")).encode()
+        return 418, LONG.encode()
+
+    session = ScriptedSession(handler)
+    err = raises(DeviceError, evcc.Evcc("evcc", "http://evcc.local", session=session).write, "evcc.loadpoints.1.mode", "pv")
+    text = str(err)
+    assert _bounded(text) and "evcc refused evcc.loadpoints.1.mode = pv: no\\n2026-01-01 fake log line\\x1b[31mxx" in text, text
+    assert text.endswith("… (%d characters)" % len(LONG))
+    err = raises(DeviceError, emsesp.EmsEsp("emsesp", "http://ems", "tok", session=session).write, "emsesp.boiler.dhw.seltemp", 50)
+    assert _bounded(str(err)) and "EMS-ESP refused boiler/dhw/seltemp = 50: no\\n2026" in str(err), str(err)
+    err = raises(DeviceError, evcc.Evcc("evcc", "http://evcc.local", session=session).write, "evcc.site.prioritySoc", 50)
+    assert _bounded(str(err)) and "unexpected HTTP 418: the text 'no\\n2026-01-01 fake log line\\x1b[31m" in str(err), str(err)
+
+
+def test_a_value_where_a_number_belongs_is_shown_clipped():
+    report = {"consumption": [{"type": "eim", "activeCount": 1, "measurementType": "net-consumption", "wNow": LONG}]}
+    e = raises(ValueError, envoy.read_report, report, {}, {}, {})
+    assert _bounded(str(e)) and str(e).startswith("net-consumption wNow is 'no\\n2026"), str(e)
+    for target, kind in (("evcc.loadpoints.1.mode", "mode"), ("evcc.site.prioritySoc", "soc"), ("evcc.loadpoints.1.planEnergy", "plan")):
+        e = raises(ValueRefused, evcc.check, target, kind, LONG)
+        assert _bounded(str(e)) and "(%d characters)" % len(LONG) in str(e), str(e)
+    e = raises(ValueRefused, enode_api.command, "batteries", "operationMode", "id", LONG, "enode.batteries.home.operationMode")
+    assert _bounded(str(e)), str(e)
+
+
+def test_enodes_problem_title_and_detail_are_clipped_and_escaped():
+    body = ('{"type": "x", "title": "%s", "detail": "%s"}' % (LONG, "d" * 100000)).replace("\n", "\\n").replace("\x1b", "\\u001b")
+    e = enode_api.problem_error("enode", "POST /vehicles/v1/charging", 400, body.encode())
+    text = str(e)
+    assert _bounded(text, 600) and "Enode said no\\n2026-01-01 fake log line\\x1b[31m" in text, text
+    assert "… (%d characters): ddd" % len(LONG) in text and "… (100000 characters))" in text
+    e = enode_api.problem_error("enode", "POST /vehicles/v1/charging", 502, ("<html>" + "x" * 100000).encode())
+    assert str(e).endswith("(HTTP 502, Enode said an HTML page)")

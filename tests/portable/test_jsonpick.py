@@ -35,6 +35,14 @@ def test_describe_body():
     assert jsonpick.describe_body(b"\xff\xfe") == "bytes that are not text"
 
 
+def test_a_body_that_is_not_json_is_shown_escaped_and_clipped():
+    forged = b"oops\n2026-01-01 fake log line\x1b[31m" + b"x" * 3000
+    shown = jsonpick.describe_body(forged)
+    assert shown == "the text 'oops\\n2026-01-01 fake log line\\x1b[31m" + "x" * 22 + "…'"
+    e = raises(JsonError, jsonpick.loads, forged)
+    assert str(e) == "not JSON but " + shown
+
+
 class Chunks:
     """A stream that hands out ``data`` a few bytes per readinto, as a socket may."""
 

@@ -16,7 +16,7 @@ REST adapter and what both transports share; the MQTT one is
 ``emsesp_mqtt.EmsEspMqtt``, on a board only when EMS-ESP is read over MQTT.
 """
 
-from ..errors import DeviceError, ValueRefused
+from ..errors import DeviceError, ValueRefused, clip, clip_repr
 from .adapter import Adapter, flatten
 from .webapi import WebApi
 
@@ -94,7 +94,7 @@ class EmsEsp(Adapter):
     def check_value(cls, target, kind, value):
         """A number, true/false or text (EMS-ESP checks the rest and says so)."""
         if value is None or not isinstance(value, (int, float, str, bool)) or (isinstance(value, float) and value - value != 0):
-            raise ValueRefused("%s needs a number, true/false or text, not %r" % (target, value))
+            raise ValueRefused("%s needs a number, true/false or text, not %s" % (target, clip_repr(value)))
         return value
 
     def poll(self):
@@ -123,8 +123,9 @@ class EmsEsp(Adapter):
         status, _, answer = self.api.call("POST", url, body, {"Content-Type": "application/json"})
         if status in (400, 404):
             data = self.api.parse("POST", url, answer) if answer[:1] == b"{" else None
-            message = data.get("message") if isinstance(data, dict) else None
-            raise DeviceError(self.name, "POST " + url, "EMS-ESP refused %s = %s: %s" % (path, _json(value), message or "HTTP %d" % status), "refused")
+            message = data.get("message") if isinstance(data, dict) else None  # EMS-ESP's own words
+            message = clip(message) if isinstance(message, str) and message else "HTTP %d" % status
+            raise DeviceError(self.name, "POST " + url, "EMS-ESP refused %s = %s: %s" % (path, clip(_json(value)), message), "refused")
         self.api.check_status("POST", url, status, answer)
 
 

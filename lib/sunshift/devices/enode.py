@@ -28,7 +28,7 @@ its pause after a 429 and its log.
 """
 
 from .. import port
-from ..errors import DeviceError, SunshiftError
+from ..errors import DeviceError, SunshiftError, clip
 from ..text import is_alias
 from .adapter import Adapter, flatten
 from .enode_api import (
@@ -587,7 +587,7 @@ class Enode(Adapter):
             self._ended(Action(target, value, action_kind, action_id, now), answer, now)
             return
         self.pending[target] = Action(target, value, action_kind, action_id, now)
-        self._log("info", target, "Enode action %s created (%s %s); following it" % (action_id, method, path))
+        self._log("info", target, "Enode action %s created (%s %s); following it" % (clip(action_id), method, path))
 
     def _cancel(self, action):
         """Cancel our pending action; an action that already ended cannot be (409), which is fine."""
@@ -596,14 +596,14 @@ class Enode(Adapter):
         try:
             status, data = self.request("POST", path)
         except DeviceError as e:
-            self._log("warn", action.target, "could not cancel action %s: %s" % (action.id, e))
+            self._log("warn", action.target, "could not cancel action %s: %s" % (clip(action.id), e))
             return
         if 200 <= status < 300:
-            self._log("info", action.target, "cancelled our pending action %s (the rule changed its mind)" % action.id)
+            self._log("info", action.target, "cancelled our pending action %s (the rule changed its mind)" % clip(action.id))
         elif status == 409:
-            self._log("info", action.target, "action %s had already ended before the cancel" % action.id)
+            self._log("info", action.target, "action %s had already ended before the cancel" % clip(action.id))
         else:
-            self._log("warn", action.target, "could not cancel action %s: %s" % (action.id, problem_error(self.name, "POST " + path, status, data)))
+            self._log("warn", action.target, "could not cancel action %s: %s" % (clip(action.id), problem_error(self.name, "POST " + path, status, data)))
 
     def work(self, now_ms=None):
         """Look at every pending action that is due; log the ones that ended.  Never raises."""
@@ -618,13 +618,13 @@ class Enode(Adapter):
             except DeviceError as e:
                 if e.kind == "missing":
                     del self.pending[target]
-                    self._log("warn", target, "Enode no longer knows action %s; the rule's next decision tries again" % action.id)
+                    self._log("warn", target, "Enode no longer knows action %s; the rule's next decision tries again" % clip(action.id))
                     continue
                 self._later(action, now, e.retry_after)
                 continue
             except (SunshiftError, ValueError) as e:
                 self._later(action, now, None)
-                self._log("warn", target, "could not look at action %s: %s" % (action.id, e))
+                self._log("warn", target, "could not look at action %s: %s" % (clip(action.id), e))
                 continue
             state = answer.get("state") if isinstance(answer, dict) else None
             if state == "PENDING" or state is None:
@@ -641,17 +641,17 @@ class Enode(Adapter):
         state = answer.get("state")
         took = port.ticks_diff(now, action.started_ms) // 1000
         if state == "CONFIRMED":
-            self._log("info", action.target, "Enode confirmed %s (action %s, after %d s)" % (_shown(action.value), action.id, took))
+            self._log("info", action.target, "Enode confirmed %s (action %s, after %d s)" % (_shown(action.value), clip(action.id), took))
             return
         reason = answer.get("failureReason")
         why = ""
         if isinstance(reason, dict):
-            why = ": " + ", ".join(str(reason[k]) for k in ("type", "detail") if reason.get(k))
+            why = ": " + ", ".join(clip(reason[k]) for k in ("type", "detail") if reason.get(k))  # Enode's words
         if state == "FAILED":
-            text = "Enode could not set %s (action %s failed%s); the rule's next decision tries again" % (_shown(action.value), action.id, why)
+            text = "Enode could not set %s (action %s failed%s); the rule's next decision tries again" % (_shown(action.value), clip(action.id), why)
             self._log("warn", action.target, text)
         else:
-            self._log("info", action.target, "Enode cancelled action %s for %s%s" % (action.id, _shown(action.value), why))
+            self._log("info", action.target, "Enode cancelled action %s for %s%s" % (clip(action.id), _shown(action.value), why))
 
     def _log(self, level, source, text):
         if self.log is not None:
@@ -668,4 +668,4 @@ def _shown(value):
         return "true"
     if value is False:
         return "false"
-    return str(value)
+    return clip(value)

@@ -7,7 +7,7 @@ tools/simulators/enode-notes.md.
 import binascii
 
 from .. import port
-from ..errors import DeviceError, ValueRefused
+from ..errors import DeviceError, ValueRefused, clip, clip_repr
 from ..jsonpick import describe_body
 from .webapi import WebApi
 
@@ -166,7 +166,7 @@ def problem_error(device, where, status, body, more=""):
         except ValueError:
             answer = None
         if isinstance(answer, dict):
-            parts = [str(answer[k]) for k in ("title", "detail") if isinstance(answer.get(k), str) and answer[k]]
+            parts = [clip(answer[k]) for k in ("title", "detail") if isinstance(answer.get(k), str) and answer[k]]
             said = ": ".join(parts) or None
     if said is None and body:
         said = describe_body(body)
@@ -183,12 +183,12 @@ def command(kind, setting, device_id, value, target):
         return "POST", base + "charging", {"action": action}
     if setting == "maxCurrent":
         if type(value) is bool or not isinstance(value, (int, float)) or not (1 <= value <= 125):
-            raise ValueRefused("%s needs a current from 1 to 125 A, not %r" % (target, value))
+            raise ValueRefused("%s needs a current from 1 to 125 A, not %s" % (target, clip_repr(value)))
         return "POST", base + "max-current", {"maxCurrent": value}
     if setting == "operationMode":
         mode = value.upper() if isinstance(value, str) else value
         if mode not in OPERATION_MODES:
-            raise ValueRefused("%s needs one of %s, not %r" % (target, " ".join(OPERATION_MODES), value))
+            raise ValueRefused("%s needs one of %s, not %s" % (target, " ".join(OPERATION_MODES), clip_repr(value)))
         return "POST", base + "operation-mode", {"operationMode": mode}
     if setting == "hold":
         return _hold(base, target, value)
@@ -203,7 +203,7 @@ def _switch(target, value, on, off):
         return on
     if value is False or (isinstance(value, str) and value.lower() in ("off", "stop", "false")):
         return off
-    raise ValueRefused("%s needs true (start) or false (stop), not %r" % (target, value))
+    raise ValueRefused("%s needs true (start) or false (stop), not %s" % (target, clip_repr(value)))
 
 
 def _hold(base, target, value):
@@ -221,7 +221,8 @@ def _hold(base, target, value):
     mode = words[0] if words else None
     wanted = {"OFF": 0, "HEAT": 1, "COOL": 1, "AUTO": 2}.get(mode)
     if wanted is None or numbers is None or len(numbers) != wanted:
-        raise ValueRefused('%s needs "FOLLOW_SCHEDULE", "OFF", "HEAT 21", "COOL 24" or "AUTO 19 24" (heat and cool setpoints in °C), not %r' % (target, value))
+        shown = clip_repr(value)
+        raise ValueRefused('%s needs "FOLLOW_SCHEDULE", "OFF", "HEAT 21", "COOL 24" or "AUTO 19 24" (heat and cool setpoints in °C), not %s' % (target, shown))
     body = {"mode": mode}
     if mode == "HEAT":
         body["heatSetpoint"] = numbers[0]

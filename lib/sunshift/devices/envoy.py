@@ -15,7 +15,7 @@ library, whose captures from 28 firmware builds are our test corpus
 """
 
 from .. import jsonpick
-from ..errors import DeviceError, TransportError
+from ..errors import DeviceError, TransportError, clip_repr
 from .adapter import Adapter
 from .webapi import WebApi
 
@@ -167,7 +167,7 @@ def _entries(report, key):
 
 def _watts(value, what):
     if type(value) is bool or not isinstance(value, (int, float)) or value - value != 0:
-        raise ValueError("%s is %r, not a number of watts" % (what, value))
+        raise ValueError("%s is %s, not a number of watts" % (what, clip_repr(value)))
     return round(value)
 
 

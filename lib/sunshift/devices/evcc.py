@@ -16,7 +16,7 @@ This module is the REST adapter and what both transports share; the MQTT one
 is ``evcc_mqtt.EvccMqtt``, on a board only when evcc is read over MQTT.
 """
 
-from ..errors import DeviceError, ValueRefused
+from ..errors import DeviceError, ValueRefused, clip, clip_repr
 from .adapter import Adapter, flatten
 from .webapi import WebApi
 
@@ -53,7 +53,7 @@ def value_text(value):
 
 def _number(target, value, low=None, high=None, what="a number"):
     if type(value) is bool or not isinstance(value, (int, float)) or value - value != 0:
-        raise ValueRefused("%s needs %s, not %r" % (target, what, value))
+        raise ValueRefused("%s needs %s, not %s" % (target, what, clip_repr(value)))
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueRefused("%s needs %s from %s to %s, not %s" % (target, what, low, high, number_text(value)))
     return value
@@ -78,7 +78,7 @@ def utc_time(target, text):
         month, day, hour, minute, second = int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]), int(text[17:19])
         ok = 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60
     if not ok:
-        raise ValueRefused("%s needs a time in UTC like 2026-06-21T05:00:00Z, not %r" % (target, text))
+        raise ValueRefused("%s needs a time in UTC like 2026-06-21T05:00:00Z, not %s" % (target, clip_repr(text)))
     return text
 
 
@@ -87,17 +87,17 @@ def check(target, kind, value):
     None deletes a plan or limit.  Raises ValueRefused with a clear reason."""
     if kind == "mode":
         if not isinstance(value, str) or value.lower() not in MODES:
-            raise ValueRefused("%s needs one of %s, not %r" % (target, " ".join(MODES), value))
+            raise ValueRefused("%s needs one of %s, not %s" % (target, " ".join(MODES), clip_repr(value)))
         return value.lower()
     if kind in RANGES:
         return _number(target, value, *RANGES[kind])
     if kind == "phases":
         if value not in (0, 1, 3) or type(value) is bool:
-            raise ValueRefused("%s needs 0 (automatic), 1 or 3, not %r" % (target, value))
+            raise ValueRefused("%s needs 0 (automatic), 1 or 3, not %s" % (target, clip_repr(value)))
         return int(value)
     if kind == "bool":
         if type(value) is not bool:
-            raise ValueRefused("%s needs true or false, not %r" % (target, value))
+            raise ValueRefused("%s needs true or false, not %s" % (target, clip_repr(value)))
         return value
     if kind == "price":
         if isinstance(value, str) and value.lower() in NONE_WORDS:
@@ -107,12 +107,12 @@ def check(target, kind, value):
         if isinstance(value, str) and value.lower() in NONE_WORDS:
             return None
         if not isinstance(value, str) or value.count("@") != 1:
-            raise ValueRefused('%s needs "AMOUNT@TIME" like "80@2026-06-21T05:00:00Z", or "none", not %r' % (target, value))
+            raise ValueRefused('%s needs "AMOUNT@TIME" like "80@2026-06-21T05:00:00Z", or "none", not %s' % (target, clip_repr(value)))
         amount, when = value.split("@")
         try:
             number = float(amount) if "." in amount else int(amount)
         except ValueError:
-            raise ValueRefused("%s: %r is not an amount" % (target, amount))
+            raise ValueRefused("%s: %s is not an amount" % (target, clip_repr(amount)))
         return _number(target, number, 0, 1000, "an amount"), utc_time(target, when)
     raise ValueRefused("%s cannot be written" % target)
 
@@ -242,6 +242,7 @@ class Evcc(Adapter):
         status, _, body = self.api.call(method, url)
         if status in (400, 404, 422):
             answer = self.api.parse(method, url, body) if body[:1] in (b"{", b'"') else None
-            reason = answer.get("error") if isinstance(answer, dict) else None
-            raise DeviceError(self.name, "%s %s" % (method, url), "evcc refused %s = %s: %s" % (target, value, reason or "HTTP %d" % status), "refused")
+            reason = answer.get("error") if isinstance(answer, dict) else None  # evcc's own words: {"error": "..."}
+            reason = clip(reason) if isinstance(reason, str) and reason else "HTTP %d" % status
+            raise DeviceError(self.name, "%s %s" % (method, url), "evcc refused %s = %s: %s" % (target, clip(value), reason), "refused")
         self.api.check_status(method, url, status, body)
