@@ -1,6 +1,7 @@
 """Scripted sockets for the MicroPython backends: stand-ins for the ``socket`` and
-``tls`` modules that replay one exchange per connection, byte for byte, under the
-real micropython-lib code (tests/vendor/micropython-lib).
+``tls`` modules that replay one exchange per connection, byte for byte, under
+sunshift's HTTP client and the real micropython-lib MQTT client
+(tests/vendor/micropython-lib).
 
 The sockets behave like an ESP32's: ``read(n)`` waits for n bytes or the end of the
 stream, a read that finds nothing raises OSError(ETIMEDOUT) when a timeout is set,
@@ -19,6 +20,30 @@ VENDOR = HERE.rsplit("/", 1)[0] + "/vendor/micropython-lib"
 
 STALL = "stall"  # the peer sends nothing more, the connection stays open
 EOF_ = "eof"  # the peer closed the connection: reads return b""
+# The clock the HTTP backend's deadlines run on here (milliseconds): Wait steps move it.
+NOW = [0]
+
+
+def clock():
+    """The scripted connections' clock, in ms (for sunshift.net.http.clock)."""
+    return NOW[0]
+
+
+class Wait:
+    """A step: the peer sends nothing for ``ms`` milliseconds.  A read whose
+    timeout is shorter fails with ETIMEDOUT when its timeout has passed."""
+
+    def __init__(self, ms):
+        self.ms = ms
+
+
+def trickle(data, every_ms):
+    """The steps of a peer that sends ``data`` one byte every ``every_ms``."""
+    steps = []
+    for k in range(len(data)):
+        steps.append(Wait(every_ms))
+        steps.append(data[k : k + 1])
+    return steps
 
 
 class Hang(Exception):
@@ -28,7 +53,7 @@ class Hang(Exception):
 class Conn:
     """One scripted TCP connection: what the peer sends, step by step, and all we sent.
 
-    Steps: bytes (one arrival), STALL, EOF_, or an errno (the read fails with it).
+    Steps: bytes (one arrival), Wait(ms), STALL, EOF_, or an errno (the read fails with it).
     """
 
     def __init__(self, *steps, refuse=False):
@@ -66,6 +91,14 @@ class Conn:
         """Wait for the next step; False at the end of the stream."""
         step = self.steps[0] if self.steps else STALL
         self.timeouts.append(self.timeout)
+        if isinstance(step, Wait):
+            if self.timeout is not None and self.timeout * 1000 < step.ms:
+                NOW[0] += int(self.timeout * 1000)
+                step.ms -= int(self.timeout * 1000)
+                raise OSError(errno.ETIMEDOUT)
+            NOW[0] += step.ms
+            self.steps.pop(0)
+            return self._arrive()
         if isinstance(step, bytes):
             self.steps.pop(0)
             self.buffer += step
@@ -104,6 +137,17 @@ class Conn:
             return None
         buf[: len(data)] = data
         return len(data)
+
+    def recv(self, size):
+        """As a socket's recv: what has arrived (waiting for the next arrival if nothing has), b"" at the end."""
+        if self.closed:
+            raise OSError(errno.EBADF)
+        if not self.buffer:
+            got = self._arrive()
+            if got is None:
+                return None
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
 
     def readline(self):
         while b"\n" not in self.buffer:
@@ -175,6 +219,9 @@ class TlsStream:
     def readinto(self, buf, size=None):
         return self.conn.readinto(buf, size)
 
+    def recv(self, size):
+        return self.conn.recv(size)
+
     def readline(self):
         return self.conn.readline()
 
@@ -241,28 +288,3 @@ if sys.implementation.name == "micropython":
         sys.modules.pop("sunshift.net." + _name, None)
         if hasattr(sunshift.net, _name):
             delattr(sunshift.net, _name)
-
-
-# micropython-lib's requests as boards have it: 0.10 (HTTP/1.0, MicroPython 1.28's
-# firmware) and 1.1 (HTTP/1.1, what `mip install requests` gives today).
-REQUESTS = {"0.10": VENDOR, "1.1": VENDOR + "/requests-1.1"}
-
-
-def use_requests(version):
-    """Make ``import requests`` give ``version`` of it and load sunshift's HTTP
-    backend afresh on it; returns the backend module."""
-    for path in REQUESTS.values():
-        while path in sys.path and path != VENDOR:
-            sys.path.remove(path)
-    if version != "0.10":
-        sys.path.insert(0, REQUESTS[version])
-    for name in ("requests", "sunshift.net.http"):
-        sys.modules.pop(name, None)
-    import sunshift.net
-
-    if hasattr(sunshift.net, "http"):
-        delattr(sunshift.net, "http")
-    from sunshift.net import http
-
-    assert http.requests.__file__.startswith(REQUESTS[version] + "/requests/"), http.requests.__file__
-    return http

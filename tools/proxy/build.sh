@@ -22,6 +22,10 @@ for kind in frozen plain; do
     manifest="$here/manifest.py"
     name=micropython
     if [ "$kind" = plain ]; then manifest="$here/manifest_plain.py"; name=micropython-plain; fi
+    # The build compiles a frozen module again only when its source is newer than
+    # the .mpy it made: after a checkout of older files (another tree, a bisect)
+    # it would freeze the wrong code, so it compiles them all every time.
+    rm -rf "$src/ports/unix/build-sunshift-$kind/frozen_mpy"
     make -C "$src/ports/unix" -j2 VARIANT=standard CROSS_COMPILE=i686-linux-gnu- \
         MICROPY_PY_FFI=0 MICROPY_PY_BTREE=0 \
         CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT \

@@ -1,4 +1,5 @@
-"""HTTP on MicroPython, on micropython-lib's ``requests`` (or the older ``urequests``).
+"""HTTP on MicroPython: a small HTTP/1.0 client on the ``socket`` and ``tls`` modules,
+with one deadline for the whole request.
 
 The same call shapes as cpython/http.py:
 
@@ -6,29 +7,46 @@ The same call shapes as cpython/http.py:
     ... body.readinto(buffer) ... body.close()          # the body as it arrives
     status, headers, data = Session(insecure).request(method, url, headers, body, timeout)
 
-Differences a board owner should know: ``requests`` closes the connection after
-each call (no keep-alive), and MicroPython's TLS does not verify certificates
-at all, so ``insecure`` changes nothing here (an Envoy's self-signed
-certificate works; nothing is checked either).
+``timeout`` bounds the whole request -- connect, send, status line, headers and
+body -- not each read: before every read the socket's timeout is set to what is
+left, and every read takes what has arrived (``recv``), so a device that
+trickles its answer a byte a second costs its timeout and no more.  That is why
+this is not micropython-lib's ``requests``: it reads the status line and the
+headers a byte at a time with the whole timeout for each byte, so such a device
+held a board for as long as it trickled.  Over TLS the deadline is checked
+between the TLS records the device sends, and the handshake has the time left
+for each of its reads.
+
+Differences a board owner should know: the connection is closed after each
+call (no keep-alive), an answer is asked for in HTTP/1.0 (so none comes
+chunked), and MicroPython's TLS does not verify certificates at all, so
+``insecure`` changes nothing here (an Envoy's self-signed certificate works;
+nothing is checked either).
 """
 
 import errno
 
+from .. import port
 from ..errors import TransportError
-from ..port import TIMEOUT
+from ..port import TIMEOUT, const
 from ..stream import read_whole
 
 try:
-    import requests
+    import socket
 except ImportError:
-    try:
-        import urequests as requests
-    except ImportError:
-        requests = None
+    socket = None
 
-AVAILABLE = requests is not None
-# The largest body read into memory on a board.
-MAX_BODY = 32 * 1024
+AVAILABLE = socket is not None and hasattr(socket, "getaddrinfo")
+# The largest body read into memory on a board (request()).
+MAX_BODY = const(32 * 1024)
+# The most a body read as it arrives (jsonpick) may bring: an answer without end is cut here.
+MAX_STREAM = const(512 * 1024)
+# The status line and headers together; a device's are a few hundred bytes.
+MAX_HEAD = const(4096)
+# Bytes asked of the socket at a time for the status line and headers.
+PIECE = const(256)
+# The clock of the deadlines (a test's stand-in replaces it).
+clock = port.ticks_ms
 
 # A socket timeout is ETIMEDOUT on ESP32 (116 in lwIP's numbering) and EAGAIN on the unix and
 # WebAssembly ports; each port's errno module has its own numbers, so ask it first.
@@ -50,47 +68,152 @@ def _oserror(e, timeout, url):
     return TransportError("network", "network error (errno %s)" % code)
 
 
-class Body:
-    """The body of one answer, read as it arrives: at most ``length`` bytes when
-    the device said how many, never past the end of the connection.  requests
-    0.10 hands out the socket itself, 1.1 a stream of its own; reads come back
-    as a count, so its bytearrays never reach sunshift."""
+def split_url(url):
+    """(https?, host, port, path with query) of an http or https URL, or TransportError."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("http", "https"):
+        raise TransportError("protocol", "not an http or https URL: %s" % url)
+    host, slash, path = rest.partition("/")
+    secure = scheme == "https"
+    port = 443 if secure else 80
+    if ":" in host:
+        host, _, digits = host.partition(":")
+        try:
+            port = int(digits)
+        except ValueError:
+            raise TransportError("protocol", "not a port number in %s" % url)
+    if not host:
+        raise TransportError("protocol", "no host in %s" % url)
+    return secure, host, port, slash + path if slash else "/"
 
-    def __init__(self, response, length, timeout, url):
-        self.response = response
-        self.raw = response.raw
-        self.length = length
-        self.left = length  # None: read to the end of the connection
+
+def _tls(sock, host):
+    """``sock`` wrapped in TLS for ``host`` (the name sent; the certificate is not checked)."""
+    try:
+        import tls
+
+        context = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+        context.verify_mode = tls.CERT_NONE
+        return context.wrap_socket(sock, server_hostname=host)
+    except ImportError:  # firmware before MicroPython 1.23 has ssl only
+        import ssl
+
+        return ssl.wrap_socket(sock, server_hostname=host)
+
+
+class Exchange:
+    """One request's connection: the stream (a socket, or TLS over it), the
+    socket its timeouts are set on, the deadline, and what arrived past the headers."""
+
+    def __init__(self, sock, timeout, url):
+        self.raw = sock
+        self.stream = sock
         self.timeout = timeout
         self.url = url
+        self.deadline = port.ticks_add(clock(), int(timeout * 1000))
+        self.rest = b""  # the body's first bytes, read with the headers
+
+    def left(self):
+        """Seconds to the deadline (TransportError when there are none): the socket's
+        timeout for the next call."""
+        ms = port.ticks_diff(self.deadline, clock())
+        if ms <= 0:
+            raise TransportError("timeout", "no answer within %s s" % self.timeout)
+        self.raw.settimeout(ms / 1000)
+        return ms
+
+    def send(self, data):
+        """Send ``data`` whole (a request is small: one write in practice)."""
+        self.left()
+        self.stream.write(data)
+
+    def recv(self, size):
+        """What has arrived, up to ``size`` bytes, once something has; b"" at the end."""
+        self.left()
+        data = self.stream.recv(size)
+        return b"" if data is None else data
+
+    def head(self):
+        """(status, {lower-case name: value}) of the answer; the body's start stays in ``rest``."""
+        got = b""
+        while True:
+            end = got.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            if len(got) > MAX_HEAD:
+                raise TransportError("protocol", "an answer whose headers are longer than %d bytes" % MAX_HEAD)
+            piece = self.recv(PIECE)
+            if not piece:
+                raise TransportError("reset", "the connection was closed before %s" % ("an answer" if not got else "the end of the headers"))
+            got += piece
+        self.rest = got[end + 4 :]
+        lines = got[:end].split(b"\r\n")
+        first = lines[0].split(None, 2)
+        if len(first) < 2 or not first[0].startswith(b"HTTP/") or not first[1].isdigit():
+            raise TransportError("protocol", "a broken HTTP answer (no status line)")
+        answer = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if colon:
+                try:
+                    answer[name.decode().strip().lower()] = value.decode().strip()
+                except UnicodeError:
+                    pass  # a header that is not text is not one we read
+        return int(first[1]), answer
+
+    def close(self):
+        """Close the stream and the socket under it."""
+        for part in (self.stream, self.raw):
+            try:
+                part.close()
+            except OSError:
+                pass
+
+
+class Body:
+    """The body of one answer, read as it arrives: at most ``length`` bytes when
+    the device said how many, never past the end of the connection, never more
+    than MAX_STREAM, and not after the request's deadline."""
+
+    def __init__(self, exchange, length):
+        self.exchange = exchange
+        self.length = length
+        self.left = length  # None: read to the end of the connection
+        self.got = 0
 
     def readinto(self, buf):
         """Read into ``buf``; the bytes read, 0 at the end of the body."""
-        if self.left == 0 or self.raw is None:
+        exchange = self.exchange
+        if self.left == 0 or exchange is None:
             return 0
-        view = memoryview(buf)
-        if self.left is not None and len(view) > self.left:
-            view = view[: self.left]
-        try:
-            got = self.raw.readinto(view)
-        except OSError as e:
-            raise _oserror(e, self.timeout, self.url)
-        except ValueError:  # requests 1.1: "Connection closed before body complete"
-            got = 0
+        size = len(buf) if self.left is None else min(len(buf), self.left)
+        if exchange.rest:
+            piece = exchange.rest[:size]
+            exchange.rest = exchange.rest[size:]
+        else:
+            try:
+                piece = exchange.recv(size)
+            except OSError as e:
+                raise _oserror(e, exchange.timeout, exchange.url)
+        got = len(piece)
         if not got:
             if self.left:
                 raise TransportError("reset", "the connection was closed after %d of %d bytes" % (self.length - self.left, self.length))
             self.left = 0
             return 0
+        buf[:got] = piece
+        self.got += got
+        if self.got > MAX_STREAM:
+            raise TransportError("protocol", "the answer is larger than %d bytes" % MAX_STREAM)
         if self.left is not None:
             self.left -= got
         return got
 
     def close(self):
-        """Close the connection (requests keeps none open)."""
-        if self.response is not None:
-            self.response.close()
-            self.response = None
+        """Close the connection (none is kept open)."""
+        if self.exchange is not None:
+            self.exchange.close()
+            self.exchange = None
 
 
 class Session:
@@ -100,38 +223,37 @@ class Session:
         self.insecure = insecure
 
     def open(self, method, url, headers=None, body=None, timeout=TIMEOUT):
-        """Send one request; returns (status, headers with lower-case names, Body)."""
-        response = None
+        """Send one request; returns (status, headers with lower-case names, Body).
+        The request, its answer's headers and its body must all come within ``timeout``."""
+        secure, host, number, path = split_url(url)
+        if isinstance(body, str):
+            body = body.encode()
+        exchange = None
         try:
-            # A copy: requests from before April 2025 (MicroPython 1.24's) adds Host and Content-Length to the caller's dict.
-            response = requests.request(method, url, data=body, headers=dict(headers) if headers else {}, timeout=timeout)
-            answer = {}
-            for name in getattr(response, "headers", None) or {}:
-                key = name.decode() if isinstance(name, bytes) else name
-                value = response.headers[name]
-                answer[key.lower()] = value.decode() if isinstance(value, bytes) else value
+            address = socket.getaddrinfo(host, number, 0, socket.SOCK_STREAM)[0]
+            exchange = Exchange(socket.socket(address[0], socket.SOCK_STREAM, address[2]), timeout, url)
+            exchange.left()
+            exchange.raw.connect(address[-1])
+            if secure:
+                exchange.left()
+                exchange.stream = _tls(exchange.raw, host)
+            exchange.send(_request(method, path, host, number, secure, headers, body))
+            status, answer = exchange.head()
+            if "chunked" in answer.get("transfer-encoding", ""):
+                raise TransportError("protocol", "a chunked answer to an HTTP/1.0 request")
             length = answer.get("content-length")
             if length is not None:
-                try:
-                    length = int(length)
-                except ValueError:
+                if not length.isdigit():
                     raise TransportError("protocol", "a broken HTTP answer (Content-Length %r)" % length)
-            status = response.status_code
-            opened = Body(response, length, timeout, url)
-            response = None  # the Body closes it now
+                length = int(length)
+            opened = Body(exchange, length)
+            exchange = None  # the Body closes it now
             return status, answer, opened
-        except TransportError:
-            raise
         except OSError as e:
             raise _oserror(e, timeout, url)
-        except NotImplementedError:
-            # requests refuses a Location header on anything but a redirect.
-            raise TransportError("protocol", "an answer with an unexpected Location header")
-        except (ValueError, IndexError) as e:
-            raise TransportError("protocol", "a broken HTTP answer (%s)" % e)
         finally:
-            if response is not None:
-                response.close()
+            if exchange is not None:
+                exchange.close()
 
     def request(self, method, url, headers=None, body=None, timeout=TIMEOUT):
         """Send one request; returns (status, headers, body bytes), at most MAX_BODY of them."""
@@ -143,3 +265,17 @@ class Session:
 
     def close(self):
         """Nothing is kept open between calls on a board."""
+
+
+def _request(method, path, host, number, secure, headers, body):
+    """The bytes of a request: its line, Host, the caller's headers, Content-Length, the body."""
+    if number != (443 if secure else 80):
+        host = "%s:%d" % (host, number)
+    lines = ["%s %s HTTP/1.0\r\nHost: %s\r\n" % (method, path, host)]
+    for name in headers or ():
+        lines.append("%s: %s\r\n" % (name, headers[name]))
+    if body:
+        lines.append("Content-Length: %d\r\n" % len(body))
+    lines.append("\r\n")
+    data = "".join(lines).encode()
+    return data + body if body else data
