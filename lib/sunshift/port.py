@@ -414,11 +414,13 @@ TIMEOUT = const(5)
 BACKENDS = {
     "http": ("sunshift.cpython.http", "sunshift.net.http"),
     "mqtt": ("sunshift.cpython.mqtt", "sunshift.net.mqtt"),
+    # Each device polled in a thread of its own: CPython only; a board polls in turn.
+    "polls": ("sunshift.cpython.polls",),
 }
 
 
 def backend(kind):
-    """The transport module for ``kind`` ("http" or "mqtt") on this interpreter."""
+    """The backend module for ``kind`` ("http", "mqtt", "polls") on this interpreter."""
     tried = []
     for name in BACKENDS[kind]:
         try:

@@ -79,7 +79,6 @@ def _pid():
 def cmd_run(args, out, err):
     """`run`: the real thing, against the devices in the site config, until
     SIGTERM or Ctrl-C; SIGHUP or an edit of the rule files reloads the rules."""
-    from ..cpython.polls import Polls
     from ..site.state import StateFile
     from .service import Control, RuleWatch, under_journal
 
@@ -95,7 +94,7 @@ def cmd_run(args, out, err):
         dry_run = bool(options.get("--dry-run"))
         state = StateFile(site.state, log)
         state.extra = {"pid": _pid()}
-        runner = Runner(site, log, dry_run=dry_run, state=state, polls=Polls())
+        runner = Runner(site, log, dry_run=dry_run, state=state, polls=port.backend("polls").Polls())
     except RuleError as e:
         print_problems(e.problems, err)
         return 1

@@ -26,7 +26,7 @@ from .. import port
 from ..core import engine as engine_module
 from ..core.dispatch import Dispatcher
 from ..devices import kinds
-from ..errors import DeviceError, SunshiftError
+from ..errors import DeviceError, SunshiftError, clip
 
 # Longest pause between loop turns: MQTT messages are seen this soon.
 TURN_MS = 50
@@ -228,7 +228,7 @@ class Runner:
         except MemoryError:
             raise DeviceError(adapter.name, target, "out of memory while sending it (%s bytes free after collecting)" % port.collect(), "memory")
         except Exception as e:
-            raise DeviceError(adapter.name, target, "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal")
+            raise DeviceError(adapter.name, target, "internal error %s: %s (please report it)" % (e.__class__.__name__, clip(str(e))), "internal")
         finally:
             if self.polls is not None:
                 self.polls.give(adapter.name)
@@ -397,11 +397,11 @@ class Runner:
         except DeviceError as e:
             return None, e
         except ValueError as e:
-            return None, DeviceError(name, "poll", "bad answer: %s" % e, "body")
+            return None, DeviceError(name, "poll", "bad answer: %s" % clip(str(e)), "body")
         except MemoryError:
             return None, DeviceError(name, "poll", "out of memory while reading it (%s bytes free after collecting)" % port.collect(), "memory")
         except Exception as e:
-            return None, DeviceError(name, "poll", "internal error %s: %s (please report it)" % (e.__class__.__name__, e), "internal")
+            return None, DeviceError(name, "poll", "internal error %s: %s (please report it)" % (e.__class__.__name__, clip(str(e))), "internal")
 
     def _took(self, name, adapter, now, outcome):
         """A poll's outcome into the device's health and the engine; the next poll
