@@ -54,7 +54,7 @@ class _Reader:
     needed (the start of a token in progress).  Every method reads ``i`` again
     after calling :meth:`more`, which may move the window."""
 
-    def __init__(self, data, stream, keep):
+    def __init__(self, data, stream, keep, unique=False):
         if stream is None:
             self.buf = data
             self.n = len(data)
@@ -73,6 +73,7 @@ class _Reader:
         self.tail = b""  # a UTF-8 sequence begun at the end of the last read, for the check
         # Keys are compared as bytes: only the kept ones are ever decoded.
         self.keep = None if keep is None else set(k.encode("utf-8") for k in keep)
+        self.unique = unique  # a key twice in one object is an error, not "the last wins"
 
     # --- the window ---------------------------------------------------------
 
@@ -313,6 +314,7 @@ class _Reader:
             self.space()
             if self.byte() != _QUOTE:
                 self.fail(self.i, "expected a key in quotes")
+            at = self.base + self.i
             self.i += 1
             raw = self.string(build)
             self.space()
@@ -327,9 +329,12 @@ class _Reader:
             value = self.value(depth, wanted)
             if wanted:
                 try:
-                    result[raw.decode("utf-8")] = value
+                    key = raw.decode("utf-8")
                 except UnicodeError:
                     raise JsonError("text that is not UTF-8 near byte %d" % (self.base + self.i))
+                if self.unique and key in result:
+                    raise JsonError("the key %s is here twice (a JSON object names each key once) at byte %d" % (_quoted(key), at))
+                result[key] = value
             if self.after(125, "expected ',' or '}'"):
                 return result
 
@@ -386,9 +391,15 @@ def describe_body(data):
     return "the text " + clip(head, 60, "'", True)
 
 
-def loads(data, keep=None):
+def _quoted(text):
+    return '"%s"' % (text if len(text) <= 40 else text[:40] + "...")
+
+
+def loads(data, keep=None, unique=False):
     """Parse the JSON ``data`` (bytes or str), keeping only object keys in ``keep``
-    (a set; None keeps everything).  Raises JsonError saying what is wrong."""
+    (a set; None keeps everything); ``unique``: a key twice in one object is an
+    error (files people write), not the last one winning.  Raises JsonError
+    saying what is wrong."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     elif data and max(data) >= 0x80:
@@ -397,7 +408,7 @@ def loads(data, keep=None):
         bad = utf8_error(bytes(data))
         if bad is not None:
             raise JsonError("text that is not UTF-8 at byte %d" % bad)
-    return _Reader(data, None, keep).document()
+    return _Reader(data, None, keep, unique).document()
 
 
 def load(stream, keep=None):

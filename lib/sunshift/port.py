@@ -144,7 +144,11 @@ FLOAT_TYPECODE = "d" if 1.0 + 2.0**-40 != 1.0 else "f"
 
 # --- files -----------------------------------------------------------------
 
+_S_IFMT = const(0xF000)
 _S_IFDIR = const(0x4000)
+_S_IFREG = const(0x8000)
+_EACCES = const(13)
+_ELOOP = (40, 62)  # "too many levels of symbolic links": Linux, BSD and macOS
 
 
 def file_size(path):
@@ -158,9 +162,52 @@ def file_size(path):
 def is_dir(path):
     """True if ``path`` is a directory."""
     try:
-        return (os.stat(path)[0] & _S_IFDIR) != 0
+        return (os.stat(path)[0] & _S_IFMT) == _S_IFDIR
     except OSError:
         return False
+
+
+def path_kind(path):
+    """What is at ``path`` (symbolic links followed), found with stat alone:
+    nothing is opened, since opening a FIFO waits for a writer for ever.
+
+    ("file", size) for a regular file, ("dir", 0), ("other", 0) for a FIFO, a
+    device or a socket, or (None, why) when nothing usable is there: why is
+    "missing", "dangling" (a symbolic link to nothing), "loop" (a loop of
+    symbolic links) or "denied"."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        # Error numbers differ between systems (the WebAssembly build's ENOENT
+        # is 44), so a link is told by lstat, which does not follow it.
+        code = e.args[0] if e.args else None
+        lstat = getattr(os, "lstat", None)  # not on a board, which has no symbolic links
+        if lstat is not None:
+            try:
+                lstat(path)
+                return None, "loop" if code in _ELOOP else "dangling"
+            except OSError:
+                pass
+        return None, "denied" if code == _EACCES else "missing"
+    mode = st[0] & _S_IFMT
+    if mode == _S_IFREG:
+        return "file", st[6]
+    return ("dir" if mode == _S_IFDIR else "other"), 0
+
+
+def kind_words(kind):
+    """A path_kind answer that is not a file, in the words of an error message."""
+    if kind == "missing":
+        return "no such file"
+    if kind == "dangling":
+        return "a symbolic link to a file that does not exist"
+    if kind == "loop":
+        return "a loop of symbolic links"
+    if kind == "dir":
+        return "a folder, not a file"
+    if kind == "other":
+        return "not a regular file (a FIFO, a device or a socket); only plain files are read"
+    return "permission denied"
 
 
 def list_dir(path):
@@ -175,10 +222,17 @@ def join(folder, name):
     return folder + "/" + name
 
 
-def read_bytes(path):
-    """The whole file as bytes."""
+def read_bytes(path, size=None):
+    """The whole file as bytes.  ``size``: its size as path_kind found it, so
+    the read takes one buffer of that size (MicroPython allocates what read(n)
+    asks for, before it reads) and a file that grew since is OSError."""
     with open(path, "rb") as f:
-        return f.read()
+        if size is None:
+            return f.read()
+        data = f.read(size + 1)
+    if len(data) > size:
+        raise OSError("the file grew while it was read")
+    return data
 
 
 def read_text(path):

@@ -34,20 +34,39 @@ def compile_sources(sources):
 
 
 def rule_files(paths):
-    """Expand ``paths`` (files, or folders holding *.rules files) into ([file], [Problem])."""
+    """Expand ``paths`` (files, or folders holding *.rules files) into ([file], [Problem]).
+
+    Only regular files are taken, found with stat before anything is opened: a
+    FIFO would block the reader for ever, a dangling symbolic link or a loop of
+    them is a problem of its own.  Folders are not walked into, so a link to
+    a folder above cannot make a loop."""
     files = []
     problems = []
     for path in paths:
-        if port.is_dir(path):
-            found = [port.join(path, name) for name in port.list_dir(path) if name.endswith(".rules")]
+        kind, size = port.path_kind(path)
+        if kind == "dir":
+            found = 0
+            for name in port.list_dir(path):
+                if name.endswith(".rules"):
+                    found += 1
+                    _take(port.join(path, name), files, problems)
             if not found:
                 problems.append(Problem(path, 1, 1, "no .rules files in this folder"))
-            files += found
-        elif port.file_size(path) is None:
+        elif kind is None and size == "missing":
             problems.append(Problem(path, 1, 1, "no such file or folder"))
         else:
-            files.append(path)
+            _take(path, files, problems)
     return files, problems
+
+
+def _take(path, files, problems):
+    # A rule file at ``path`` into files, or why not into problems.
+    kind, size = port.path_kind(path)
+    if kind == "file":
+        files.append(path)
+    else:
+        words = port.kind_words(size if kind is None else kind)
+        problems.append(Problem(path, 1, 1, words + ("; remove it, or point it at a rule file" if kind is None else "")))
 
 
 def load(paths):
@@ -59,12 +78,15 @@ def load(paths):
     files, problems = rule_files(paths)
     sources = []
     for path in files:
-        size = port.file_size(path)
-        if size > MAX_FILE_BYTES:
+        kind, size = port.path_kind(path)
+        if kind != "file":  # gone or replaced since it was listed
+            problems.append(Problem(path, 1, 1, port.kind_words(size if kind is None else kind)))
+            continue
+        if size > MAX_FILE_BYTES:  # checked before it is opened: a huge file is never read
             problems.append(Problem(path, 1, 1, "the file is %d bytes; rule files are limited to %d (MAX_FILE_BYTES)" % (size, MAX_FILE_BYTES)))
             continue
         try:
-            sources.append((path, port.read_bytes(path)))
+            sources.append((path, port.read_bytes(path, size)))
         except OSError as e:
             problems.append(Problem(path, 1, 1, "cannot read the file (%s)" % e))
     try:
