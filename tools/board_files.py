@@ -39,9 +39,14 @@ BOARD_FOLDERS = ("lang", "core", "net", "devices", "site", "board")
 # and its start imports the loader of compiled rules inside a function (and
 # forgets it after: it has no use once the rules run, and comes back for a
 # reload).  The state file's snapshot code is imported the same way, for each
-# save, restore and reload.
-ENTRY = ("__init__", "board/supervisor", "lang/compiled", "core/snapshot")
-START_IMPORTS = (("board/supervisor", "lang/compiled"), ("site/state", "core/snapshot"), ("site/runner", "core/snapshot"))
+# save, restore and reload, and the config's schema for each check of a config.
+ENTRY = ("__init__", "board/supervisor", "lang/compiled", "core/snapshot", "site/schema")
+START_IMPORTS = (
+    ("board/supervisor", "lang/compiled"),
+    ("site/state", "core/snapshot"),
+    ("site/runner", "core/snapshot"),
+    ("site/config", "site/schema"),
+)
 # The site's MQTT side: the runner imports it inside a function, for a site with
 # a device over MQTT.
 MQTT_SIDE = ("site/mqtt",)

@@ -76,7 +76,10 @@ def section():
         defaults = "poll every %s, timeout %s" % (format_duration(cls.POLL), format_duration(cls.TIMEOUT))
         if cls.STALE_AFTER:
             defaults += ", stale after %s" % format_duration(cls.STALE_AFTER)
-        out.append("Read over %s; config keys %s; %s." % (" or ".join(transports), ", ".join("`%s`" % k for k in cls.CONFIG_KEYS), defaults))
+        keys = ["type"] + [k if isinstance(k, str) else k[0] for k in cls.CONFIG_KEYS if isinstance(k, str) or k[1] != "secret"]
+        secrets = [k[0] for k in cls.CONFIG_KEYS if not isinstance(k, str) and k[1] == "secret"]
+        where = "; secrets %s" % ", ".join("`%s`" % k for k in secrets) if secrets else ""
+        out.append("Read over %s; config keys %s%s; %s." % (" or ".join(transports), ", ".join("`%s`" % k for k in keys), where, defaults))
         out += ["", "| signal | unit |", "|---|---|"]
         for pattern, unit in cls.SIGNALS:
             out.append("| %s | %s |" % (shown(kind, pattern, cls.CHOICES), UNITS.get(unit, unit)))

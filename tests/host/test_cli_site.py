@@ -31,10 +31,12 @@ def sunshift(*args, timeout=60):
 def write_site(tmp_path, envoy, evcc, ems=None):
     (tmp_path / "site.rules").write_text(RULES)
     devices = {"envoy": {"url": envoy.url, "insecure_tls": True, "poll": 0.2}, "evcc": {"url": evcc.url, "poll": 0.2}}
+    secrets = {"envoy": {"token": envoy.token}}
     if ems:
         devices["emsesp"] = {"url": ems.url}
+        secrets["emsesp"] = {"token": "test-emsesp-token"}  # a section for a device the config lacks is refused
     (tmp_path / "site.json").write_text(json.dumps({"rules": str(tmp_path / "site.rules"), "devices": devices}))
-    (tmp_path / "secrets.json").write_text(json.dumps({"envoy": {"token": envoy.token}, "emsesp": {"token": "test-emsesp-token"}}))
+    (tmp_path / "secrets.json").write_text(json.dumps(secrets))
     return str(tmp_path / "site.json")
 
 

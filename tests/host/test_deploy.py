@@ -395,6 +395,21 @@ def test_a_config_that_does_not_load_stops_everything(rig):
     assert not rig.log.exists()
 
 
+def test_a_config_or_secrets_value_the_schema_refuses_stops_the_deploy(rig):
+    # "false" in quotes was taken as true: the board would have skipped certificate checks.
+    text = rig.config.read_text()
+    rig.config.write_text(text.replace('"insecure_tls": true', '"insecure_tls": "false"'))
+    done = rig.run("--config-only")
+    assert done.returncode == 1 and not rig.log.exists() and "Traceback" not in done.stderr
+    assert 'site.json: devices.envoy.insecure_tls: true or false (JSON, without quotes), not "false"' in done.stderr
+    rig.config.write_text(text)
+    rig.secrets.write_text(json.dumps({"envoy": {"token": 31337}, "mqtt": {"password": SECRET}}))
+    done = rig.run("--config-only")
+    assert done.returncode == 1 and not rig.log.exists()
+    assert "secrets.json: envoy.token: a text in quotes; this is a number" in done.stderr
+    assert "31337" not in done.stderr and SECRET not in done.stderr
+
+
 def test_a_config_or_secrets_file_larger_than_a_board_reads_is_refused(rig):
     text = rig.config.read_text()
     rig.config.write_text("// " + "x" * 17000 + "\n" + text)
@@ -445,17 +460,17 @@ def test_mpy_files_are_version_6_and_the_sizes_are_printed(rig):
 
 
 def _traceback(tmp_path, line_numbers):
-    """The traceback of config.seconds refusing a value, from .mpy files run by MicroPython."""
+    """The traceback of schema.seconds refusing a value, from .mpy files run by MicroPython."""
     mpy_cross = deploy.find_tool("mpy-cross")
     build = tmp_path / ("lines" if line_numbers else "plain")
-    modules = [name + ".py" for name in board_files._closure(PACKAGE, ["__init__", "site/config"])]
+    modules = [name + ".py" for name in board_files._closure(PACKAGE, ["__init__", "site/schema"])]
     deploy.compile_package(mpy_cross, str(build), modules, line_numbers)
     script = tmp_path / "raise.py"
     script.write_text(
-        "import sys\nfrom sunshift.site import config\n"
-        "assert config.__file__.endswith('.mpy'), config.__file__\n"
-        "try:\n    config.seconds('site.json', 'poll', 'soon')\n"
-        "except config.ConfigError as e:\n    sys.print_exception(e)\n"
+        "import sys\nfrom sunshift.site import schema\n"
+        "assert schema.__file__.endswith('.mpy'), schema.__file__\n"
+        "try:\n    schema.seconds('site.json', 'poll', 'soon')\n"
+        "except schema.ConfigError as e:\n    sys.print_exception(e)\n"
     )
     done = subprocess.run(["node", os.path.join(TOOLS, "mprun.mjs"), "--mpy", str(build / "lib"), str(script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -464,11 +479,11 @@ def _traceback(tmp_path, line_numbers):
 
 def test_copied_mpy_files_leave_out_line_numbers_unless_asked(tmp_path):
     # Level 3: tracebacks name file and function, at "line 1"; --line-numbers keeps the line.
-    with open(os.path.join(PACKAGE, "site", "config.py"), encoding="utf-8") as f:
+    with open(os.path.join(PACKAGE, "site", "schema.py"), encoding="utf-8") as f:
         raising = [n for n, text in enumerate(f, 1) if "is not a duration (a number of seconds" in text]
     assert len(raising) == 1
-    assert 'File "sunshift/site/config.py", line 1, in seconds' in _traceback(tmp_path, False)
-    assert 'File "sunshift/site/config.py", line %d, in seconds' % raising[0] in _traceback(tmp_path, True)
+    assert 'File "sunshift/site/schema.py", line 1, in seconds' in _traceback(tmp_path, False)
+    assert 'File "sunshift/site/schema.py", line %d, in seconds' % raising[0] in _traceback(tmp_path, True)
     sizes = {}
     for flag in (False, True):
         sizes[flag] = sum(size for _, size in deploy.compile_package(deploy.find_tool("mpy-cross"), str(tmp_path / str(flag)), ["lang/syntax.py"], flag))
@@ -724,6 +739,8 @@ def test_imports_inside_functions_in_board_folders_are_the_ones_the_deploy_knows
     assert sorted(lazy) == [
         ("board/supervisor", "lang/__init__"),
         ("board/supervisor", "lang/compiled"),
+        ("site/config", "site/__init__"),
+        ("site/config", "site/schema"),
         ("site/runner", "core/__init__"),
         ("site/runner", "core/snapshot"),
         ("site/runner", "lang/ruleset"),
@@ -732,8 +749,13 @@ def test_imports_inside_functions_in_board_folders_are_the_ones_the_deploy_knows
         ("site/state", "core/snapshot"),
     ]
     assert list(board_files.MQTT_SIDE) == ["site/mqtt"] and board_files.HOST_ONLY_IMPORTS == (("site/runner", "lang/ruleset"),)
-    assert board_files.START_IMPORTS == (("board/supervisor", "lang/compiled"), ("site/state", "core/snapshot"), ("site/runner", "core/snapshot"))
-    assert "lang/compiled" in board_files.ENTRY and "core/snapshot" in board_files.ENTRY
+    assert board_files.START_IMPORTS == (
+        ("board/supervisor", "lang/compiled"),
+        ("site/state", "core/snapshot"),
+        ("site/runner", "core/snapshot"),
+        ("site/config", "site/schema"),
+    )
+    assert "lang/compiled" in board_files.ENTRY and "core/snapshot" in board_files.ENTRY and "site/schema" in board_files.ENTRY
 
 
 def test_adapters_are_imported_by_name_only_when_a_site_has_them():

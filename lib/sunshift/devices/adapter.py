@@ -13,9 +13,18 @@ the deploy and docs/signals.md (devices/kinds.py lists the kinds):
   :meth:`Adapter.setting` finds a target's entry, so what the table does not
   list is refused before anything is sent, and :meth:`Adapter.check_value`
   checks a value of that kind.
-* ``CONFIG_KEYS``, ``POLL``, ``TIMEOUT``, ``STALE_AFTER``: its entry in the
-  site config, checked by :meth:`Adapter.configure` with the checker the
-  config hands it (site/config.py).
+* ``CONFIG_KEYS``: its entry in the site config and its section of the
+  secrets file, one schema for both: (key, kind[, a[, b]]) tuples, checked by
+  site/config.py before :meth:`Adapter.configure` sees the entry.  Kinds:
+  ``"duration"`` seconds or a text like "2m", from a to b; ``"int"`` a whole
+  number from a to b; ``"bool"`` JSON true or false, nothing else; ``"text"``;
+  ``"url"`` http:// or https:// with a host; ``"topic"`` an MQTT topic;
+  ``"word"`` one of the words a; ``"words"`` a list of them; ``"entities"``
+  a list of "device/entity" paths whose device is one of a; ``"object"``
+  ({...}, configure checks inside); ``"secret"`` a text that lives in the
+  secrets file, under the device's name, never in the config.  A bare name
+  is a key configure checks alone.  Keys not listed are refused.
+* ``POLL``, ``TIMEOUT``, ``STALE_AFTER``: the defaults of those keys.
 
 A pattern is dotted parts: a word as written; ``<n>`` a whole number (a
 loadpoint); ``<name>`` any one name (a vehicle, an alias in the config);
@@ -29,6 +38,15 @@ with hasattr.
 
 from .. import port
 from ..errors import DeviceError
+from ..port import const
+
+# The bounds of the durations every kind shares (docs/config.md): a poll from
+# 50 ms (a device on loopback in the tests) to a day; a request's timeout from
+# 0.1 s to 5 minutes; a value fresh for 1 s to a day.  Anything beyond is a
+# mistake (1e308 s, infinity), refused when the config is read.
+DAY = const(86400)
+STALE_KEY = ("stale_after", "duration", 1, DAY)  # the site's own stale_after too
+TRANSPORT_KEY = ("transport", "word", ("rest", "mqtt"))
 
 
 def flatten(value, prefix, out, max_list=16):
@@ -94,7 +112,9 @@ class Adapter:
     SIGNALS = ()
     TARGETS = ()
     CHOICES = ()
-    CONFIG_KEYS = ("type", "url", "poll", "timeout", "stale_after")
+    # The keys every kind has (Adapter.COMMON_KEYS in a kind's CONFIG_KEYS).
+    COMMON_KEYS = (("poll", "duration", 0.05, DAY), ("timeout", "duration", 0.1, 300), STALE_KEY)
+    CONFIG_KEYS = (("url", "url"),) + COMMON_KEYS + (("token", "secret"),)
     POLL = 5
     TIMEOUT = port.TIMEOUT
     STALE_AFTER = None
@@ -114,14 +134,11 @@ class Adapter:
         """The checked config entry (a dict) of a local device read over REST or MQTT;
         ``check`` is the config's checker for this entry (site/config.Check)."""
         device = check.common(cls.CONFIG_KEYS, cls.POLL, cls.STALE_AFTER, cls.TIMEOUT)
-        transport = check.spec.get("transport", "rest")
-        if transport not in ("rest", "mqtt"):
-            check.fail("'rest' or 'mqtt', not %r" % transport, "transport")
+        transport = device.get("transport", "rest")
         if transport == "mqtt" and not check.has_mqtt:
             check.fail('transport mqtt needs an "mqtt": {"host": ...} section')
-        if transport == "rest" and not check.spec.get("url"):
-            check.fail('needs "url", like "http://192.168.1.20"')
-        device["token"] = check.secret("token")
+        if transport == "rest" and not device.get("url"):
+            check.fail('needs "url", like "%s"' % cls.URL_EXAMPLE)
         return device
 
     @classmethod

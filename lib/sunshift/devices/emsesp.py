@@ -17,7 +17,7 @@ REST adapter and what both transports share; the MQTT one is
 """
 
 from ..errors import DeviceError, ValueRefused, clip, clip_repr
-from .adapter import Adapter, flatten
+from .adapter import TRANSPORT_KEY, Adapter, flatten
 from .webapi import WebApi
 
 DEVICES = ("boiler", "thermostat", "mixer", "heatpump", "solar", "switch", "controller", "pump", "ventilation", "heatsource", "water")
@@ -71,7 +71,14 @@ class EmsEsp(Adapter):
     TARGETS = (("<device>.*", "entity"),)
     CHOICES = (("device", DEVICES),)
     NOT_WRITABLE = "not an EMS-ESP entity (like emsesp.boiler.dhw.seltemp)"
-    CONFIG_KEYS = ("type", "url", "transport", "base", "devices", "entities", "poll", "timeout", "stale_after")
+    CONFIG_KEYS = (
+        ("url", "url"),
+        TRANSPORT_KEY,
+        ("base", "topic"),
+        ("devices", "words", DEVICES),
+        ("entities", "entities", DEVICES),
+        ("token", "secret"),
+    ) + Adapter.COMMON_KEYS
     POLL = 10
     URL_EXAMPLE = "http://ems-esp.local"
 

@@ -130,9 +130,20 @@ class Enode(Adapter):
     # Its entry in the config (docs/enode.md) and the defaults: Enode's cloud
     # refreshes its data about every 10 minutes, so asking every two minutes is
     # polite, and its data is fresh for half an hour (its lastSeen).
-    CONFIG_KEYS = ("type", "environment", "api_url", "token_url", "user", "version") + KINDS
-    CONFIG_KEYS += ("refresh_after", "insecure_tls", "poll", "timeout", "stale_after")
-    CONFIG_KEYS += ("home_location", "charge_away")
+    # The schema (devices/adapter.py); the bare names (the kinds' aliases, the
+    # home) are checked by configure.
+    CONFIG_KEYS = (
+        ("environment", "word", ("production", "sandbox")),
+        ("api_url", "url"),
+        ("token_url", "url"),
+        ("user", "text"),
+        ("version", "text"),
+        ("refresh_after", "duration", 10, 86400),
+        ("insecure_tls", "bool"),
+        ("client_id", "secret"),
+        ("client_secret", "secret"),
+    )
+    CONFIG_KEYS += Adapter.COMMON_KEYS + KINDS + ("home_location", "charge_away")
     POLL = 120
     STALE_AFTER = 1800
     TIMEOUT = 10

@@ -299,7 +299,7 @@ class Envoy(Adapter):
         ("net_consumption", "W"),
         ("net_consumption.L<n>", "W"),
     )
-    CONFIG_KEYS = ("type", "url", "insecure_tls", "poll", "timeout", "stale_after")
+    CONFIG_KEYS = (("url", "url"), ("insecure_tls", "bool"), ("token", "secret")) + Adapter.COMMON_KEYS
     URL_EXAMPLE = "https://192.168.1.20"
 
     def __init__(self, name, url, token=None, insecure=False, timeout=Adapter.TIMEOUT, session=None):

@@ -17,7 +17,7 @@ is ``evcc_mqtt.EvccMqtt``, on a board only when evcc is read over MQTT.
 """
 
 from ..errors import DeviceError, ValueRefused, clip, clip_repr
-from .adapter import Adapter, flatten
+from .adapter import TRANSPORT_KEY, Adapter, flatten
 from .webapi import WebApi
 
 MODES = ("off", "pv", "minpv", "now", "smart")
@@ -190,7 +190,7 @@ class Evcc(Adapter):
         ("vehicles.<name>.planSoc", "plan"),
     )
     NOT_WRITABLE = "not a writable evcc setting (docs/signals.md lists them)"
-    CONFIG_KEYS = ("type", "url", "transport", "topic", "poll", "timeout", "stale_after")
+    CONFIG_KEYS = (("url", "url"), TRANSPORT_KEY, ("topic", "topic")) + Adapter.COMMON_KEYS  # no token: evcc's API has none
     URL_EXAMPLE = "http://evcc.local:7070"
 
     def __init__(self, name, url=None, timeout=Adapter.TIMEOUT, session=None):

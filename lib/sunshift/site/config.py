@@ -3,26 +3,27 @@
 Both are JSON; lines starting with `//` are comments (the shipped example is
 commented).  Tokens and passwords live only in the secrets file: a config
 that holds one is refused, so it can be shared or pasted into a forum safely.
-docs/config.md documents every key.
+Both files are checked whole against one schema (site/schema.py) before
+anything starts; each problem is ``file: key: message``.  docs/config.md
+documents every key, its bounds and every message.
 """
 
 from .. import jsonpick, port
-from ..devices import kinds
 from ..errors import ConfigError
-from ..text import parse_duration
+from ..port import const
 
-SECRET_KEYS = ("token", "password", "secret", "api_key", "apikey", "client_secret")
-TOP_KEYS = ("rules", "timezone", "stale_after", "mqtt", "devices", "log_level", "state")
 # Where `run` keeps the engine's state (docs/service.md), beside the config.
 STATE_FILE = "sunshift.state.json"
-MQTT_KEYS = ("host", "port", "username", "client_id", "keepalive", "status_topic")
-# The board's Wi-Fi, in the secrets file: {"wifi": {"ssid": "...", "password": "..."}}.
-WIFI_KEYS = ("ssid", "password")
+# The largest config or secrets file read at all, checked with stat before it
+# is opened: the example config is under 2 KB, and a 50 MB one took 42 s and
+# 372 MB before it was refused.
+MAX_FILE_BYTES = const(1024 * 1024)
 # The largest config and secrets files a board reads.  Reading one takes about
 # three times its size at once (the bytes, the text, the text without its
 # comments); the example config is under 2 KB, the example secrets under 1 KB.
 # tools/deploy.py refuses larger files, so a board only meets one copied by hand.
 BOARD_LIMITS = {"config": 16 * 1024, "secrets": 8 * 1024}
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark, which some editors put first
 
 
 def strip_comments(text):
@@ -35,9 +36,11 @@ def strip_comments(text):
 
 
 def _position(text, offset):
-    line = text.count("\n", 0, offset) + 1
-    start = text.rfind("\n", 0, offset) + 1
-    return line, offset - start + 1
+    # Line and column of the byte ``offset`` of ``text`` (str), columns in characters.
+    data = text.encode("utf-8")
+    line = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    return line, len(data[start:offset].decode("utf-8", "replace")) + 1
 
 
 def board_limit(path, what):
@@ -53,19 +56,31 @@ def board_limit(path, what):
 def read_json(path, what, board=False):
     """The JSON object in ``path`` (comments allowed), or ConfigError naming the place.
 
-    ``board``: refuse a file larger than a board reads (board_limit) before reading it."""
+    The file must be a regular file of at most MAX_FILE_BYTES, checked before it
+    is opened (a FIFO would block, a huge file fill the memory); ``board``:
+    at most what a board reads (board_limit).  A leading UTF-8 byte order mark
+    is skipped; a key twice in one object is an error."""
+    kind, size = port.path_kind(path)
+    if kind is None and size == "missing":
+        raise ConfigError("%s: cannot read the %s file (does it exist?)" % (path, what))
+    if kind != "file":
+        raise ConfigError("%s: cannot read the %s file: %s" % (path, what, port.kind_words(size if kind is None else kind)))
     if board:
         board_limit(path, what)
+    if size > MAX_FILE_BYTES:
+        raise ConfigError("%s: the %s file is %d bytes; at most %d (1 MB) are read" % (path, what, size, MAX_FILE_BYTES))
     try:
-        raw = port.read_bytes(path)
-    except OSError:
-        raise ConfigError("%s: cannot read the %s file (does it exist?)" % (path, what))
+        raw = port.read_bytes(path, size)
+    except OSError as e:
+        raise ConfigError("%s: cannot read the %s file (%s)" % (path, what, e))
+    if raw[:3] == _BOM:
+        raw = raw[3:]
     try:
         text = strip_comments(raw.decode("utf-8"))
     except UnicodeError:
         raise ConfigError("%s: the %s file is not UTF-8 text" % (path, what))
     try:
-        data = jsonpick.loads(text)
+        data = jsonpick.loads(text, None, True)
     except jsonpick.JsonError as e:
         message = str(e)
         at = message.rfind("at byte ")
@@ -80,73 +95,30 @@ def read_json(path, what, board=False):
     return data
 
 
-def seconds(path, where, value):
-    """A duration from the config: a number of seconds or a text like "2m"."""
-    if isinstance(value, str):
-        parsed = parse_duration(value)
-        if parsed is None:
-            raise ConfigError('%s: %s: %r is not a duration (a number of seconds, or "90s", "5m")' % (path, where, value))
-        return parsed
-    if type(value) is bool or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError("%s: %s: %r is not a duration above zero" % (path, where, value))
-    return value
-
-
-def _check_keys(path, where, data, allowed):
-    for key in data:
-        low = key.lower()
-        if low in SECRET_KEYS:
-            raise ConfigError("%s: %s.%s: secrets go in the secrets file, not in the config (see docs/config.md)" % (path, where, key))
-        if key not in allowed:
-            raise ConfigError("%s: %s: unknown key %r (known: %s)" % (path, where, key, ", ".join(allowed)))
-
-
 class Site:
     """A checked site config plus its secrets."""
 
     def __init__(self, data, secrets, path="site.json", secrets_path="secrets.json"):
         self.path = path
-        _check_keys(path, "the top level", data, TOP_KEYS)
-        rules = data.get("rules", "rules")
-        if isinstance(rules, str):
-            rules = [rules]
+        self.secrets_path = secrets_path
+        # The schema's code is needed only now: imported for the check and
+        # forgotten after it, it leaves a board's heap to the running site.
+        from . import schema
+
+        try:
+            top, self.devices = schema.check_site(data, secrets, path, secrets_path)
+        finally:
+            del schema
+            port.unload("sunshift.site.schema")
+        rules = top.get("rules", ["rules"])
         self.rules_as_written = rules
         # Paths in the config are the config file's: the same wherever `run` starts.
         self.rules = [beside(path, p) for p in rules]
-        state = data.get("state", STATE_FILE)
-        if not isinstance(state, str) or not state:
-            raise ConfigError('%s: state: the path of the state file, like "%s"' % (path, STATE_FILE))
-        self.state = beside(path, state)
-        self.timezone = data.get("timezone", "local")
-        self.stale_after = seconds(path, "stale_after", data.get("stale_after", 120))
-        self.log_level = data.get("log_level", "info")
-        self.mqtt = None
-        mqtt = data.get("mqtt")
-        if mqtt is not None:
-            if not isinstance(mqtt, dict) or "host" not in mqtt:
-                raise ConfigError('%s: mqtt: needs at least {"host": "..."}' % path)
-            _check_keys(path, "mqtt", mqtt, MQTT_KEYS)
-            self.mqtt = dict(mqtt)
-            self.mqtt["password"] = secret(secrets, "mqtt", "password")
-        devices = data.get("devices")
-        if not isinstance(devices, dict) or not devices:
-            raise ConfigError('%s: devices: list at least one device, like "envoy": {"type": "envoy", "url": "https://..."}' % path)
-        self.devices = {}
-        for name in devices:
-            self.devices[name] = self._device(name, devices[name], secrets)
-
-    def _device(self, name, spec, secrets):
-        where = "devices." + name
-        if "." in name or not name:
-            raise ConfigError("%s: %s: a device name has no dots (it is the first part of signal names)" % (self.path, where))
-        if not isinstance(spec, dict):
-            raise ConfigError("%s: %s: must be an object" % (self.path, where))
-        kind = spec.get("type", name if name in kinds.names() else None)
-        if kind not in kinds.names():
-            raise ConfigError("%s: %s: unknown type %r (one of %s)" % (self.path, where, kind, ", ".join(kinds.names())))
-        # The adapter checks its own entry: it knows its keys and defaults, and
-        # a board deployed without it says so (ModuleMissing) rather than guess.
-        return kinds.adapter_class(kind, "rest", name).configure(Check(self, where, name, kind, spec, secrets))
+        self.state = beside(path, top.get("state", STATE_FILE))
+        self.timezone = top.get("timezone", "local")
+        self.stale_after = top.get("stale_after", 120)
+        self.log_level = top.get("log_level", "info")
+        self.mqtt = top.get("mqtt")
 
     def max_ages(self):
         """{device name: stale_after} for devices that set their own."""
@@ -155,46 +127,6 @@ class Site:
             if "stale_after" in device:
                 out[name] = device["stale_after"]
         return out
-
-
-class Check:
-    """What a device's adapter checks its config entry with (Adapter.configure):
-    the entry (``spec``), its name, and errors that name the file and the key."""
-
-    def __init__(self, site, where, name, kind, spec, secrets):
-        self.path = site.path
-        self.where = where  # "devices.<name>"
-        self.name = name
-        self.kind = kind
-        self.spec = spec
-        self.secrets = secrets
-        self.has_mqtt = site.mqtt is not None
-
-    def fail(self, message, key=None):
-        """Raise ConfigError: "site.json: devices.evcc.transport: <message>"."""
-        raise ConfigError("%s: %s%s: %s" % (self.path, self.where, "" if key is None else "." + key, message))
-
-    def seconds(self, key, default):
-        """A duration under ``key`` (seconds, or a text like "2m"), or ``default``."""
-        return seconds(self.path, self.where + "." + key, self.spec.get(key, default))
-
-    def secret(self, key):
-        """The text under the device's name and ``key`` in the secrets, or None."""
-        return secret(self.secrets, self.name, key)
-
-    def common(self, keys, poll, stale_after=None, timeout=port.TIMEOUT):
-        """The entry with the keys every kind shares checked: only ``keys`` in it,
-        poll, timeout and stale_after (the arguments are the kind's defaults)."""
-        _check_keys(self.path, self.where, self.spec, keys)
-        device = dict(self.spec)
-        device["type"] = self.kind
-        device["poll"] = self.seconds("poll", poll)
-        device["timeout"] = self.seconds("timeout", timeout)
-        if "stale_after" in self.spec:
-            device["stale_after"] = self.seconds("stale_after", None)
-        elif stale_after:
-            device["stale_after"] = stale_after
-        return device
 
 
 def folder_of(path):
@@ -228,8 +160,8 @@ def wifi(secrets, path="secrets.json"):
     if not isinstance(block, dict) or not isinstance(block.get("ssid"), str) or not block["ssid"]:
         raise ConfigError('%s: wifi: the board needs {"ssid": "your network", "password": "..."} here' % path)
     for key in block:
-        if key not in WIFI_KEYS:
-            raise ConfigError("%s: wifi: unknown key %r (known: %s)" % (path, key, ", ".join(WIFI_KEYS)))
+        if key not in ("ssid", "password"):
+            raise ConfigError("%s: wifi: unknown key %r (known: ssid, password)" % (path, key))
     password = block.get("password", "")
     if not isinstance(password, str):
         raise ConfigError("%s: wifi.password: must be a text in quotes" % path)
@@ -245,6 +177,6 @@ def load(path, secrets_path=None):
     if secrets_path is None:
         secrets_path = port.join(folder_of(path), "secrets.json")
     secrets = {}
-    if port.file_size(secrets_path) is not None:
+    if port.path_kind(secrets_path) != (None, "missing"):
         secrets = read_json(secrets_path, "secrets")
     return Site(data, secrets, path, secrets_path)
