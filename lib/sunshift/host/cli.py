@@ -7,7 +7,7 @@ demo); options holds what they share.
 import sys
 
 from .. import VERSION
-from ..errors import RuleError
+from ..errors import RuleError, SunshiftError
 from ..lang import ruleset
 from .cli_sim import cmd_scenario, cmd_sim
 from .cli_site import cmd_demo, cmd_read, cmd_run
@@ -19,6 +19,10 @@ USAGE = """usage: sunshift <command> [options]
 commands:
   check PATH...       check rule files (a folder means every *.rules in it);
                       prints path:line:col: message per problem, exit 1 on errors
+      --config FILE             check a site config and its secrets too (file: key:
+                                message per problem), and its rules unless PATHs
+                                are given, against its devices
+      --secrets FILE            the secrets (default: secrets.json beside the config)
   sim                 replay rules on virtual time, no devices; one JSON line per
                       decision, the day's figures on stderr:
       --rules PATH...           rule files or folders (required)
@@ -70,8 +74,20 @@ commands:
 
 
 def cmd_check(args, out, err):
-    """`check PATH...`: 0 when every file is valid, 1 with path:line:col: lines otherwise."""
-    _, paths = parse_options(args, {})
+    """`check [--config FILE] PATH...`: 0 when every file is valid, 1 with
+    path:line:col: (rules) or file: key: (config) lines otherwise."""
+    options, paths = parse_options(args, {"--config": "one", "--secrets": "one"})
+    site = None
+    if "--config" in options:
+        from ..site import config
+
+        try:
+            site = config.load(options["--config"], options.get("--secrets"))
+        except SunshiftError as e:  # ConfigError; ModuleMissing on a bare install
+            write(out, str(e))
+            write(err, "1 error")
+            return 1
+        paths = paths or site.rules
     if not paths:
         raise UsageError("check needs at least one rule file or folder")
     try:
@@ -82,6 +98,18 @@ def cmd_check(args, out, err):
         write(err, "%d error%s" % (errors, "" if errors == 1 else "s"))
         return 1
     print_problems(rs.warnings, out)
+    if site is not None:
+        from ..site.runner import check_names
+
+        errors, warnings = check_names(rs, site.devices)
+        for line in warnings:
+            write(out, "%s: warning: %s" % (site.path, line))
+        for line in errors:
+            write(out, "%s: %s" % (site.path, line))
+        if errors:
+            write(err, "%d error%s" % (len(errors), "" if len(errors) == 1 else "s"))
+            return 1
+        write(out, "ok: %s: %d device%s (%s)" % (site.path, len(site.devices), "" if len(site.devices) == 1 else "s", ", ".join(sorted(site.devices))))
     files = len(rs.files)
     note = ""
     if rs.warnings:
