@@ -38,6 +38,7 @@ def test_a_good_config_with_defaults_and_secrets():
     assert s.devices["evcc"]["poll"] == 2 and s.devices["evcc"].get("token") is None
     assert s.rules == ["rules"] and s.stale_after == 120 and s.max_ages() == {"envoy": 30}
     assert s.timezone == "local" and s.log_level == "info" and s.mqtt is None
+    assert site(dict(GOOD, rules=[])).rules == []  # a config only `read` uses names no rules
 
 
 def test_mistakes_name_file_and_key():

@@ -202,9 +202,9 @@ def check_value(path, where, entry, value):
         return value
     if kind in ("text", "path"):
         return _text(path, where, value)
-    if kind == "paths":  # one path, or a list of them
+    if kind == "paths":  # one path, or a list of them (none: a config for `read`)
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items:
+        if not isinstance(items, list):
             fail(path, where, 'a rule file or folder in quotes, or a list of them, like "rules", not %s' % shown(value))
         for item in items:
             _text(path, where, item, "a rule file or folder in quotes")
