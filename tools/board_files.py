@@ -64,13 +64,13 @@ BOARD_CONFIG = "/config.json"
 BOARD_SECRETS = "/secrets.json"
 BOARD_ROOT = "/"
 
-# micropython-lib packages the board's backends import (net/mqtt, net/http),
-# installed with `mpremote mip install` or frozen.
-BOARD_LIBRARIES = ("umqtt.simple", "requests")
+# micropython-lib packages the board's backends import (net/mqtt), installed
+# with `mpremote mip install` or frozen.  net/http needs none: it is sunshift's
+# own client on the firmware's socket and tls modules.
+BOARD_LIBRARIES = ("umqtt.simple",)
 # The versions `deploy --libs` installs (mip's name@version): those the backends'
-# tests run on (tests/vendor/micropython-lib/README.md); requests 0.10, which
-# MicroPython 1.28 firmware bundles, is tested too.
-LIBRARY_VERSIONS = {"umqtt.simple": "1.8.0", "requests": "1.1.1"}
+# tests run on (tests/vendor/micropython-lib/README.md).
+LIBRARY_VERSIONS = {"umqtt.simple": "1.8.0"}
 
 
 class UnknownKind(ValueError):

@@ -6,7 +6,7 @@
     python3 tools/deploy.py --lib-only       compile the modules the config's devices need to .mpy and copy them
     python3 tools/deploy.py --all-modules    with the lib step: every board module, whatever the config
     python3 tools/deploy.py --config-only    check and push site.json and secrets.json
-    python3 tools/deploy.py --libs           install umqtt.simple and requests if missing
+    python3 tools/deploy.py --libs           install umqtt.simple if missing
     python3 tools/deploy.py --dry-run        print the mpremote commands, run none
 
 Nothing reaches the board unless the rules pass `check` and the config loads.
@@ -451,7 +451,7 @@ def parse_args(argv):
     p.add_argument(
         "--libs",
         action="store_true",
-        help="install umqtt.simple 1.8.0 and requests 1.1.1 with mip when the board lacks them (those its firmware has frozen in are left alone)",
+        help="install umqtt.simple 1.8.0 with mip when the board lacks it (one its firmware has frozen in is left alone)",
     )
     p.add_argument(
         "--frozen",

@@ -231,7 +231,7 @@ def test_full_deploy_on_an_empty_board_runs_every_step_in_order(rig):
     assert done.returncode == 0, done.stderr
     assert rig.commands() == connect(
         ["exec", "<probe>"],
-        ["mip", "install", "umqtt.simple@1.8.0", "requests@1.1.1"],
+        ["mip", "install", "umqtt.simple@1.8.0"],
         *mpy_copy(),
         ["fs", "mkdir", ":/rules"],
         *rules_copy(),
@@ -246,7 +246,7 @@ def test_full_deploy_on_an_empty_board_runs_every_step_in_order(rig):
     assert sorted(os.listdir(board / "rules")) == RULE_FILES
     assert (board / "secrets.json").read_text() == rig.secrets.read_text()
     assert (board / "config.json").read_text() == rig.config.read_text()
-    assert (board / "lib" / "umqtt" / "simple.mpy").exists() and (board / "lib" / "requests" / "__init__.mpy").exists()
+    assert (board / "lib" / "umqtt" / "simple.mpy").exists() and not (board / "lib" / "requests").exists()
     assert (board / "main.py").exists() and (board / "boot.py").exists()
 
 
@@ -286,18 +286,22 @@ def test_a_second_deploy_installs_nothing_again_and_removes_what_is_stale(rig):
 
 
 def test_libraries_frozen_into_the_firmware_are_not_installed(rig):
-    done = rig.run("--libs", FAKE_MPREMOTE_FROZEN="umqtt.simple requests")
+    done = rig.run("--libs", FAKE_MPREMOTE_FROZEN="umqtt.simple")
     assert done.returncode == 0, done.stderr
     assert rig.commands() == connect(["exec", "<probe>"])
-    done = rig.run("--libs", FAKE_MPREMOTE_FROZEN="umqtt.simple")
-    assert rig.commands() == connect(["exec", "<probe>"], ["mip", "install", "requests@1.1.1"])
     assert not (rig.board / "lib" / "umqtt").exists()
+    # Firmware without umqtt.simple gets it, whatever else it has; its requests is not looked at (net/http needs none).
+    done = rig.run("--libs", FAKE_MPREMOTE_FROZEN="requests")
+    assert done.returncode == 0, done.stderr
+    assert rig.commands() == connect(["exec", "<probe>"], ["mip", "install", "umqtt.simple@1.8.0"])
+    assert (rig.board / "lib" / "umqtt" / "simple.mpy").exists() and not (rig.board / "lib" / "requests").exists()
+    assert "requests" not in deploy.PROBE and "requests" not in deploy.PROBE_SHOWN
 
 
 def test_frozen_leaves_the_package_to_the_image_and_removes_old_copies(rig):
     assert rig.run("--lib-only", "--no-reset").returncode == 0
     rig.commands()
-    done = rig.run("--frozen", FAKE_MPREMOTE_FROZEN="umqtt.simple requests sunshift")
+    done = rig.run("--frozen", FAKE_MPREMOTE_FROZEN="umqtt.simple sunshift")
     assert done.returncode == 0, done.stderr
     removals = [["fs", "rm"] + [":/lib/sunshift/%s.mpy" % name[:-3] for name in names] for _, names in folders(SITE_MODULES)]
     assert rig.commands() == connect(
@@ -323,11 +327,11 @@ def test_the_deploy_fits_the_kind_of_board(rig):
     assert "board: 64 KB of heap (no PSRAM: a plain ESP32); sunshift not there yet" in done.stdout
     assert "this board has 64 KB of heap (no PSRAM); nothing was copied" in done.stderr and "deploy with --frozen" in done.stderr
     # --frozen on firmware without sunshift would leave the board without code.
-    done = rig.run("--frozen", FAKE_MPREMOTE_HEAP=plain, FAKE_MPREMOTE_FROZEN="umqtt.simple requests")
+    done = rig.run("--frozen", FAKE_MPREMOTE_HEAP=plain, FAKE_MPREMOTE_FROZEN="umqtt.simple")
     assert done.returncode == 1 and rig.commands() == connect(["exec", "<probe>"])
     assert "--frozen, but this board's firmware has no sunshift frozen in; nothing was copied" in done.stderr
     # The frozen image on a plain ESP32: the path for it.
-    done = rig.run("--frozen", FAKE_MPREMOTE_HEAP=plain, FAKE_MPREMOTE_FROZEN="umqtt.simple requests sunshift")
+    done = rig.run("--frozen", FAKE_MPREMOTE_HEAP=plain, FAKE_MPREMOTE_FROZEN="umqtt.simple sunshift")
     assert done.returncode == 0, done.stderr
     assert "board: 64 KB of heap (no PSRAM: a plain ESP32); sunshift frozen into its firmware" in done.stdout
     # A board with PSRAM and stock firmware: the copied package.
@@ -508,7 +512,7 @@ def test_dry_run_prints_the_commands_and_runs_none(rig):
     assert not rig.log.exists()
     lines = [line for line in done.stdout.splitlines() if line.startswith("mpremote ")]
     assert lines[0].startswith("mpremote connect auto exec '<probe")
-    assert "mpremote connect auto mip install umqtt.simple@1.8.0 requests@1.1.1    # only the missing ones" in lines
+    assert "mpremote connect auto mip install umqtt.simple@1.8.0    # only the missing ones" in lines
     assert "mpremote connect auto fs cp %s :/secrets.json" % os.path.relpath(rig.secrets, ROOT) in lines
     assert lines[-1] == "mpremote connect auto reset"
 
@@ -588,8 +592,8 @@ def test_the_firmware_manifest_freezes_the_board_folders():
 def test_the_stand_in_for_a_board_freezes_what_the_image_does():
     calls = run_manifest(os.path.join(ROOT, "tools", "proxy", "manifest.py"))
     assert calls["include"] == [(("libraries.py",), {}), (("../../firmware/package.py",), {})]
-    # ssl: the wrapper requests imports over the C module tls; an ESP32 image has it from its port.
-    assert sorted(args[0] for args, _ in calls["require"]) == sorted((*board_files.BOARD_LIBRARIES, "ssl"))
+    # No ssl: net/http imports the C module tls itself (umqtt.simple's own manifest brings micropython-lib's ssl along).
+    assert sorted(args[0] for args, _ in calls["require"]) == sorted(board_files.BOARD_LIBRARIES)
     assert frozen_modules(calls) == MODULES
 
 
