@@ -4,8 +4,8 @@
 
 Every `test_*` function of every tests/portable/test_*.py module runs, in name
 order, then those of tests/micropython/ (MicroPython only: sunshift's board
-backends on micropython-lib's code, vendored in tests/vendor, over scripted
-sockets); a failure prints its traceback.  The runner sets `exit_code` for mprun.
+backends over scripted sockets, MQTT on micropython-lib's umqtt.simple,
+vendored in tests/vendor); a failure prints its traceback.  The runner sets `exit_code` for mprun.
 """
 
 import gc

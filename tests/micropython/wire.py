@@ -66,7 +66,7 @@ class Conn:
         self.closed = False
         self.refuse = refuse
 
-    # -- the socket API used by requests and umqtt.simple
+    # -- the socket API used by sunshift's HTTP client and umqtt.simple
     def settimeout(self, seconds):
         self.timeout = seconds
 
@@ -230,7 +230,7 @@ class TlsStream:
 
 
 class Tls:
-    """Stands in for MicroPython's ``tls`` module (what requests imports for https)."""
+    """Stands in for MicroPython's ``tls`` module (what sunshift's HTTP client imports for https)."""
 
     PROTOCOL_TLS_CLIENT = 0
     CERT_NONE = 0
