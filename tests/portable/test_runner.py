@@ -5,6 +5,7 @@ import sys
 from replay import ReplaySession, ScriptedSession
 
 from sunshift import port
+from sunshift.errors import DeviceError
 from sunshift.site import config
 from sunshift.site.runner import Runner
 from support import rules
@@ -71,6 +72,31 @@ def test_the_first_decision_waits_for_every_device():
     assert runner.ready is False and fake.posts == [] and runner.engine.started is None
     runner.step(5, None, 5000)
     assert polls == [1] and runner.ready is True and fake.posts == ["off"] and runner.engine.started == 5
+
+
+def test_a_device_whose_requests_time_out_gets_no_writes_until_it_answers():
+    # On a board each try at a silent device costs its whole timeout, the loop's
+    # time; the setting waits for the device's next answer instead.
+    now = [0]
+    runner, fake, _lines = make(clock=lambda: now[0])
+    session = runner.adapters["evcc"].api.session
+    runner.step(0, None, 0)
+    assert fake.posts == ["off"]
+    session.fault = "timeout"
+    now[0] = 1000
+    runner.step(1, None, 1000)  # the poll times out
+    asked = len(session.requests)
+    try:
+        runner.write("evcc.loadpoints.1.mode", "pv")
+        raise AssertionError("written")
+    except DeviceError as e:
+        assert e.kind == "busy" and "while its requests time out" in str(e)
+    assert len(session.requests) == asked  # nothing was sent
+    session.fault = None
+    now[0] = 4000  # its poll (1 s) and the back-off (1 s) have passed
+    runner.step(4, None, 4000)
+    runner.write("evcc.loadpoints.1.mode", "pv")
+    assert fake.posts == ["off", "pv"]
 
 
 def test_a_bug_in_an_adapter_is_logged_and_the_site_carries_on():

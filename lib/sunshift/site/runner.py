@@ -129,6 +129,7 @@ class Runner:
         self.health = {}
         self.next_poll = {}
         self.backoff = {}
+        self.timing_out = {}  # device name -> True while its last request timed out
         # What the turn is doing, for a message when memory runs out: a phase
         # ("the engine") or the name of the device being read.
         self.phase = ""
@@ -219,10 +220,18 @@ class Runner:
         adapter = self.adapters.get(target.split(".")[0])
         if adapter is None:
             raise DeviceError("site", target, "no such device", "config")
+        if adapter.name in self.timing_out:
+            # Each try would cost its whole timeout, the loop's on a board: the setting
+            # waits for the device's next answer (its settings are re-sent then).
+            raise DeviceError(adapter.name, target, "not sent while its requests time out", "busy", BUSY_RETRY)
         if self.polls is not None and not self.polls.take(adapter.name, WRITE_WAIT):
             raise DeviceError(adapter.name, target, "its poll is still under way (the device answers slowly)", "busy", BUSY_RETRY)
         try:
             adapter.write(target, value)
+        except DeviceError as e:
+            if e.kind == "timeout":
+                self.timing_out[adapter.name] = True
+            raise
         except (SunshiftError, OSError):
             raise
         except MemoryError:
@@ -414,7 +423,11 @@ class Runner:
             health.failed(error)
             if error.kind == "timeout":
                 self.backoff[name] = min(TIMEOUT_BACKOFF_MAX, max(1, self.backoff[name] * 2))
+                self.timing_out[name] = True
+            else:
+                self.timing_out.pop(name, None)
         else:
+            self.timing_out.pop(name, None)
             if health.kind is not None:
                 self.reassert(name)  # it may have restarted and lost what we set
             health.ok()
