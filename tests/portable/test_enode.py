@@ -345,7 +345,7 @@ def starts(cloud):
     return [c for c in cloud.calls if c[1].endswith("/charging") and json.loads(c[3]) == {"action": "START"}]
 
 
-def test_a_start_goes_through_at_home_and_is_refused_away_but_a_stop_never():
+def test_charging_is_switched_at_home_and_neither_started_nor_stopped_away():
     log = Log()
     adapter, cloud = make(log=log)
     signals = adapter.poll()
@@ -360,18 +360,23 @@ def test_a_start_goes_through_at_home_and_is_refused_away_but_a_stop_never():
         e = raises(DeviceError, adapter.write, target, value)
         assert e.kind == "away" and "no start away from home: Enode places the vehicle 'car' at none of the user's locations" in str(e)
         assert '"charge_away": ["car"] in the config allows it' in str(e)
-        assert adapter.describe("enode.vehicles.car.charging", False).endswith('{"action": "STOP"}')  # dry-run shows a stop
+        assert "no stop away from home" in str(raises(DeviceError, adapter.describe, "enode.vehicles.car.charging", False))  # dry-run says so too
         assert "none of the user's locations" in str(raises(DeviceError, adapter.describe, target, value))
     assert len(starts(cloud)) == 1 and not [p for p in cloud.paths() if "smart-override" in p]  # nothing sent
-    adapter.write("enode.vehicles.car.charging", False)  # a stop goes anywhere
-    adapter.write("enode.vehicles.car.smartOverride", False)
-    assert cloud.calls[-1][:2] == ("DELETE", "/vehicles/%s/smart-override" % CAR) and json.loads(cloud.calls[-2][3]) == {"action": "STOP"}
+    # A rule's else branch must not stop the car charging at a public charger either.
+    sent = len(cloud.calls)
+    for target in ("enode.vehicles.car.charging", "enode.vehicles.car.smartOverride"):
+        e = raises(DeviceError, adapter.write, target, False)
+        assert e.kind == "away" and "no stop away from home: Enode places the vehicle 'car' at none" in str(e)
+    assert len(cloud.calls) == sent
     cloud.devices["vehicles"][1]["chargingLocationId"] = "cabin"
     adapter.poll()
     e = raises(DeviceError, adapter.write, "enode.vehicles.car.charging", True)
     assert "at location cabin, not at home (%s)" % HOME in str(e)
-    cloud.devices["vehicles"][1]["chargingLocationId"] = HOME  # back home: the rule's retry goes through
+    cloud.devices["vehicles"][1]["chargingLocationId"] = HOME  # back home: the rule's retries go through
     adapter.poll()
+    adapter.write("enode.vehicles.car.charging", False)
+    assert json.loads(cloud.calls[-1][3]) == {"action": "STOP"}
     adapter.write("enode.vehicles.car.charging", True)
     assert len(starts(cloud)) == 2
     assert len([p for p in cloud.paths() if "/locations" in p]) == 1  # the home is looked up once
@@ -383,6 +388,8 @@ def test_charge_away_lets_the_named_vehicle_start_anywhere():
     assert adapter.poll()["enode.vehicles.car.atHome"] is False  # still said
     adapter.write("enode.vehicles.car.charging", True)
     assert len(starts(cloud)) == 1
+    adapter.write("enode.vehicles.car.charging", False)
+    assert json.loads(cloud.calls[-1][3]) == {"action": "STOP"}
 
 
 def test_without_a_known_place_or_home_no_start():
@@ -404,7 +411,7 @@ def test_without_a_known_place_or_home_no_start():
     cloud.devices["locations"] = []
     adapter.poll()
     assert "the user has no location in Enode" in str(raises(DeviceError, adapter.write, "enode.vehicles.car.charging", True))
-    adapter.write("enode.vehicles.car.charging", False)  # stopping needs no home
+    assert "no stop away from home" in str(raises(DeviceError, adapter.write, "enode.vehicles.car.charging", False))
 
 
 def test_a_configured_home_is_checked_once_and_a_user_is_not_needed():

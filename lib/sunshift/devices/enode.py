@@ -15,9 +15,10 @@ a rule changes its mind, our pending action is cancelled first.  A failed
 action is logged with Enode's reason and not repeated; the rule's next
 decision tries again.
 
-A start of charging goes only where Enode places the vehicle or charger at
-home (its chargingLocationId against the home location); elsewhere it is
-refused before anything is sent, unless the config's charge_away names it.
+A start or a stop of charging goes only where Enode places the vehicle or
+charger at home (its chargingLocationId against the home location); elsewhere
+it is refused before anything is sent, unless the config's charge_away names
+it: a rule switches charging at home, not at a public charger.
 
 docs/enode.md lists every signal and target; tools/simulators/enode-notes.md
 is what this is built from, with the places where Enode's reference is silent.
@@ -475,12 +476,17 @@ class Enode(Adapter):
             self._log("warn", self.name, why + "; every start of charging is refused until then")
 
     def _check_start(self, target, kind, method, path, body):
-        """DeviceError if this write would start charging a vehicle or charger that
-        Enode does not place at home, unless its alias is in charge_away; stopping
-        is always allowed."""
-        starts = body.get("action") == "START" if isinstance(body, dict) else method == "POST" and path.endswith("/smart-override")
+        """DeviceError if this write would start or stop charging a vehicle or
+        charger that Enode does not place at home, unless its alias is in
+        charge_away: sunshift switches charging only at home, so a rule's `else`
+        never stops a car charging at a public charger either (the stop waits,
+        and goes when the car is home)."""
+        if isinstance(body, dict):
+            switches, starts = body.get("action") in ("START", "STOP"), body.get("action") == "START"
+        else:
+            switches, starts = path.endswith("/smart-override"), method == "POST"
         alias = target.split(".")[2]
-        if not starts or kind not in PLACED or alias in self.charge_away:
+        if not switches or kind not in PLACED or alias in self.charge_away:
             return
         place = self.places.get("%s.%s.%s" % (self.name, kind, alias), False)
         one = "%s %r" % (ONE[kind], alias)
@@ -493,8 +499,9 @@ class Enode(Adapter):
         elif place is None:
             why = "Enode places the %s at none of the user's locations (a public charger, or on the road)" % one
         else:
-            why = "Enode places the %s at location %s, not at home (%s)" % (one, place, self.home)
-        raise DeviceError(self.name, target, 'no start away from home: %s; "charge_away": ["%s"] in the config allows it' % (why, alias), "away")
+            why = "Enode places the %s at location %s, not at home (%s)" % (one, clip(place), self.home)
+        verb = "start" if starts else "stop"
+        raise DeviceError(self.name, target, 'no %s away from home: %s; "charge_away": ["%s"] in the config allows it' % (verb, why, alias), "away")
 
     def report_of(self, target):
         """The signal in which Enode reports a setting: charging as the device's
