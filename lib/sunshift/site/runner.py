@@ -30,9 +30,10 @@ from ..errors import DeviceError, SunshiftError, clip
 
 # Longest pause between loop turns: MQTT messages are seen this soon.
 TURN_MS = 50
-# A device that times out costs a whole timeout per poll (on a board, the
-# loop's), so its polls back off (doubling, up to this many seconds) until it
-# answers again.
+# A device that times out costs a whole timeout per poll, the loop's when
+# devices are polled in turn (a board), so there its polls back off (doubling,
+# up to this many seconds) until it answers again; polled in threads (`run`)
+# they keep their rate, and a device is read again one poll after it recovers.
 TIMEOUT_BACKOFF_MAX = 30
 # How long a write waits for the device's poll under way (polled in threads)
 # before it is tried again later: a device that answers slowly holds its
@@ -422,8 +423,9 @@ class Runner:
         if error is not None:
             health.failed(error)
             if error.kind == "timeout":
-                self.backoff[name] = min(TIMEOUT_BACKOFF_MAX, max(1, self.backoff[name] * 2))
                 self.timing_out[name] = True
+                if self.polls is None:  # polled in threads, a timeout costs the loop nothing: no back-off
+                    self.backoff[name] = min(TIMEOUT_BACKOFF_MAX, max(1, self.backoff[name] * 2))
             else:
                 self.timing_out.pop(name, None)
         else:
