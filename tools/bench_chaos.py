@@ -50,7 +50,7 @@ try:
 except ImportError:
     # The virtualenv of tools/setup.sh has it: run there, as the user asked.
     VENV = os.path.join(ROOT, ".venv", "bin", "python")
-    if os.path.exists(VENV) and os.path.realpath(sys.executable) != os.path.realpath(VENV):
+    if os.path.exists(VENV) and os.path.realpath(sys.prefix) != os.path.realpath(os.path.join(ROOT, ".venv")):
         os.execv(VENV, [VENV] + sys.argv)
     sys.exit("bench_chaos.py needs paho-mqtt: bash tools/setup.sh makes .venv with it")
 

@@ -75,3 +75,23 @@ def test_memory_benchmark_with_the_deployed_mpy_files_holds_less_code_than_sourc
     source = imports_held(run("node", "tools/mprun.mjs", "tools/bench_memory.py"), "runner, config and what they import")
     assert 20000 < mpy < source, (mpy, source)
     assert site + mpy - 1024 < total < site + mpy + 1024, (site, mpy, total)  # the report's own sum
+
+
+def test_chaos_soak_runs_a_short_schedule_without_a_crash_or_a_traceback():
+    """tools/bench_chaos.py for half a minute, faults of 2 s: its report's
+    structure, and the engine neither died nor printed a traceback."""
+    import json
+
+    cmd = [sys.executable, "tools/bench_chaos.py", "--minutes", "0.4", "--fault", "2", "--quiet", "2", "--flip", "5"]
+    cmd += ["--warmup", "4", "--settle", "5", "--rss-every", "2", "--rss-warmup", "5", "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert report["crashes"] == 0 and report["tracebacks"] == 0, report
+    assert report["episodes"] >= 4, report
+    assert set(report["writes"]["final"]) == {"evcc.loadpoints.1.mode", "emsesp.boiler.dhw.seltemp"}, report
+    assert report["writes"]["applied"] > 0 and report["writes"]["lost"] == 0, report["writes"]
+    assert sum(f["episodes"] for f in report["recovery"].values()) == report["episodes"], report["recovery"]
+    for figures in report["recovery"].values():
+        assert {"recovery_max", "target", "ok", "log_lines_per_episode"} <= set(figures), figures
+    assert report["rss"]["samples"] >= 5 and report["rss"]["max_mb"] > 0, report["rss"]
