@@ -308,7 +308,10 @@ class Soak:
                 self.heal(device, fault)
                 episode["healed"] = time.monotonic()
                 self.episodes.append(episode)
-                self.wait(self.args.quiet, engine)
+                # A refused write is tried again 5, 10, 20 ... s after the first refusal: the calm
+                # lasts until the next try is due, or the next fault would meet it.
+                quiet = self.args.quiet if fault != "refused_write" else max(self.args.quiet, self.args.fault + RETRY_FIRST + 1)
+                self.wait(quiet, engine)
                 episode["end"] = time.monotonic()
             self.next_flip = None
             self.soak_seconds = time.monotonic() - start
@@ -479,6 +482,7 @@ class Soak:
             "last_mb": round(samples[-1][1] / 1024, 1),
             "max_mb": round(max(kb for _, kb in samples) / 1024, 1),
             "growth_mb_per_hour": None,
+            "every_minute_mb": [round(kb / 1024, 1) for t, kb in samples if int((t - t0) / 60) != int((t - t0 - self.args.rss_every) / 60)],
         }
         if len(late) >= 3:
             # Least squares over the samples after the warm-up.
