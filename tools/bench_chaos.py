@@ -180,6 +180,7 @@ class Soak:
         self.rss = []  # (time, kB)
         self.exporting = False
         self.next_flip = None
+        self.last_flip = 0
         self.broker = Broker().start()
         self.ports = {"envoy": free_port(), "evcc": free_port(), "emsesp": free_port()}
         self.sims = {}
@@ -208,6 +209,7 @@ class Soak:
         self.sims["envoy"].set_power(production=production, consumption=800)
 
     def flip(self):
+        self.last_flip = time.monotonic()
         self.exporting = not self.exporting
         self.set_power()
         self.next_flip = time.monotonic() + self.args.flip
@@ -256,7 +258,10 @@ class Soak:
             self.sims[device].stop(clean=False)
         elif fault == "refused_write":
             self.sims[device].fail("http500", path="/api/loadpoints/")
-            self.flip()  # a write to meet the refusal
+            # A write to meet the refusal; unless the Envoy flipped a moment ago (the rules
+            # write for that one now): a second flip would undo it before a poll saw it.
+            if time.monotonic() - self.last_flip > 2 * POLL:
+                self.flip()
         else:
             self.sims[device].fail(fault)
 
@@ -466,8 +471,8 @@ class Soak:
             own = [(t, p) for t, p in window if p[1] == device]
             back = [t for t, p in own if t >= healed and p[2].startswith("answers again")]
             target = POLL + self.answer[device] + TURN
-        if not [1 for t, p in own if p[0] == "WARN"] and fault != "refused_write":
-            return None, target, own  # the engine saw nothing wrong (a fault its parser takes)
+        if not [1 for t, p in own if p[0] == "WARN"]:
+            return None, target, own  # the engine saw nothing wrong (a fault its parser takes, a refusal no write met)
         return (back[0] - healed if back else float("inf")), target, own
 
     def rss_figures(self):
