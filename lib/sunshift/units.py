@@ -57,7 +57,23 @@ def suggest_unit(text):
     for unit in UNITS:
         if unit.lower() == low:
             return unit
-    aliases = {"c": "°C", "sec": "s", "secs": "s", "mins": "m", "hr": "h", "hrs": "h", "kwatt": "kW"}
+    aliases = {
+        "c": "°C",
+        "sec": "s",
+        "secs": "s",
+        "second": "s",
+        "seconds": "s",
+        "mins": "m",
+        "minute": "m",
+        "minutes": "m",
+        "hr": "h",
+        "hrs": "h",
+        "hour": "h",
+        "hours": "h",
+        "kwatt": "kW",
+        "watt": "W",
+        "watts": "W",
+    }
     return aliases.get(low)
 
 

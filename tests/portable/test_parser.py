@@ -161,7 +161,7 @@ def test_unknown_keyword_and_clause():
 
 def test_bad_units():
     assert first_problem("rule r\n  when a.x > 1kw\n  then a.b = 1\n") == "2:15: unknown unit 'kw'; did you mean 'kW'?"
-    assert first_problem("rule r\n  when a.x > 1 kW\n  then a.b = 1\n") == "2:16: expected 'and', 'or' or a new clause after the condition, got 'kW'"
+    assert first_problem("rule r\n  when a.x > 1 kW\n  then a.b = 1\n") == "2:16: write 1kW, without a space between the number and its unit"
     assert first_problem("rule r\n  when a.x > 1kW + 5m\n  then a.b = 1\n") == "2:18: cannot add a power and a duration"
     assert first_problem("rule r\n  when a.x + 2kW > 5m\n  then a.b = 1\n") == "2:18: cannot compare a power with a duration"
 
@@ -192,7 +192,7 @@ def test_duplicate_names():
 
 def test_for_hold_and_stale_need_durations():
     assert first_problem("rule r\n  when a.x > 1 for\n  then a.b = 1\n") == "3:3: for needs a duration like 30s, 5m or 1h, got 'then'"
-    assert first_problem("rule r\n  when a.x > 1 for 5\n  then a.b = 1\n") == "2:20: for needs a duration like 30s, 5m or 1h, got the number 5"
+    assert first_problem("rule r\n  when a.x > 1 for 5\n  then a.b = 1\n") == "2:20: for needs a unit after 5: write 5m for minutes, 5s or 5h"
     assert first_problem("rule r\n  when a.x\n  then a.b = 1\n  hold 10kW\n") == "4:8: hold needs a duration like 30s, 5m or 1h, got the number 10kW"
     assert first_problem("rule r\n  when a.x\n  then a.b = 1\n  stale 5m\n") == "4:9: write 'stale after' and a duration, like 'stale after 90s'"
     assert first_problem("rule r\n  when a.x\n  then a.b = 1 for 5m\n") == "3:16: 'for' belongs in a condition (when, until, let), not in a value"
@@ -282,7 +282,7 @@ def test_a_reading_error_does_not_hide_the_rest_of_the_file():
         "5:15: unknown unit 'kw'; did you mean 'kW'?",
         "5:22: write 'and' instead of '&&'",
         "5:23: write 'and' instead of '&&'",
-        "7:8: hold needs a duration like 30s, 5m or 1h, got the number 5",
+        "7:8: hold needs a unit after 5: write 5m for minutes, 5s or 5h",
     ]
 
 
@@ -336,3 +336,62 @@ def test_load_reports_missing_paths_and_empty_folders():
         pass
     e = raises(RuleError, ruleset.load, [folder])
     assert [str(p) for p in e.problems] == [folder + ":1:1: no .rules files in this folder"]
+
+
+# --- the common slips of a home owner (issue 16, point 5) -------------------
+
+
+def slip(condition):
+    return first_problem("rule ev\n  when %s\n  then evcc.loadpoints.1.mode = pv\n  else evcc.loadpoints.1.mode = off\n" % condition)
+
+
+def test_a_space_between_a_number_and_its_unit():
+    assert slip("avg(surplus, 1m) > 1.4 kW for 2m") == "2:31: write 1.4kW, without a space between the number and its unit"
+    assert slip("a.x > 1.4 KW") == "2:18: write 1.4kW, without a space between the number and its unit"
+    assert slip("a.x > 50 %") == "2:17: write 50%, without a space between the number and its unit"
+    assert slip("a.x < 55 °C") == "2:17: write 55°C, without a space between the number and its unit"
+    assert slip("a.x > 1 for 2 min") == "2:22: write 2min, without a space between the number and its unit"
+    assert slip("a.x > 1 for 2 minutes") == "2:22: write 2m, without a space between the number and its unit"
+    # A word that is no unit is not taken for one.
+    assert slip("a.x > 1 apples") == "2:16: expected 'and', 'or' or a new clause after the condition, got 'apples'"
+
+
+def test_a_forgotten_then_or_else():
+    text = "rule ev\n  when a.x > 1kW\n  evcc.loadpoints.1.mode = pv\n  else evcc.loadpoints.1.mode = off\n"
+    assert first_problem(text) == "3:3: did you forget 'then' (or 'else')? 'evcc.loadpoints.1.mode = ...' sets a target"
+    text = "rule ev\n  when a.x > 1kW\n  then evcc.loadpoints.1.mode = pv\n  evcc.loadpoints.1.mode = off\n"
+    assert first_problem(text) == "4:3: 'evcc.loadpoints.1.mode' is set twice in this 'then'; did you forget 'else'?"
+
+
+def test_operators_written_the_other_way_round():
+    assert slip("a.x => 1kW") == "2:12: write '>=' for 'at least', not '=>'"
+    assert slip("a.x =< 1kW") == "2:12: write '<=' for 'at most', not '=<'"
+    assert slip("a.x <> 1kW") == "2:12: write '!=' for 'not equal', not '<>'"
+    assert slip("a.x =! 1kW") == "2:12: write '!=' for 'not equal', not '=!'"
+
+
+def test_conditions_joined_by_a_comma_or_capital_words():
+    assert slip("a.x > 1kW, a.y < 5") == "2:17: join conditions with 'and' or 'or', not ','"
+    assert slip("a.x > 1,4kW") == "2:14: write 1.4kW with a '.', not ','"
+    assert slip("a.x > 1,45kW") == "2:14: write 1.45kW with a '.', not ','"
+    assert slip("a.x > 1kW AND a.y < 5") == "2:18: write 'and' in small letters"
+    assert slip("a.x > 1kW Or a.y < 5") == "2:18: write 'or' in small letters"
+
+
+def test_a_duration_without_its_unit():
+    assert slip("a.x > 1kW for 2") == "2:22: for needs a unit after 2: write 2m for minutes, 2s or 2h"
+    text = "rule r\n  when a.x\n  then a.b = 1\n  hold 10\n"
+    assert first_problem(text) == "4:8: hold needs a unit after 10: write 10m for minutes, 10s or 10h"
+
+
+def test_a_rule_without_a_proper_name():
+    assert first_problem("rule\n  when a.x\n  then a.b = 1\n") == "1:1: a rule needs a name, like 'rule ev_surplus'"
+    assert first_problem('rule "Car"\n  when a.x\n  then a.b = 1\n') == "1:6: a rule needs a name before its title, like 'rule ev_surplus \"Car\"'"
+    assert first_problem("rule ev surplus\n  when a.x\n  then a.b = 1\n") == "1:9: a rule's name is one word: write 'ev_surplus'"
+    assert first_problem("rule ev-surplus\n  when a.x\n  then a.b = 1\n") == "1:8: a rule's name is one word: write 'ev_surplus'"
+
+
+def test_colons_and_a_let_with_two_equals():
+    assert first_problem("rule ev:\n  when a.x\n  then a.b = 1\n") == "1:8: no ':' here: a clause needs none, and a target is set with '='"
+    assert first_problem("rule r\n  when a.x\n  then a.b: 1\n") == "3:11: no ':' here: a clause needs none, and a target is set with '='"
+    assert first_problem("let s == 5\n") == "1:7: a let is defined with '=' ('==' compares)"

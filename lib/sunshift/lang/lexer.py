@@ -39,6 +39,14 @@ _MISTAKES = {
     59: "end a clause with a new line, not ';'",  # ;
     91: "use parentheses ( ), not brackets",  # [
     123: "use parentheses ( ), not braces",  # {
+    58: "no ':' here: a clause needs none, and a target is set with '='",  # :
+}
+# Operators written the other way round: what to write instead.
+_TURNED_OPS = {
+    b"=>": "write '>=' for 'at least', not '=>'",
+    b"=<": "write '<=' for 'at most', not '=<'",
+    b"<>": "write '!=' for 'not equal', not '<>'",
+    b"=!": "write '!=' for 'not equal', not '=!'",
 }
 
 
@@ -118,6 +126,9 @@ class _Lexer:
                 self.name()
             elif c == 34 or c == 39:  # " or '
                 self.string(c)
+            elif src[self.i : self.i + 2] in _TURNED_OPS:
+                self.error(self.i, _TURNED_OPS[src[self.i : self.i + 2]])
+                self.i += 2
             elif src[self.i : self.i + 2] in _TWO_CHAR_OPS:
                 self.add(OP, src[self.i : self.i + 2].decode(), self.i)
                 self.i += 2
@@ -177,6 +188,8 @@ class _Lexer:
                 unit = src[i:u].decode()
             except UnicodeError:
                 unit = "?"
+            if not unit and part == start:
+                u, unit = self.spaced_unit(start, i)
             if not unit:
                 factor, dim = 1, units.NONE
             elif unit in units.UNITS:
@@ -207,6 +220,30 @@ class _Lexer:
             self.error(i, "unexpected '%s' after the number" % chr(src[i]))
         self.add(NUMBER, (total, dimension, unit_text), start)
         self.i = i
+
+    def spaced_unit(self, start, end):
+        """After a number without a unit: if a unit follows a space ('1.4 kW'),
+        report it and return where it ends and the unit meant, for the number to
+        take; else ``(end, "")``."""
+        src = self.src
+        j = end
+        while j < self.n and (src[j] == 32 or src[j] == 9):
+            j += 1
+        u = j
+        while u < self.n and _is_unit_byte(src[u]):
+            u += 1
+        if u == j or j == end or (u < self.n and (_is_digit(src[u]) or src[u] == _DOT)):
+            return end, ""
+        try:
+            word = src[j:u].decode()
+        except UnicodeError:
+            return end, ""
+        unit = word if word in units.UNITS else units.suggest_unit(word)
+        if not unit:
+            return end, ""
+        # Not self.error: the number keeps its unit, so the rest of the line is read as meant.
+        self.errors.append((j, self.line, "write %s%s, without a space between the number and its unit" % (src[start:end].decode(), unit)))
+        return u, unit
 
     def clock(self, start, colon):
         end = self.digits(colon + 1)

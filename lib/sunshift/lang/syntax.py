@@ -160,6 +160,9 @@ class _FileParser:
 
     def duration(self, what):
         tok = self.next()
+        if tok[0] == NUMBER and tok[1][1] == units.NONE:
+            n = nodes.literal_text(tok[1][0], units.NONE, "")
+            self.fail(tok, "%s needs a unit after %s: write %sm for minutes, %ss or %sh" % (what, n, n, n, n))
         if tok[0] != NUMBER or tok[1][1] != units.TIME:
             self.fail_got(tok, "%s needs a duration like 30s, 5m or 1h" % what)
         return tok[1][0]
@@ -193,6 +196,10 @@ class _FileParser:
 
     def new_name(self, what):
         tok = self.next()
+        if tok[4]:  # nothing after `rule` or `let` on its line
+            self.fail(self.tokens[self.pos - 2], "a %s needs a name, like '%s'" % (what, "rule ev_surplus" if what == "rule" else "let surplus = ..."))
+        if what == "rule" and tok[0] == STRING:
+            self.fail(tok, "a rule needs a name before its title, like 'rule ev_surplus \"%s\"'" % tok[1])
         if tok[0] != NAME:
             self.fail_got(tok, "expected the %s's name" % what)
         if "." in tok[1]:
@@ -203,6 +210,8 @@ class _FileParser:
 
     def let(self):
         name_tok = self.new_name("let")
+        if self.is_op(self.peek(), "=="):
+            self.fail(self.peek(), "a let is defined with '=' ('==' compares)")
         eq = self.expect_op("=", "after the let's name")
         self.slots = 0
         expr = self.condition_or_value(True, "a value", eq)
@@ -215,6 +224,14 @@ class _FileParser:
         r = Rule(self.intern(name_tok[1]), self.path, name_tok[3], lexer.column(self.src, name_tok[2]))
         if self.peek()[0] == STRING:
             r.title = self.next()[1]
+        nxt = self.peek()
+        if not nxt[4] and ((nxt[0] == NAME and nxt[1] not in KEYWORDS) or (self.is_op(nxt, "-") and self.peek(1)[0] == NAME)):
+            words = [name_tok[1]]
+            while not self.peek()[4] and (self.peek()[0] == NAME or self.is_op(self.peek(), "-")):
+                word = self.next()[1]
+                if word != "-":
+                    words.append(word)
+            self.fail(nxt, "a rule's name is one word: write '%s'" % "_".join(words))
         self.slots = 0
         seen = []
         before = len(self.problems)
@@ -235,6 +252,8 @@ class _FileParser:
                     self.misplaced_keyword(tok)
                     if guess:
                         self.fail(tok, "unknown clause '%s'; did you mean '%s'?" % (tok[1], guess))
+                    if tok[0] == NAME and "." in tok[1] and self.is_op(self.peek(1), "="):
+                        self.fail(tok, "did you forget 'then' (or 'else')? '%s = ...' sets a target" % tok[1])
                     self.fail_got(tok, "expected a clause (%s)" % CLAUSE_LIST)
                 self.next()
                 word = tok[1]
@@ -291,8 +310,25 @@ class _FileParser:
         if not tok[4]:  # a new line is the rule loop's business; leftovers on this one are errors
             self.misplaced_keyword(tok)
             if word in ("when", "until"):
-                self.fail_got(tok, "expected 'and', 'or' or a new clause after the condition")
+                self.leftover_in_condition(tok)
             self.fail(tok, "unexpected %s after '%s'" % (_describe(tok), word))
+
+    def leftover_in_condition(self, tok):
+        if self.is_op(tok, ","):
+            before, after = self.src[tok[2] - 1 : tok[2]], self.src[tok[2] + 1 : tok[2] + 2]
+            nxt = self.peek(1)
+            if before.isdigit() and after.isdigit() and nxt[0] == NUMBER:
+                # `1,4kW`: a decimal comma.  Both halves as written, with the unit.
+                prev = self.tokens[self.pos - 1]
+                end = tok[2] + 1
+                while end < len(self.src) and self.src[end : end + 1].isdigit():
+                    end += 1
+                text = "%s.%s%s" % (self.src[prev[2] : tok[2]].decode(), self.src[tok[2] + 1 : end].decode(), nxt[1][2])
+                self.fail(prev, "write %s with a '.', not ','" % text)
+            self.fail(tok, "join conditions with 'and' or 'or', not ','")
+        if tok[0] == NAME and tok[1].lower() in ("and", "or"):
+            self.fail(tok, "write '%s' in small letters" % tok[1].lower())
+        self.fail_got(tok, "expected 'and', 'or' or a new clause after the condition")
 
     def check_condition(self, node, tok):
         op = node[0]
@@ -347,7 +383,8 @@ class _FileParser:
                 self.fail_got(eq, "expected '=' after the target %s" % target)
             for other, _ in out:
                 if other == target:
-                    self.fail(tok, "'%s' is set twice in this '%s'" % (target, branch))
+                    hint = "; did you forget 'else'?" if tok[4] and branch == "then" else ""
+                    self.fail(tok, "'%s' is set twice in this '%s'%s" % (target, branch, hint))
             refs_before = len(self.refs)
             value = self.condition_or_value(False, "a value", eq)
             if value[0] == nodes.LET and len(self.refs) == refs_before + 1:
