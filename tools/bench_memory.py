@@ -277,7 +277,8 @@ def make_runner():
 def first_poll(name):
     def poll():
         runner = K["runner"]
-        runner._poll(name, runner.adapters[name], NOW)
+        adapter = runner.adapters[name]
+        runner._took(name, adapter, NOW, runner._fetch(name, adapter))
 
     return poll
 
