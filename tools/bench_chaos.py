@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -340,7 +341,8 @@ class Soak:
                 engine.process.kill()
             for sim in self.sims.values():
                 sim.stop()
-            self.broker.stop()
+            self.broker.__exit__()  # stopped, its folder removed
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     # --- the figures ----------------------------------------------------------------
 
