@@ -23,6 +23,11 @@ MAX_DEPTH = const(24)  # nesting kept; device answers need 5
 BUFFER = const(512)
 # The longest text kept (a key's value): a longer one is refused, not kept.
 MAX_TEXT = const(4096)
+# The most values one document may keep: far above any device's answer (an
+# evcc state with its tariff slots keeps a few thousand), far below what an
+# answer of `[0,0,0,...` up to the size limit would build (two million numbers,
+# tens of MB on a PC, whose process keeps that memory once it has had it).
+MAX_KEPT = const(50000)
 
 _SPACE = b" \t\r\n"
 _QUOTE = const(34)
@@ -74,6 +79,7 @@ class _Reader:
         # Keys are compared as bytes: only the kept ones are ever decoded.
         self.keep = None if keep is None else set(k.encode("utf-8") for k in keep)
         self.unique = unique  # a key twice in one object is an error, not "the last wins"
+        self.left = MAX_KEPT  # values it may still keep
 
     # --- the window ---------------------------------------------------------
 
@@ -334,9 +340,16 @@ class _Reader:
                     raise JsonError("text that is not UTF-8 near byte %d" % (self.base + self.i))
                 if self.unique and key in result:
                     raise JsonError("the key %s is here twice (a JSON object names each key once) at byte %d" % (_quoted(key), at))
+                self.kept()
                 result[key] = value
             if self.after(125, "expected ',' or '}'"):
                 return result
+
+    def kept(self):
+        """Count one more value kept; JsonError past MAX_KEPT."""
+        self.left -= 1
+        if self.left < 0:
+            raise JsonError("more than %d values, near byte %d: not a device's answer" % (MAX_KEPT, self.base + self.i))
 
     def arr(self, depth, build):
         if depth > MAX_DEPTH:
@@ -349,6 +362,7 @@ class _Reader:
         while True:
             value = self.value(depth, build)
             if build:
+                self.kept()
                 result.append(value)
             if self.after(93, "expected ',' or ']'"):
                 return result

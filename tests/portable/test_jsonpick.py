@@ -103,3 +103,34 @@ def test_a_stream_says_the_same_errors():
             assert message in str(e), (data[:40], size, str(e))
     # A long text nobody keeps is skipped, not refused.
     assert jsonpick.load(Chunks(b'{"a": "' + b"x" * 20000 + b'", "b": 2}', 300), {"b"}) == {"b": 2}
+
+
+class Endless:
+    """A body of `[0,0,0,...` that never ends (here: until 1 MB, where the HTTP
+    size limit would be): what a broken or hostile device streams."""
+
+    def __init__(self):
+        self.given = 0
+
+    def readinto(self, buf):
+        if self.given > 1024 * 1024:
+            return 0
+        if self.given == 0:
+            buf[0] = 91  # [
+            self.given = 1
+            return 1
+        n = len(buf) - len(buf) % 2
+        buf[:n] = b"0," * (n // 2)
+        self.given += n
+        return n
+
+
+def test_an_answer_of_endless_values_stops_at_the_most_kept():
+    # Before: two million numbers built up to the HTTP size limit (tens of MB on a PC).
+    stream = Endless()
+    error = raises(JsonError, jsonpick.load, stream)
+    assert "more than %d values" % jsonpick.MAX_KEPT in str(error)
+    assert stream.given < 4 * jsonpick.MAX_KEPT
+    # What is not kept is not counted: a big answer whose few wanted keys are read.
+    skipped = b'{"slots": [' + b"1," * (jsonpick.MAX_KEPT + 10) + b'1], "price": 0.3}'
+    assert jsonpick.loads(skipped, {"price"}) == {"price": 0.3}
