@@ -69,7 +69,8 @@ def test_a_failed_write_is_logged_once_and_retried():
     d.engine.update("a.x", 20, 90)
     d.step(90)
     assert device.settings == {"t.mode": "pv"}
-    assert lines[-2:] == ["T INFO t.mode: reachable again", 'T INFO t.mode: set "pv" (r: a.x 20 > 10)']
+    # The retry carries the decision it carries out, and when that was made.
+    assert lines[-2:] == ["T INFO t.mode: reachable again", 'T INFO t.mode: set "pv" (r: decided 1m30s ago: a.x 20 > 10)']
 
 
 def test_a_refused_write_is_retried_sooner_at_first_then_less_often():

@@ -66,12 +66,13 @@ def test_without_until_the_rule_stops_when_its_condition_stops():
 
 
 def test_hold_spaces_out_changes_and_says_so():
-    run = Run(EV + "  hold 10m\n")
+    run = Run(EV + "  hold 10m\n", tod_start=8 * 3600)
     run.at(0, net(-2000))
     changes = run.hold(10, 1200, 10, net(-2000))
     # The first write (off, at t=0) starts the hold: pv waits until 10 minutes.
     assert changes == [(600, MODE, "pv")]
-    assert run.last(MODE).reason == "surplus 2 kW > 1.4 kW for 2m (after hold 10m)"
+    assert run.last(MODE).reason == "decided 08:02: surplus 2 kW > 1.4 kW for 2m; held by hold 10m until 08:10"
+    assert run.last(MODE).decided == 120
     assert (120, MODE, 'ev wants "pv"; held for 8m more (hold 10m)') in run.events
     # The sun goes at 1210; `until ... for 5m` turns the rule off at 1510, long
     # after the hold that started with the last change (at 600) ended.
@@ -317,3 +318,61 @@ def test_a_condition_held_before_the_window_opens_turns_the_rule_on_at_once():
     run.hold(0, 1790, 10, {"a.x": 5})
     assert run.last("t.v").value == 0
     assert run.at(1800, {"a.x": 5}) == [("t.v", 1)]  # 07:00: the 10 minutes were met at 06:40
+
+
+HOT = "rule r\n  when a.x > 10 for 1m\n  until a.x < 5 for 2m\n  then t.v = 1\n  else t.v = 0\n  hold 10m\n"
+
+
+def test_a_held_write_carries_the_decision_that_caused_it():
+    run = Run(HOT, tod_start=10 * 3600)
+    run.hold(0, 600, 10, {"a.x": 20})  # on at 60; its 1 is held until 600 (the first write was 0, at 0)
+    run.hold(610, 1140, 10, {"a.x": 0})  # off at 730 (below 5 for 2m): 0 waits for the hold until 1200
+    assert run.state("r") == "inactive"
+    # At 1150 the rule starts counting towards on again; its 0 is still wanted at 1200.
+    changes = run.hold(1150, 1200, 10, {"a.x": 20})
+    assert changes == [(1200, "t.v", 0)]
+    c = run.last("t.v")
+    assert c.reason == "decided 10:12: a.x 0 < 5 for 2m; held by hold 10m until 10:20"
+    assert (c.rule, c.decided) == ("r", 730)
+
+
+def test_a_write_waiting_for_no_hold_says_nothing_of_one():
+    run = Run(HOT, tod_start=10 * 3600)
+    run.hold(0, 600, 10, {"a.x": 20})
+    assert run.last("t.v").reason == "decided 10:01: a.x 20 > 10 for 1m; held by hold 10m until 10:10"
+    run.hold(610, 1800, 10, {"a.x": 20})
+    changes = run.hold(1810, 2000, 10, {"a.x": 0})
+    assert changes == [(1930, "t.v", 0)]
+    assert (run.last("t.v").reason, run.last("t.v").decided) == ("a.x 0 < 5 for 2m", 1930)
+
+
+NIGHT = """
+rule day
+  when a.x > 10
+  then t.mode = pv
+  else t.mode = off
+  priority 10
+rule night
+  when a.soc < 40
+  until a.soc >= 50
+  then t.mode = now
+  priority 20
+"""
+
+
+def test_a_rule_that_lets_go_of_a_target_is_credited_with_the_change():
+    run = Run(NIGHT)
+    assert run.at(0, {"a.x": 0, "a.soc": 35}) == [("t.mode", "now")]
+    assert run.last("t.mode").rule == "night"
+    # The car reaches 50%: night ends, and day's else takes the target back.
+    assert run.at(10, {"a.x": 0, "a.soc": 50}) == [("t.mode", "off")]
+    c = run.last("t.mode")
+    assert (c.rule, c.reason, c.decided) == ("night", "a.soc 50 >= 50; day's else applies", 10)
+
+
+def test_a_rule_that_takes_a_target_over_is_credited_with_the_change():
+    run = Run(NIGHT)
+    run.at(0, {"a.x": 20, "a.soc": 60})
+    assert (run.last("t.mode").rule, run.last("t.mode").value) == ("day", "pv")
+    assert run.at(10, {"a.x": 20, "a.soc": 35}) == [("t.mode", "now")]
+    assert (run.last("t.mode").rule, run.last("t.mode").reason) == ("night", "a.soc 35 < 40")

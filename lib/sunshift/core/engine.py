@@ -17,6 +17,10 @@ Semantics (docs/rules.md has the long form):
   wins.  Strongest: highest priority, then the rule that comes first.
 * A target is written only when its wanted value differs from what was last
   written, and changes at most once per `hold` (the longest of its rules).
+* Each write carries the decision behind it: the rule whose change made the
+  target want its value (the one that lost it, if its turning off let another
+  rule's value through), that rule's reason, and when it was decided -- a
+  write held back by `hold` says so, with the reason of its decision.
 * A rule whose inputs are stale (or cannot be computed) goes to its safe
   branch at once: it is off, its `else` applies, and it is not held back by
   `hold` -- hold protects against flapping on good data, not against faults.
@@ -48,14 +52,16 @@ _NEVER = float("inf")
 
 
 class Change:
-    """A target write the engine decided: at ``t``, set ``target`` to ``value``."""
+    """A target write the engine decided: at ``t``, set ``target`` to ``value``;
+    ``rule`` caused it with ``reason``, decided at time ``decided``."""
 
-    def __init__(self, t, target, value, rule, reason):
+    def __init__(self, t, target, value, rule, reason, decided=None):
         self.t = t
         self.target = target
         self.value = value
         self.rule = rule
         self.reason = reason
+        self.decided = t if decided is None else decided
 
     def __repr__(self):
         return "Change(%r, %r, %r, %r, %r)" % (self.t, self.target, self.value, self.rule, self.reason)
@@ -73,6 +79,7 @@ class RuleState:
         self.fault = None  # which input or error caused it, to log once per episode
 
     warming = False  # waiting for an input's first value (class default: no slot per rule)
+    reason_at = None  # when its reason was decided, if not at ``since`` (a fault, fresh data)
 
 
 def in_windows(spans, tod):
@@ -152,6 +159,10 @@ class Engine:
         self.changed_at = {}  # target -> time of its last change
         self.retry_at = {}  # target -> no new attempt before this time
         self.held = {}  # target -> value waiting for its hold to pass
+        # target -> [time, rule name, reason, value, winner's order]: the decision
+        # behind the value the rules want for it now (one per target, no history).
+        self.decisions = {}
+        self.tod = None  # the time of day at ``now``, to say when a decision was made
         self.value_faults = {}  # target -> error text, to log once
         self.events = []  # (t, source, text): the decision log
         self.now = None
@@ -218,6 +229,7 @@ class Engine:
         the clock is not set (rules with `during` then stay off).
         """
         self.now = now
+        self.tod = tod
         if self.started is None:
             self.started = now
         ev = self.evaluator
@@ -258,6 +270,7 @@ class Engine:
                 st.fault = None
                 self._log(r.name, "inputs fresh again")
                 st.reason = ev.explain(when, w)
+                st.reason_at = now
             # The state the rule moves to, and why: a node explained as `truth`,
             # or None for "outside its windows".  Most ticks it stays put.
             # Whether it is inside its windows is asked only where it matters.
@@ -413,6 +426,8 @@ class Engine:
         st.state = state
         st.since = self.now
         st.reason = why
+        if st.reason_at is not None:
+            st.reason_at = None
 
     def _go_safe(self, i, fault):
         st = self.states[i]
@@ -428,6 +443,7 @@ class Engine:
             # Already off: the state does not change, but the log must say why it is now safe.
             self._log(self.rules[i].name, "safe: " + fault[1])
             st.reason = fault[1]
+            st.reason_at = self.now
         else:
             self._set(i, INACTIVE, fault[1])
 
@@ -447,16 +463,16 @@ class Engine:
         chosen = None
         for entry in entries:
             if entry[1] is not None and self.states[entry[0].order].state >= ACTIVE:
-                chosen = entry[0], entry[1]
+                chosen = entry[0], entry[1], "then"
                 break
         if chosen is None:
             for entry in entries:
                 if entry[2] is not None:
-                    chosen = entry[0], entry[2]
+                    chosen = entry[0], entry[2], "else"
                     break
         if chosen is None:
             return True
-        rule, node = chosen
+        rule, node, branch = chosen
         st = self.states[rule.order]
         literal = node[0] <= nodes.BOOL  # NUM, STR, BOOL: a value as written
         if literal:
@@ -475,6 +491,11 @@ class Engine:
                 return
         if self.value_faults:
             self.value_faults.pop(target, None)
+        decision = self.decisions.get(target)
+        if decision is None or not units.same_value(decision[3], value):
+            self._decide(target, value, rule, st, branch, decision)
+        elif decision[4] != rule.order:
+            decision[4] = rule.order  # the same value from another rule: not a new decision
         written = self.written.get(target, _UNSET)
         if written is not _UNSET and units.same_value(written, value):
             if self.held:
@@ -488,6 +509,29 @@ class Engine:
             return literal
         self._offer(target, value, rule, st, now, changes)
         return False
+
+    def _decide(self, target, value, rule, st, branch, before):
+        """Record why ``target`` now wants ``value`` from ``rule``'s ``branch``.
+        If another rule gave it its last value and changed state after ``rule``
+        did (a rule with priority turned off), that change is the cause."""
+        cause, why = rule, st
+        if before is not None and before[4] != rule.order:
+            other = self.states[before[4]]
+            if other.since is not None and st.since is not None and other.since > st.since:
+                cause, why = self.rules[before[4]], other
+        reason = why.reason
+        if cause is not rule:
+            reason += "; %s's %s applies" % (rule.name, branch)
+        at = why.reason_at
+        if at is None:
+            at = self.now if why.since is None else why.since
+        self.decisions[target] = [at, cause.name, reason, value, rule.order]
+
+    def _clock(self, t):
+        """When time ``t`` was, in words: 'HH:MM', or how long ago without a clock."""
+        if self.tod is None:
+            return units.format_duration(self.now - t) + " ago"
+        return units.format_clock((self.tod - (self.now - t)) % 86400)
 
     def _value_fault(self, target, text):
         if self.value_faults.get(target) != text:
@@ -504,16 +548,23 @@ class Engine:
         is_change = last is _UNSET or not units.same_value(last, value)
         changed = self.changed_at.get(target)
         hold = self.hold[target]
-        reason = st.reason
+        decided, cause, reason = self.decisions[target][:3]
         if is_change and hold and changed is not None and not st.safe:
             if now < changed + hold:
                 if target not in self.held or not units.same_value(self.held[target], value):
                     self.held[target] = value
                     wait = units.format_duration(changed + hold - now)
-                    self._log(target, "%s wants %s; held for %s more (hold %s)" % (rule.name, units.format_value(value), wait, units.format_duration(hold)))
+                    self._log(target, "%s wants %s; held for %s more (hold %s)" % (cause, units.format_value(value), wait, units.format_duration(hold)))
                 return
             if target in self.held:
-                reason += " (after hold %s)" % units.format_duration(hold)
+                # Written when the hold ends: the reason is the decision's, then.
+                held = "; held by hold %s until %s" % (units.format_duration(hold), "now" if self.tod is None else self._clock(now))
+                reason = "decided %s: %s%s" % (self._clock(decided), reason, held)
+                decided = None
+        if decided is None:
+            decided = self.decisions[target][0]
+        elif decided != now:
+            reason = "decided %s: %s" % (self._clock(decided), reason)
         self.held.pop(target, None)
         self.retry_at.pop(target, None)
         if is_change:
@@ -522,7 +573,7 @@ class Engine:
         self.written[target] = value
         self.revision += 1
         self.target_revision += 1
-        changes.append(Change(now, target, value, rule.name, reason))
+        changes.append(Change(now, target, value, cause, reason, decided))
 
     # --- for a status display ----------------------------------------------
 
