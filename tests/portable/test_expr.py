@@ -137,6 +137,32 @@ def test_a_pending_timer_says_how_far_it_got():
     assert ev.explain(r.when, False) == "a.x 5 > 1 for only 1m10s of 2m"
 
 
+def test_a_timer_over_an_or_does_not_credit_the_side_true_now_with_the_whole_time():
+    # a.x > 5 held the first minute, a.y the second: neither held for 2m, the `or` did.
+    r = condition("a.x > 5 or a.y for 2m")
+    sig = Signals()
+    ev = Evaluator(sig)
+    ev.timers = [None]
+    for t, x, y in ((0, 9, False), (60, 0, True), (120, 0, True)):
+        sig.update("a.x", x, t)
+        sig.update("a.y", y, t)
+        ev.now = t
+        ev.value(r.when)
+    assert ev.value(r.when) is True
+    assert ev.explain(r.when, True) == "a.x > 5 or a.y for 2m (now a.y is true)"
+    ev.now = 119
+    sig.update("a.y", True, 119)
+    ev.timers = [60]
+    assert ev.explain(r.when, False) == "a.x > 5 or a.y for only 59s of 2m (now a.y is true)"
+    # An `and` held whole: its reason stays as it was.
+    r = condition("a.x > 5 and not (a.y or a.z) for 2m")
+    ev.timers = [0]
+    ev.now = 120
+    for name, value in (("a.x", 9), ("a.y", False), ("a.z", False)):
+        sig.update(name, value, 120)
+    assert ev.explain(r.when, True) == "a.x 9 > 5 and a.y is false and a.z is false for 2m"
+
+
 def test_windows_read_the_history():
     sig = Signals()
     sig.track("a.x", 60)

@@ -270,13 +270,32 @@ class Evaluator:
             inner = self.value(node[1])
             need = units.format_duration(node[2])
             if truth:
-                return self.explain(node[1], True) + " for " + need
+                return self._held(node[1], " for " + need)
             if inner is True:
                 since = self.timers[node[3]]
                 held = units.format_duration(self.now - since)
-                return self.explain(node[1], True) + " for only " + held + " of " + need
+                return self._held(node[1], " for only " + held + " of " + need)
             return self.explain(node[1], inner)
         return nodes.unparse(node) + " is " + units.format_value(self.value(node))
+
+    def _held(self, node, how_long):
+        """Why ``node`` (true now) held ``how_long``: its reason now, unless that
+        names one side of an `or` (which side held may have changed on the way:
+        `a > 0 or b > 0 for 1m`); then the whole condition, with what holds now."""
+        if _picks(node, True):
+            return nodes.unparse(node) + how_long + " (now " + self.explain(node, True) + ")"
+        return self.explain(node, True) + how_long
+
+
+def _picks(node, truth):
+    """True if explaining ``node`` as ``truth`` names only one side of an `or`
+    (or of a false `and`) somewhere."""
+    op = node[0]
+    if op == AND or op == OR:
+        return truth is (op == OR) or _picks(node[1], truth) or _picks(node[2], truth)
+    if op == NOT:
+        return _picks(node[1], not truth)
+    return False
 
 
 # The method for each opcode above the leaves (nodes numbers them from 1), on
