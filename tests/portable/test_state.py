@@ -91,7 +91,7 @@ def test_hold_counts_on_from_the_last_change_across_a_restart():
     assert new.events[-1][2] == 'ev wants "pv"; held for 4m more (hold 10m)'
     assert new.hold(1010, 1230, 10, sunny()) == []
     assert new.at(1240, sunny()) == [(MODE, "pv")]  # the old 600: 10 minutes after off
-    assert new.last(MODE).reason.endswith("(after hold 10m)")
+    assert new.last(MODE).reason.endswith("surplus 2 kW > 1.4 kW for 2m; held by hold 10m until now")
 
 
 def test_an_edited_rule_starts_fresh_and_the_others_carry_on():
