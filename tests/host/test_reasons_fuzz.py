@@ -8,7 +8,7 @@ comparisons, re-evaluated on the samples as they were at the decision time
 
 import re
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sunshift.host import sim
@@ -97,6 +97,17 @@ def check_part(part, history, at):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+# Found in CI: r1 decided at 08:07 just as r3's hold on the target ended; its
+# write was said to be "decided 08:07: ...; held by hold 5m" at 08:07.
+@example(
+    rules=[
+        {"when": "a.x < 0", "until": None, "then": [("t.a", 0)], "else": [], "hold": None, "priority": 0},
+        {"when": "a.x < 1 for 1m", "until": None, "then": [("t.a", 1)], "else": [], "hold": None, "priority": 0},
+        {"when": "a.x < 1", "until": None, "then": [("t.a", 2)], "else": [], "hold": None, "priority": 0},
+        {"when": "a.x < 0", "until": None, "then": [("t.a", 0)], "else": [("t.a", 0)], "hold": 300, "priority": 0},
+    ],
+    trace=[(10, None, None), (10, None, None), (40, None, None)] + [(60, None, None)] * 5 + [(60, 0, None), (10, None, None)],
+)
 @given(st.lists(rule, min_size=1, max_size=4), rows)
 def test_every_writes_reason_is_true_when_it_was_decided(rules, trace):
     text = "".join(rule_text(k, r) for k, r in enumerate(rules))

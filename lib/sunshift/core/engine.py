@@ -556,8 +556,9 @@ class Engine:
                     wait = units.format_duration(changed + hold - now)
                     self._log(target, "%s wants %s; held for %s more (hold %s)" % (cause, units.format_value(value), wait, units.format_duration(hold)))
                 return
-            if target in self.held:
-                # Written when the hold ends: the reason is the decision's, then.
+            if target in self.held and decided != now:
+                # Written when the hold ends: the reason is the decision's, then
+                # (a decision made just as the hold ends was held by nothing).
                 held = "; held by hold %s until %s" % (units.format_duration(hold), "now" if self.tod is None else self._clock(now))
                 reason = "decided %s: %s%s" % (self._clock(decided), reason, held)
                 decided = None
