@@ -131,20 +131,21 @@ class Enode(Adapter):
     # Its entry in the config (docs/enode.md) and the defaults: Enode's cloud
     # refreshes its data about every 10 minutes, so asking every two minutes is
     # polite, and its data is fresh for half an hour (its lastSeen).
-    # The schema (devices/adapter.py); the bare names (the kinds' aliases, the
-    # home) are checked by configure.
+    # The schema (devices/adapter.py), checked by check.common before configure
+    # runs; the bare names (the kinds' aliases, charge_away) are checked by configure.
     CONFIG_KEYS = (
         ("environment", "word", ("production", "sandbox")),
         ("api_url", "url"),
         ("token_url", "url"),
         ("user", "text"),
         ("version", "text"),
+        ("home_location", "text"),
         ("refresh_after", "duration", 10, 86400),
         ("insecure_tls", "bool"),
         ("client_id", "secret"),
         ("client_secret", "secret"),
     )
-    CONFIG_KEYS += Adapter.COMMON_KEYS + KINDS + ("home_location", "charge_away")
+    CONFIG_KEYS += Adapter.COMMON_KEYS + KINDS + ("charge_away",)
     POLL = 120
     STALE_AFTER = 1800
     TIMEOUT = 10
@@ -157,12 +158,6 @@ class Enode(Adapter):
         and the client's credentials from the secrets."""
         spec = check.spec
         device = check.common(cls.CONFIG_KEYS, cls.POLL, cls.STALE_AFTER, cls.TIMEOUT)
-        environment = spec.get("environment", "production")
-        if environment not in ENVIRONMENTS:
-            check.fail("'production' or 'sandbox', not %r" % environment, "environment")
-        for key in ("api_url", "token_url", "user", "version", "home_location"):
-            if key in spec and (not isinstance(spec[key], str) or not spec[key]):
-                check.fail("must be a text in quotes", key)
         aliases = {}
         for kind in KINDS:
             names = spec.get(kind, {})
@@ -185,10 +180,8 @@ class Enode(Adapter):
                 check.fail("%r is not a vehicle or charger this entry names" % (alias,), "charge_away")
         device["charge_away"] = list(away)
         device["aliases"] = aliases
-        device["environment"] = environment
-        device["refresh_after"] = check.seconds("refresh_after", 600)
-        device["client_id"] = check.secret("client_id")
-        device["client_secret"] = check.secret("client_secret")
+        device["environment"] = device.get("environment", "production")
+        device["refresh_after"] = device.get("refresh_after", 600)
         if not device["client_id"] or not device["client_secret"]:
             check.fail('needs {"client_id": "...", "client_secret": "..."} (your Enode client) under %r in the secrets file' % check.name)
         return device
