@@ -340,16 +340,16 @@ class _Reader:
                     raise JsonError("text that is not UTF-8 near byte %d" % (self.base + self.i))
                 if self.unique and key in result:
                     raise JsonError("the key %s is here twice (a JSON object names each key once) at byte %d" % (_quoted(key), at))
-                self.kept()
+                self.left -= 1  # counted here, not in a call: this is the inner loop
+                if self.left < 0:
+                    self.too_many()
                 result[key] = value
             if self.after(125, "expected ',' or '}'"):
                 return result
 
-    def kept(self):
-        """Count one more value kept; JsonError past MAX_KEPT."""
-        self.left -= 1
-        if self.left < 0:
-            raise JsonError("more than %d values, near byte %d: not a device's answer" % (MAX_KEPT, self.base + self.i))
+    def too_many(self):
+        """JsonError: more than MAX_KEPT values kept (obj and arr count them)."""
+        raise JsonError("more than %d values, near byte %d: not a device's answer" % (MAX_KEPT, self.base + self.i))
 
     def arr(self, depth, build):
         if depth > MAX_DEPTH:
@@ -362,7 +362,9 @@ class _Reader:
         while True:
             value = self.value(depth, build)
             if build:
-                self.kept()
+                self.left -= 1
+                if self.left < 0:
+                    self.too_many()
                 result.append(value)
             if self.after(93, "expected ',' or ']'"):
                 return result
