@@ -142,15 +142,6 @@ def beside(config_path, path):
     return port.join(folder, path)
 
 
-def secret(secrets, section, key):
-    """The text under ``section``.``key`` in the secrets, or None."""
-    block = secrets.get(section)
-    if isinstance(block, dict):
-        value = block.get(key)
-        return value if isinstance(value, str) and value else None
-    return None
-
-
 def wifi(secrets, path="secrets.json"):
     """(ssid, password) of the board's Wi-Fi from the secrets, or ConfigError naming the key.
 

@@ -351,28 +351,10 @@ class Check:
         self.spec = spec
         self.secrets = secrets
         self.has_mqtt = has_mqtt
-        self.keys = ()
-        self.found = {}  # the secrets of this device, checked
 
     def fail(self, message, key=None):
         """Raise ConfigError: "site.json: devices.evcc.transport: <message>"."""
         fail(self.path, self.where + ("" if key is None else "." + key), message)
-
-    def seconds(self, key, default):
-        """A duration under ``key`` (seconds, or a text like "2m"), or ``default``;
-        within the bounds of its schema entry, when common() was given one."""
-        entry = _entry(self.keys, key)
-        if entry is None or isinstance(entry, str) or entry[1] != "duration":
-            entry = (key, "duration")
-        return check_value(self.path, self.where + "." + key, entry, self.spec.get(key, default))
-
-    def secret(self, key):
-        """The text under the device's name and ``key`` in the secrets, or None."""
-        if key in self.found:
-            return self.found[key]
-        block = self.secrets.get(self.name)
-        value = block.get(key) if isinstance(block, dict) else None
-        return value if isinstance(value, str) and value else None
 
     def common(self, keys, poll, stale_after=None, timeout=port.TIMEOUT):
         """The entry checked against the schema ``keys`` (CONFIG_KEYS) and the
@@ -381,12 +363,11 @@ class Check:
         secrets file under its name.  Returns it as a dict for configure to finish."""
         common = _names(Adapter.COMMON_KEYS)
         keys = Adapter.COMMON_KEYS + tuple(entry for entry in keys if _name(entry) not in common)
-        self.keys = keys
         device = check_keys(self.path, self.where, self.spec, keys, ("type",))
         block = self.secrets.get(self.name)
-        self.found = {} if block is None else check_secrets(self.secrets_path, self.name, block, keys)
+        found = {} if block is None else check_secrets(self.secrets_path, self.name, block, keys)
         for name in _secret_names(keys):
-            device[name] = self.found.get(name)
+            device[name] = found.get(name)
         device["type"] = self.kind
         device["poll"] = device.get("poll", poll)
         device["timeout"] = device.get("timeout", timeout)
