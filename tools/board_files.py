@@ -53,8 +53,9 @@ MQTT_SIDE = ("site/mqtt",)
 # Imports inside functions of the board folders that never run on a board, so a
 # deploy leaves their modules (and what they import) on the host: the runner
 # parses rule files only when it is given none, as `run` on a PC is; a board
-# gives it the rules it loaded compiled (sunshift.lang.compiled).
-HOST_ONLY_IMPORTS = (("site/runner", "lang/ruleset"),)
+# gives it the rules it loaded compiled (sunshift.lang.compiled), checked
+# against the site's catalog by the deploy.
+HOST_ONLY_IMPORTS = (("site/runner", "lang/ruleset"), ("site/runner", "site/catalog"))
 
 # Where things go on the board (MicroPython puts /lib on sys.path).
 BOARD_PACKAGE = "/lib/sunshift"

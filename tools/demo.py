@@ -37,6 +37,7 @@ from sunshift.host.record import Recorder  # noqa: E402
 from sunshift.host.summary import Summary, lines  # noqa: E402
 from sunshift.lang import ruleset  # noqa: E402
 from sunshift.site import config  # noqa: E402
+from sunshift.site.catalog import Catalog  # noqa: E402
 from sunshift.site.runner import Runner  # noqa: E402
 
 DAY_SECONDS = 60  # the default speed plays a day in about a minute
@@ -191,7 +192,8 @@ class Demo:
         with open(os.path.join(self.folder, "secrets.json"), "w") as f:
             json.dump({"envoy": {"token": self.envoy.token}, "emsesp": {"token": "demo-ems-token"}}, f)
         self.log = DemoLog(self.screen.line, lambda: self.now, self.verbose, devices)
-        self.runner = Runner(config.load(path), self.log, ruleset=ruleset.load(self.rules))
+        site = config.load(path)
+        self.runner = Runner(site, self.log, ruleset=ruleset.load(self.rules, Catalog(site.devices)))
         # An MQTT feed keeps only what the rules read; the demo also waits on the
         # round marker evcc publishes (_turn), so the feed must keep that too.
         evcc = self.runner.adapters["evcc"]
@@ -335,7 +337,7 @@ def main(scenario_name, rules, speed, step, base_port, mqtt, plot_path, out, err
     """Run the demo; returns the exit code (130 after Ctrl-C)."""
     try:
         scenario = scenarios.get(scenario_name)
-        ruleset.load(rules)  # a bad rule file stops here, before anything starts
+        ruleset.load(rules, Catalog())  # a bad rule file stops here, before anything starts
     except ValueError as e:
         err.write("sunshift demo: %s\n" % e)
         return 2

@@ -39,6 +39,7 @@ import board_files  # noqa: E402
 from sunshift.errors import RuleError, SunshiftError  # noqa: E402
 from sunshift.lang import compiled, ruleset  # noqa: E402
 from sunshift.site import config  # noqa: E402
+from sunshift.site.catalog import Catalog  # noqa: E402
 
 # The .mpy version MicroPython 1.27 firmware loads: 6, sub-version 3 (the
 # sub-version matters only for native code, but a different mpy-cross is a sign
@@ -284,11 +285,12 @@ def check_board(options, board, out):
         )
 
 
-def check_rules(paths, build):
+def check_rules(paths, build, site=None):
     """The rule files to push and their compiled form (written under ``build``),
-    after a full `check`; DeployError lists every problem."""
+    after a full `check` against the devices of ``site`` (the config, when it is
+    deployed too; else the default names); DeployError lists every problem."""
     try:
-        rules = ruleset.load(paths)
+        rules = ruleset.load(paths, Catalog(site.devices if site is not None else None))
     except RuleError as e:
         raise DeployError("the rules fail check; nothing was copied:\n" + "\n".join(str(p) for p in e.problems))
     files, _ = ruleset.rule_files(paths)
@@ -490,16 +492,6 @@ def prepare(options, out):
     problems = []
     ready = {}
     site = None
-    if "rules" in options.steps:
-        try:
-            files, target, rules = check_rules(options.rules, options.build)
-            ready["rules"] = (files, target)
-            size = os.path.getsize(target)
-            out.write("rules: ok, %d rules in %d files, compiled into %s (%d bytes)\n" % (len(rules.rules), len(files), os.path.relpath(target), size))
-            for warning in rules.warnings:
-                out.write("%s\n" % warning)
-        except DeployError as e:
-            problems.append(str(e))
     if "config" in options.steps:
         try:
             config_path, secrets_path, site = check_config(options.config, options.secrets)
@@ -507,6 +499,16 @@ def prepare(options, out):
             out.write("config: ok, %s (devices: %s) and its secrets file\n" % (config_path, ", ".join(sorted(site.devices))))
             if [r.rstrip("/") for r in site.rules_as_written] not in (["rules"], [board_files.BOARD_RULES]):
                 out.write('warning: %s says "rules": %s, but the board gets its rules in %s\n' % (config_path, site.rules_as_written, board_files.BOARD_RULES))
+        except DeployError as e:
+            problems.append(str(e))
+    if "rules" in options.steps:
+        try:
+            files, target, rules = check_rules(options.rules, options.build, site)
+            ready["rules"] = (files, target)
+            size = os.path.getsize(target)
+            out.write("rules: ok, %d rules in %d files, compiled into %s (%d bytes)\n" % (len(rules.rules), len(files), os.path.relpath(target), size))
+            for warning in rules.warnings:
+                out.write("%s\n" % warning)
         except DeployError as e:
             problems.append(str(e))
     if problems:

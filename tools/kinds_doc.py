@@ -6,7 +6,7 @@
 
 The section comes from sunshift.devices.kinds and each adapter's class data:
 its config keys and defaults, its transports, the SIGNALS it produces with
-their units and the TARGETS it takes with the kind of value.  So the docs say
+their units and the TARGETS it takes with their VALUES (unit and words).  So the docs say
 what the code does; tests/host/test_docs.py fails when they part.
 """
 
@@ -24,24 +24,6 @@ BEGIN = "<!-- kinds: begin (python3 tools/kinds_doc.py --write) -->"
 END = "<!-- kinds: end -->"
 
 UNITS = {"bool": "true/false", "text": "text", "": "a number", "any": "as the device gives it"}
-# What each kind of value a target takes is, in words: (device kind, value kind) -> text.
-VALUES = {
-    ("evcc", "soc"): "0–100 (%)",
-    ("evcc", "watts"): "W",
-    ("evcc", "kwh"): "0–1000 (kWh)",
-    ("evcc", "amps"): "1–125 (A)",
-    ("evcc", "mode"): "`off`, `pv`, `minpv`, `now`, `smart`",
-    ("evcc", "phases"): "0 (automatic), 1 or 3",
-    ("evcc", "bool"): "true/false",
-    ("evcc", "price"): "a price per kWh, or `none`",
-    ("evcc", "plan"): '`"AMOUNT@TIME"` (UTC), or `none`',
-    ("emsesp", "entity"): "a number, true/false or text, as the entity takes it (EMS-ESP checks)",
-    ("enode", "charging"): "true (start) / false (stop)",
-    ("enode", "maxCurrent"): "1–125 (A)",
-    ("enode", "operationMode"): "`IMPORT_FOCUS`, `EXPORT_FOCUS`, `TIME_OF_USE`, `SELF_RELIANCE`",
-    ("enode", "hold"): '`"HEAT 21"`, `"COOL 24"`, `"AUTO 19 24"`, `"OFF"` or `FOLLOW_SCHEDULE`',
-    ("enode", "smartOverride"): "true / false",
-}
 
 
 def shown(kind, pattern, choices):
@@ -88,9 +70,9 @@ def section():
             continue
         out += ["", "| target | value |", "|---|---|"]
         for pattern, value in cls.TARGETS:
-            if (kind, value) not in VALUES:
-                raise SystemExit("tools/kinds_doc.py: no words for the value %r of %s targets: add them to VALUES" % (value, kind))
-            out.append("| %s | %s |" % (shown(kind, pattern, cls.CHOICES), VALUES[(kind, value)]))
+            if cls.value_of(value) is None:
+                raise SystemExit("tools/kinds_doc.py: %s's VALUES has no unit and words for its targets' kind %r" % (cls.__name__, value))
+            out.append("| %s | %s |" % (shown(kind, pattern, cls.CHOICES), cls.value_of(value)[1]))
     out += ["", END]
     return "\n".join(out) + "\n"
 

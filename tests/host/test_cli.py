@@ -21,7 +21,32 @@ def sunshift(*args, cwd=None):
 def test_check_passes_the_shipped_rules():
     r = sunshift("check", "rules")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.startswith("ok: 5 rules, 1 let in 4 files")
+    assert r.stdout.startswith("ok: 5 rules, 2 lets in 4 files")
+    # and against the example site's devices, as a user checks before `run`
+    r = sunshift("check", "--config", "examples/site.json", "rules")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines() == ["ok: examples/site.json: 3 devices (emsesp, envoy, evcc)", "ok: 5 rules, 2 lets in 4 files"]
+
+
+def test_check_knows_what_the_devices_offer(tmp_path):
+    # The mistakes a new user made, each found before anything runs (issue 16).
+    path = tmp_path / "mine.rules"
+    path.write_text(
+        "let surplus = -envoy.net_consumtion\n"
+        "rule ev\n  when avg(surplus, 1m) > 1.4kW for 2m\n  then evcc.loadpoints.1.mode = pv\n  else evcc.loadpoints.1.mode = fast\n"
+        "rule tank\n  when emsesp.boiler.dhw.curtemp < 55kW\n  then evcc.loadpoints.1.charge_mode = pv\n  else evcc.loadpoints.1.charge_mode = off\n"
+        "rule car\n  when envoy.production > 1.4kWh\n  then emsesp.mixer.hc1.seltemp = 21\n  else emsesp.mixer.hc1.seltemp = 20\n"
+    )
+    r = sunshift("check", "--config", "examples/site.json", str(path))
+    assert r.returncode == 1 and r.stderr == "6 errors\n" and "Traceback" not in r.stderr
+    assert r.stdout.splitlines() == [
+        "%s:1:16: envoy.net_consumtion is not a signal the Envoy offers; did you mean envoy.net_consumption?" % path,
+        "%s:5:33: evcc would refuse this: evcc.loadpoints.1.mode needs one of off pv minpv now smart, not 'fast'" % path,
+        "%s:7:34: cannot compare a temperature (emsesp.boiler.dhw.curtemp) with a power (55kW)" % path,
+        "%s:8:8: evcc.loadpoints.1.charge_mode is not a writable evcc setting; did you mean evcc.loadpoints.1.mode?" % path,
+        "%s:9:8: evcc.loadpoints.1.charge_mode is not a writable evcc setting; did you mean evcc.loadpoints.1.mode?" % path,
+        "%s:11:25: cannot compare a power (envoy.production) with an energy (1.4kWh)" % path,
+    ]
 
 
 def test_check_works_from_another_folder(tmp_path):
@@ -73,8 +98,15 @@ def test_warnings_do_not_fail_check(tmp_path):
     path.write_text("rule r\n  when a.x\n  then t.v = 1\n")
     r = sunshift("check", str(path))
     assert r.returncode == 0
-    assert r.stdout.splitlines()[0] == "%s:1:6: warning: no rule sets t.v back with 'else': it keeps its last value when 'r' turns off" % path
-    assert "(1 warning)" in r.stdout
+    lines = r.stdout.splitlines()
+    assert "%s:1:6: warning: no rule sets t.v back with 'else': it keeps its last value when 'r' turns off" % path in lines
+    # devices of one's own naming: a warning each without --config, which would check them
+    assert (
+        "%s:2:8: warning: no device 'a' among the default names (envoy, evcc, emsesp, enode); check --config site.json checks the names of your own devices"
+        % path
+        in lines
+    )
+    assert "(3 warnings)" in r.stdout
 
 
 def test_sim_prints_one_json_line_per_change():

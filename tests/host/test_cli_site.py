@@ -93,7 +93,7 @@ def test_run_refuses_rules_for_devices_the_site_lacks(tmp_path):
         (tmp_path / "site.rules").write_text(RULES + "rule hw\n  when surplus > 1kW\n  then heatpump.dhw.seltemp = 60\n  else heatpump.dhw.seltemp = 50\n")
         r = sunshift("run", "--config", config)
         assert r.returncode == 1
-        assert "the rules set heatpump.dhw.seltemp, but the site has no device 'heatpump'" in r.stderr
+        assert "site.rules:9:8: the site has no device 'heatpump' (devices: envoy, evcc)" in r.stderr
 
 
 def test_read_takes_a_token_from_a_file_or_the_environment_never_the_command_line(tmp_path):

@@ -638,7 +638,7 @@ def test_a_rest_only_site_gets_no_mqtt_modules(rig):
         assert name not in modules  # a board runs compiled rules
     assert "no MQTT" in done.stdout
     assert "left out: devices/emsesp_mqtt, devices/enode, devices/enode_api, devices/evcc_mqtt, devices/mqtt_feed, " in done.stdout
-    assert "net/backoff, net/link, net/mqtt, site/mqtt (--all-modules" in done.stdout
+    assert "net/backoff, net/link, net/mqtt, site/catalog, site/mqtt (--all-modules" in done.stdout
     assert on_board(rig.board) == [n[:-3] + ".mpy" for n in modules]
 
 
@@ -748,11 +748,12 @@ def test_imports_inside_functions_in_board_folders_are_the_ones_the_deploy_knows
         ("site/runner", "core/__init__"),
         ("site/runner", "core/snapshot"),
         ("site/runner", "lang/ruleset"),
+        ("site/runner", "site/catalog"),
         ("site/runner", "site/mqtt"),
         ("site/state", "core/__init__"),
         ("site/state", "core/snapshot"),
     ]
-    assert list(board_files.MQTT_SIDE) == ["site/mqtt"] and board_files.HOST_ONLY_IMPORTS == (("site/runner", "lang/ruleset"),)
+    assert list(board_files.MQTT_SIDE) == ["site/mqtt"] and board_files.HOST_ONLY_IMPORTS == (("site/runner", "lang/ruleset"), ("site/runner", "site/catalog"))
     assert board_files.START_IMPORTS == (
         ("board/supervisor", "lang/compiled"),
         ("site/state", "core/snapshot"),

@@ -14,9 +14,15 @@ def test_the_table_of_kinds_in_the_docs_is_the_adapters():
         assert '(`"type": "%s"`)' % kind in kinds_doc.section()
 
 
-def test_every_kind_of_value_has_words_and_none_is_left_over():
-    used = set()
+def test_every_kind_of_value_has_a_unit_and_words_and_none_is_left_over():
+    from sunshift.site.catalog import quantity
+
     for kind in kinds.names():
-        for _, value in kinds.adapter_class(kind).TARGETS:
-            used.add((kind, value))
-    assert used == set(kinds_doc.VALUES)
+        cls = kinds.adapter_class(kind)
+        used = set(value for _, value in cls.TARGETS)
+        assert used == set(entry[0] for entry in cls.VALUES), kind
+        for _, unit, words in cls.VALUES:
+            quantity(unit)  # a unit `check` knows (KeyError otherwise)
+            assert words
+        for _, unit in cls.SIGNALS:
+            quantity(unit)

@@ -1,6 +1,8 @@
 """The evcc adapter against the evcc simulator, over REST and over MQTT (real Mosquitto)."""
 
 import itertools
+import urllib.error
+import urllib.request
 
 import pytest
 from conftest import pump
@@ -9,7 +11,7 @@ from simulators.evcc import EvccSimulator
 from sunshift.cpython.mqtt import Client
 from sunshift.devices.evcc import Evcc, check, state_signals
 from sunshift.devices.evcc_mqtt import EvccMqtt
-from sunshift.errors import DeviceError, ValueRefused
+from sunshift.errors import DeviceError, RuleError, ValueRefused
 
 _ids = itertools.count()
 
@@ -179,3 +181,42 @@ def test_check_passes_good_values_through():
     assert check("t", "plan", "12.5@2026-06-21T05:00:00Z") == (12.5, "2026-06-21T05:00:00Z")
     assert check("t", "plan", "none") is None
     assert check("t", "price", 0.3) == 0.3
+
+
+# Values the simulator (as evcc) refuses with HTTP 400, sent by hand: `check`
+# refuses each before a rule runs, with the same check the adapter's write makes.
+SIM_REFUSES = [
+    ("loadpoints/1/mode/fast", "evcc.loadpoints.1.mode = fast"),
+    ("prioritysoc/101", "evcc.site.prioritySoc = 101"),
+    ("loadpoints/1/phases/2", "evcc.loadpoints.1.phases = 2"),
+    ("batterydischargecontrol/maybe", "evcc.site.batteryDischargeControl = maybe"),
+    ("vehicles/car/minsoc/-5", "evcc.vehicles.car.minSoc = -5"),
+]
+
+
+def test_the_table_of_kinds_check_and_the_simulator_agree():
+    from sunshift.devices.adapter import fits
+    from sunshift.lang.ruleset import compile_sources
+    from sunshift.site.catalog import Catalog
+
+    # every target the table lists is one the simulator takes (WRITES covers them all) ...
+    for pattern, _ in Evcc.TARGETS:
+        assert [w for w in WRITES if fits(pattern, w[0].split(".")[1:])], pattern
+    # ... each written value passes `check` as a rule value ...
+    for target, value, _, _ in WRITES:
+        text = '"%s"' % value if isinstance(value, str) else ("true" if value is True else str(value))
+        compile_sources([("t.rules", "rule r\n  when envoy.production > 1kW\n  then %s = %s\n  else %s = %s\n" % (target, text, target, text))], Catalog())
+    # ... and what the simulator refuses, `check` refuses first.
+    with EvccSimulator() as sim:
+        for path, action in SIM_REFUSES:
+            request = urllib.request.Request(sim.url + "/api/" + path, method="POST")
+            try:
+                urllib.request.urlopen(request, timeout=5)
+                status = 200
+            except urllib.error.HTTPError as e:
+                status = e.code
+            assert status == 400, path
+            rule = "rule r\n  when envoy.production > 1kW\n  then %s\n  else %s\n" % (action, action)
+            with pytest.raises(RuleError) as e:
+                compile_sources([("t.rules", rule)], Catalog())
+            assert "evcc would refuse this" in str(e.value), action

@@ -27,17 +27,17 @@ def near(a, b, tolerance=1e-6):
     return a is not None and b is not None and abs(a - b) <= tolerance
 
 
-def rules(text, path="test.rules"):
-    """A RuleSet from rule text (raises RuleError)."""
+def rules(text, path="test.rules", catalog=None):
+    """A RuleSet from rule text (raises RuleError), checked against ``catalog`` if given."""
     from sunshift.lang import ruleset  # here: a board's package (tools/bench_memory.py --mpy) has no parser
 
-    return ruleset.compile_sources([(path, text)])
+    return ruleset.compile_sources([(path, text)], catalog)
 
 
-def problems(text, path="test.rules"):
+def problems(text, path="test.rules", catalog=None):
     """The 'line:col: message' strings of every problem the text has, errors and warnings."""
     try:
-        rs = rules(text, path)
+        rs = rules(text, path, catalog)
         found = rs.warnings
     except RuleError as e:
         found = e.problems

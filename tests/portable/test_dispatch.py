@@ -113,3 +113,20 @@ def test_waiting_for_a_connection_is_not_a_warning():
     d.step(0)
     assert lines[-1] == 'T INFO t.mode: "pv" waits for the connection: evcc MQTT evcc/loadpoints/1/mode/set: not connected to the MQTT broker'
     assert not [line for line in lines if "WARN" in line]
+
+
+def test_a_dry_run_refuses_what_the_real_write_would():
+    d, device, lines = setup(dry_run=True)
+
+    def describe(target, value):
+        raise SunshiftError("%s needs one of off pv minpv now smart, not 'fast'" % target)
+
+    d.describe = describe
+    d.engine.update("a.x", 20, 0)
+    d.step(0)
+    assert lines[-1] == "T WARN t.mode: dry-run: would not set \"pv\": t.mode needs one of off pv minpv now smart, not 'fast'; trying again in 30s"
+    d.describe = lambda target, value: "POST /api/loadpoints/1/mode/pv"
+    d.engine.update("a.x", 20, 30)
+    d.step(30)
+    assert lines[-1] == 'T INFO t.mode: dry-run: would set "pv" (r: decided 30s ago: a.x 20 > 10); it would POST /api/loadpoints/1/mode/pv'
+    assert device.settings == {}

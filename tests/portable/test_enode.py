@@ -320,7 +320,7 @@ def test_a_failed_action_is_logged_with_its_reason_and_not_repeated():
 def test_writes_refuse_unknown_targets_and_dry_run_shows_the_request():
     adapter, _ = make()
     assert "not a writable Enode setting" in str(raises(DeviceError, adapter.write, "enode.batteries.home.batteryLevel", 5))
-    assert "names no vehicle 'van' (under vehicles)" in str(raises(DeviceError, adapter.write, "enode.vehicles.van.charging", True))
+    assert "names no vehicle 'van' under vehicles (car)" in str(raises(DeviceError, adapter.write, "enode.vehicles.van.charging", True))
     text = adapter.describe("enode.batteries.home.operationMode", "IMPORT_FOCUS")
     assert text == 'create an Enode action: POST /batteries/%s/operation-mode {"operationMode": "IMPORT_FOCUS"}' % BATTERY
 
@@ -498,4 +498,14 @@ def test_the_config_names_devices_by_alias_and_keeps_credentials_in_the_secrets(
         [("t.rules", b"rule r\n  when enode.batteries.home.chargeState.batteryLevel > 90\n  then enode.batteries.garage.operationMode = IMPORT_FOCUS\n")]
     )
     errors, _ = check_names(rs, site.devices)
-    assert errors == ["the rules set enode.batteries.garage.operationMode, but the config names no battery 'garage' (under batteries)"]
+    assert errors == ["the rules set enode.batteries.garage.operationMode, but the config names no battery 'garage' under batteries (home)"]
+
+
+def test_enodes_kilowatts_are_read_as_watts_like_every_power_in_a_rule():
+    adapter, cloud = make()
+    cloud.devices["batteries"][0]["chargeState"]["chargeRate"] = -2.35  # kW, discharging
+    cloud.devices["vehicles"][1]["chargeState"]["chargeRate"] = 7.2
+    signals = adapter.poll()
+    assert signals["enode.batteries.home.chargeState.chargeRate"] == -2350
+    assert signals["enode.vehicles.car.chargeState.chargeRate"] == 7200
+    assert signals["enode.batteries.home.chargeState.batteryLevel"] == 80  # a percentage stays as it is

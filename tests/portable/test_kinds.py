@@ -63,14 +63,14 @@ def test_the_targets_table_is_what_a_write_checks():
     raises(ValueRefused, enode.check_value, "enode.batteries.home.operationMode", "operationMode", "TURBO")
     assert enode.check_value("enode.hvacs.den.hold", "hold", "HEAT 21") == "HEAT 21"
     spec = {"aliases": {"batteries": {"home": "b1"}}}
-    assert enode.target_problem("enode.batteries.home.operationMode", spec) is None
-    assert "config names no battery 'garage'" in enode.target_problem("enode.batteries.garage.operationMode", spec)
-    assert "not a writable Enode setting" in enode.target_problem("enode.batteries.home.charging", spec)
+    assert enode.instance_problem(["batteries", "home", "operationMode"], spec, False) is None
+    assert "config names no battery 'garage'" in enode.instance_problem(["batteries", "garage", "operationMode"], spec, False)
+    assert enode.setting(["batteries", "home", "charging"]) is None and "not a writable Enode setting" in enode.NOT_WRITABLE
 
 
 def test_a_read_only_kind_says_so():
     envoy = kinds.adapter_class("envoy")
-    assert envoy.TARGETS == () and envoy.target_problem("roof.mode", {}) == "the rules set roof.mode, but the Envoy has nothing to write"
+    assert envoy.TARGETS == () and envoy.setting(["mode"]) is None
     e = raises(DeviceError, envoy("roof", "http://envoy.local", session=object()).write, "roof.mode", "x")
     assert "the Envoy is read-only" in str(e)
 

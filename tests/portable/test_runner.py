@@ -275,3 +275,23 @@ def test_a_device_over_mqtt_is_heard_and_written_through_the_sites_broker_link()
     assert ("evcc/loadpoints/1/mode/set", "off", False) in broker.published  # and again after the broker came back
     runner.close()
     assert broker.closed
+
+
+def test_a_loadpoint_evcc_does_not_report_is_refused_over_mqtt_and_in_a_dry_run():
+    # evcc takes a setter for a loadpoint it lacks without a word: refused before it is sent.
+    devices = {"envoy": {"url": "https://envoy.local", "poll": 1}, "evcc": {"transport": "mqtt"}}
+    site = config.Site({"mqtt": {"host": "broker.local"}, "devices": devices}, {"envoy": {"token": "test-envoy-token"}})
+    two = RULES.replace("loadpoints.1", "loadpoints.2")
+    for dry_run in (False, True):
+        broker = FakeBroker()
+        lines = []
+        log = port.Log(sink=lines.append, stamp=lambda: "T")
+        runner = Runner(site, log, ruleset=rules(two), mqtt_client=broker, sessions={"envoy": ReplaySession("7.6.175_with_cts")}, dry_run=dry_run)
+        broker.inbox = [("evcc/loadpoints/1/mode", b"off"), ("evcc/loadpoints/1/chargePower", b"0")]
+        for t in range(0, 60, 5):  # the start waits for the setting it would read back, then decides
+            runner.step(t, None, t * 1000)
+        assert not [p for p in broker.published if p[0].startswith("evcc/loadpoints")]
+        said = "dry-run: would not set" if dry_run else "could not set"
+        wanted = 'T WARN evcc.loadpoints.2.mode: %s "off": evcc.loadpoints.2.mode is for loadpoint 2, but evcc reports one loadpoint; trying again in 5s'
+        assert wanted % said in lines, lines
+        runner.close()

@@ -43,11 +43,12 @@ class Dispatcher:
             self.log.info(source, text)
         for change in changes:
             shown = units.format_value(change.value)
-            if self.dry_run:
-                self.log.info(change.target, "dry-run: would set %s (%s: %s)%s" % (shown, change.rule, change.reason, self._request(change)))
-                continue
             try:
-                self.write(change.target, change.value)
+                if self.dry_run:
+                    # Checked as the real write checks it: what it would refuse fails here too.
+                    request = self._request(change)
+                else:
+                    self.write(change.target, change.value)
             except (SunshiftError, OSError) as e:
                 # A device may say how long to wait (Enode's Retry-After, or a refusal that needs a person).
                 tries = self.attempts.get(change.target, 0) + 1
@@ -65,9 +66,14 @@ class Dispatcher:
                         # The device's connection is in use by a slow poll (site/runner.py).
                         self.log.info(change.target, "%s waits: %s; trying again in %ds" % (shown, text, wait))
                     else:
-                        self.log.warn(change.target, "could not set %s: %s; trying again in %ds" % (shown, text, wait))
+                        said = "dry-run: would not set" if self.dry_run else "could not set"
+                        self.log.warn(change.target, "%s %s: %s; trying again in %ds" % (said, shown, text, wait))
                 continue
             self.attempts.pop(change.target, None)
+            if self.dry_run:
+                self.failures.pop(change.target, None)
+                self.log.info(change.target, "dry-run: would set %s (%s: %s)%s" % (shown, change.rule, change.reason, request))
+                continue
             if change.target in self.failures:
                 del self.failures[change.target]
                 self.log.info(change.target, "reachable again")
@@ -78,8 +84,5 @@ class Dispatcher:
         """'; it would ...' with the request a dry-run write would send, where the device can say."""
         if self.describe is None:
             return ""
-        try:
-            text = self.describe(change.target, change.value)
-        except SunshiftError as e:
-            return "; the device would refuse it: %s" % e
+        text = self.describe(change.target, change.value)
         return "; it would " + text if text else ""

@@ -13,6 +13,10 @@ the deploy and docs/signals.md (devices/kinds.py lists the kinds):
   :meth:`Adapter.setting` finds a target's entry, so what the table does not
   list is refused before anything is sent, and :meth:`Adapter.check_value`
   checks a value of that kind.
+* ``VALUES``: (kind of value, unit, words) of each kind in TARGETS: the unit
+  a target of that kind takes (as SIGNALS says units; "kWh" is sent in kWh)
+  and what docs/signals.md says it takes (:meth:`Adapter.value_of`).  `check` (site/catalog.py) checks a rule's values with the
+  unit and with check_value, as the real write does.
 * ``CONFIG_KEYS``: its entry in the site config and its section of the
   secrets file, one schema for both: (key, kind[, a[, b]]) tuples, checked by
   site/config.py before :meth:`Adapter.configure` sees the entry.  Kinds:
@@ -111,6 +115,7 @@ class Adapter:
     transport = "rest"
     SIGNALS = ()
     TARGETS = ()
+    VALUES = ()
     CHOICES = ()
     # The keys every kind has (Adapter.COMMON_KEYS in a kind's CONFIG_KEYS).
     COMMON_KEYS = (("poll", "duration", 0.05, DAY), ("timeout", "duration", 0.1, 300), STALE_KEY)
@@ -159,16 +164,23 @@ class Adapter:
         return None
 
     @classmethod
+    def value_of(cls, kind):
+        """(unit, words) of a kind of value in VALUES, or None."""
+        for entry in cls.VALUES:
+            if entry[0] == kind:
+                return entry[1], entry[2]
+        return None
+
+    @classmethod
     def check_value(cls, target, kind, value):
         """The value as the device takes it, or ValueRefused saying why not."""
         return value
 
     @classmethod
-    def target_problem(cls, target, spec):
-        """Why the rules cannot set ``target`` on a device with this config entry, or None
-        (checked when the site starts)."""
-        if not cls.TARGETS:
-            return "the rules set %s, but the %s has nothing to write" % (target, cls.title)
+    def instance_problem(cls, parts, spec, reading):
+        """Why a device with the config entry ``spec`` has no signal (``reading``) or
+        target ``parts`` (a name the table lists), or None: an alias the config does
+        not name, a device it does not read."""
         return None
 
     def find(self, target):
@@ -180,6 +192,13 @@ class Adapter:
                 raise DeviceError(self.name, target, "the %s is read-only; it has no settings to write" % self.title, "refused")
             raise DeviceError(self.name, target, self.NOT_WRITABLE, "refused")
         return parts, found[1]
+
+    def validate(self, target, value):
+        """(name parts, kind of value, the value as the device takes it): every check a
+        write makes before it sends anything, and all that a dry run makes; raises
+        DeviceError or ValueRefused as the write would."""
+        parts, kind = self.find(target)
+        return parts, kind, self.check_value(target, kind, value)
 
     # --- at work --------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class EmsEsp(Adapter):
         ("boiler.dhw.activated", "bool"),
         ("boiler.curflowtemp", "°C"),
         ("boiler.heatingactivated", "bool"),
+        ("boiler.hpcurrpower", "W"),
         ("thermostat.hc<n>.seltemp", "°C"),
         ("thermostat.hc<n>.currtemp", "°C"),
         ("thermostat.hc<n>.mode", "text"),
@@ -69,6 +70,7 @@ class EmsEsp(Adapter):
     )
     # Any entity of a device EMS-ESP knows; EMS-ESP itself says which are writable.
     TARGETS = (("<device>.*", "entity"),)
+    VALUES = (("entity", "any", "a number, true/false or text, as the entity takes it (EMS-ESP checks)"),)
     CHOICES = (("device", DEVICES),)
     NOT_WRITABLE = "not an EMS-ESP entity (like emsesp.boiler.dhw.seltemp)"
     CONFIG_KEYS = (
@@ -98,6 +100,18 @@ class EmsEsp(Adapter):
         return cls(name, spec.get("url"), spec.get("token"), devices, spec.get("timeout", cls.TIMEOUT), session, spec.get("entities", ()))
 
     @classmethod
+    def instance_problem(cls, parts, spec, reading):
+        """A signal of a device the config does not read (it would never arrive), or None."""
+        if not reading:
+            return None  # EMS-ESP takes a write to any device's entity, read or not
+        entities = spec.get("entities", ())
+        devices = spec.get("devices", () if entities else ("boiler", "thermostat"))
+        if parts[0] in devices or "/".join(parts) in entities:
+            return None
+        read = list(devices) + list(entities)
+        return 'the config reads %s from EMS-ESP, not %s: add "%s" to its "devices"' % (", ".join(read) or "nothing", parts[0], parts[0])
+
+    @classmethod
     def check_value(cls, target, kind, value):
         """A number, true/false or text (EMS-ESP checks the rest and says so)."""
         if value is None or not isinstance(value, (int, float, str, bool)) or (isinstance(value, float) and value - value != 0):
@@ -120,8 +134,8 @@ class EmsEsp(Adapter):
 
     def write(self, target, value):
         """Set one entity; raises ValueRefused or DeviceError (with EMS-ESP's own message)."""
-        parts, kind = self.find(target)
-        self._send("/".join(parts), self.check_value(target, kind, value))
+        parts, _, value = self.validate(target, value)
+        self._send("/".join(parts), value)
 
     def _send(self, path, value):
         # The checked value to EMS-ESP over REST (emsesp_mqtt.EmsEspMqtt publishes it instead).

@@ -31,6 +31,7 @@ its pause after a 429 and its log.
 from .. import port
 from ..errors import DeviceError, SunshiftError, clip
 from ..text import is_alias
+from ..units import is_number
 from .adapter import Adapter, flatten
 from .enode_api import (
     BUSY_FIRST,
@@ -54,6 +55,9 @@ from .webapi import WebApi
 
 # Parts of a device object that are not readings (IDs, GPS, scopes, capability
 # lists); left out of the signals.
+# Enode's power fields are in kW; rules have every power in W (`> 1.4kW` is
+# 1400), so these are turned into W as they are read.
+KW_FIELDS = ("chargeState.chargeRate", "consumptionRate", "productionState.productionRate", "energyState.power")
 SKIP = ("id", "userId", "capabilities", "scopes", "location", "locationId", "chargingLocationId")
 PAGE_SIZE = 50
 MAX_PAGES = 20  # a user with more than 1,000 devices of a kind is not a home
@@ -91,27 +95,27 @@ class Enode(Adapter):
     kind = "enode"
     title = "Enode"
     # The readings rules use most (docs/enode.md); every other field of a
-    # device is there too, by its JSON path.  Rates are Enode's kW.
+    # device is there too, by its JSON path.  Rates are Enode's kW, read as W.
     SIGNALS = (
         ("vehicles.<name>.chargeState.batteryLevel", "%"),
         ("vehicles.<name>.chargeState.isPluggedIn", "bool"),
         ("vehicles.<name>.chargeState.isCharging", "bool"),
         ("vehicles.<name>.chargeState.isFullyCharged", "bool"),
-        ("vehicles.<name>.chargeState.chargeRate", "kW"),
+        ("vehicles.<name>.chargeState.chargeRate", "W"),
         ("vehicles.<name>.chargeState.chargeLimit", "%"),
         ("chargers.<name>.chargeState.isPluggedIn", "bool"),
         ("chargers.<name>.chargeState.isCharging", "bool"),
-        ("chargers.<name>.chargeState.chargeRate", "kW"),
+        ("chargers.<name>.chargeState.chargeRate", "W"),
         ("chargers.<name>.chargeState.maxCurrent", "A"),
         ("vehicles.<name>.atHome", "bool"),
         ("chargers.<name>.atHome", "bool"),
         ("batteries.<name>.chargeState.batteryLevel", "%"),
-        ("batteries.<name>.chargeState.chargeRate", "kW"),
+        ("batteries.<name>.chargeState.chargeRate", "W"),
         ("batteries.<name>.config.operationMode", "text"),
         ("hvacs.<name>.temperatureState.currentTemperature", "°C"),
-        ("hvacs.<name>.consumptionRate", "kW"),
-        ("inverters.<name>.productionState.productionRate", "kW"),
-        ("meters.<name>.energyState.power", "kW"),
+        ("hvacs.<name>.consumptionRate", "W"),
+        ("inverters.<name>.productionState.productionRate", "W"),
+        ("meters.<name>.energyState.power", "W"),
         ("<kind>.<name>.isReachable", "bool"),
         ("<kind>.<name>.lastSeen", "text"),
         ("<kind>.<name>.*", "any"),
@@ -127,7 +131,15 @@ class Enode(Adapter):
         ("hvacs.<name>.hold", "hold"),
         ("vehicles.<name>.smartOverride", "smartOverride"),
     )
+    VALUES = (
+        ("charging", "bool", "true (start) / false (stop)"),
+        ("maxCurrent", "A", "1–125 (A)"),
+        ("operationMode", "text", "`IMPORT_FOCUS`, `EXPORT_FOCUS`, `TIME_OF_USE`, `SELF_RELIANCE`"),
+        ("hold", "text", '`"HEAT 21"`, `"COOL 24"`, `"AUTO 19 24"`, `"OFF"` or `FOLLOW_SCHEDULE`'),
+        ("smartOverride", "bool", "true / false"),
+    )
     CHOICES = (("kind", KINDS),)
+    NOT_WRITABLE = "not a writable Enode setting (docs/enode.md lists them)"
     # Its entry in the config (docs/enode.md) and the defaults: Enode's cloud
     # refreshes its data about every 10 minutes, so asking every two minutes is
     # polite, and its data is fresh for half an hour (its lastSeen).
@@ -209,13 +221,11 @@ class Enode(Adapter):
         )
 
     @classmethod
-    def target_problem(cls, target, spec):
-        """Why ``target`` is not something Enode can set for the aliases of this config entry, or None."""
-        parts = target.split(".")
-        if cls.setting(parts[1:]) is None:
-            return "the rules set %s, which is not a writable Enode setting (docs/enode.md lists them)" % target
-        if parts[2] not in spec.get("aliases", {}).get(parts[1], {}):
-            return "the rules set %s, but the config names no %s %r (under %s)" % (target, ONE[parts[1]], parts[2], parts[1])
+    def instance_problem(cls, parts, spec, reading):
+        """Why the config entry ``spec`` has no device ``parts[1]`` under ``parts[0]``, or None."""
+        if len(parts) > 1 and parts[0] in ONE and parts[1] not in spec.get("aliases", {}).get(parts[0], {}):
+            named = sorted(spec.get("aliases", {}).get(parts[0], {}))
+            return "the config names no %s %r under %s (%s)" % (ONE[parts[0]], parts[1], parts[0], ", ".join(named) if named else "it names none")
         return None
 
     @classmethod
@@ -419,6 +429,11 @@ class Enode(Adapter):
         for key in device:
             if key not in SKIP:
                 flatten(device[key], prefix + "." + key, out)
+        for field in KW_FIELDS:
+            name = prefix + "." + field
+            value = out.get(name)
+            if is_number(value):
+                out[name] = round(value * 1000, 3)
         seen = iso_unix(device.get("lastSeen"))
         if device.get("isReachable") is False:
             self.ages[prefix] = None  # Enode cannot reach it: what it last said is not now
@@ -548,10 +563,11 @@ class Enode(Adapter):
 
     def resolve(self, target):
         """(kind, setting, Enode device ID) of a target, or DeviceError if there is none."""
-        problem = self.target_problem(target, {"aliases": self.aliases})
+        parts = self.find(target)[0]
+        problem = self.instance_problem(parts, {"aliases": self.aliases}, False)
         if problem:
             raise DeviceError(self.name, target, problem, "refused")
-        _, kind, alias, setting = target.split(".")
+        kind, alias, setting = parts
         return kind, setting, self.aliases[kind][alias]
 
     def describe(self, target, value):

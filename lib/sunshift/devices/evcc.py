@@ -189,6 +189,17 @@ class Evcc(Adapter):
         ("vehicles.<name>.limitSoc", "soc"),
         ("vehicles.<name>.planSoc", "plan"),
     )
+    VALUES = (
+        ("soc", "%", "0–100 (%)"),
+        ("watts", "W", "W"),
+        ("kwh", "kWh", "0–1000 (kWh)"),
+        ("amps", "A", "1–125 (A)"),
+        ("mode", "text", "`off`, `pv`, `minpv`, `now`, `smart`"),
+        ("phases", "", "0 (automatic), 1 or 3"),
+        ("bool", "bool", "true/false"),
+        ("price", "any", "a price per kWh, or `none`"),
+        ("plan", "text", '`"AMOUNT@TIME"` (UTC), or `none`'),
+    )
     NOT_WRITABLE = "not a writable evcc setting (docs/signals.md lists them)"
     CONFIG_KEYS = (("url", "url"), TRANSPORT_KEY, ("topic", "topic")) + Adapter.COMMON_KEYS  # no token: evcc's API has none
     URL_EXAMPLE = "http://evcc.local:7070"
@@ -197,6 +208,7 @@ class Evcc(Adapter):
         self.name = name
         self.api = WebApi(name, url, None, False, timeout, "evcc's setters need no token; check the URL", session) if url else None
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
+        self.loadpoints = 0  # how many loadpoints evcc has reported (0: not known yet)
         self.need_url()
 
     @classmethod
@@ -212,15 +224,31 @@ class Evcc(Adapter):
     def poll(self):
         """One GET /api/state as {signal: value}."""
         signals = state_signals(self.name, self.api.get_json("/api/state"))
+        head = self.name + ".loadpoints."
         for name in signals:
             if name.endswith(".mode") and signals[name] == "smart":
                 self.smart_modes = True
+            if name.startswith(head):
+                self.saw_loadpoint(name[len(head) :].split(".")[0])
         return signals
+
+    def saw_loadpoint(self, number):
+        """Note that evcc reports loadpoint ``number`` (its text)."""
+        if number.isdigit() and int(number) > self.loadpoints:
+            self.loadpoints = int(number)
+
+    def validate(self, target, value):
+        """The checks of Adapter.validate, and a loadpoint evcc has (once it has said
+        which it has): a setter of a loadpoint it lacks is taken without a word."""
+        parts, kind, value = Adapter.validate(self, target, value)
+        if parts[0] == "loadpoints" and self.loadpoints and int(parts[1]) > self.loadpoints:
+            many = "one loadpoint" if self.loadpoints == 1 else "%d loadpoints" % self.loadpoints
+            raise ValueRefused("%s is for loadpoint %s, but evcc reports %s" % (target, parts[1], many))
+        return parts, kind, value
 
     def write(self, target, value):
         """Set one setting; raises ValueRefused (bad value) or DeviceError (evcc said no)."""
-        parts, kind = self.find(target)
-        value = check(target, kind, value)
+        parts, kind, value = self.validate(target, value)
         if kind == "mode" and value == "smart" and not self.smart_modes:
             value = "pv"  # an evcc from before 2026 knows no "smart"; both mean solar charging
         # The scope is where evcc's MQTT topics put the setting: "site/",

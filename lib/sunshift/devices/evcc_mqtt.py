@@ -24,6 +24,7 @@ class EvccMqtt(Evcc):
         self.topic = topic.rstrip("/")
         self.feed = MqttFeed(self)
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
+        self.loadpoints = 0
         subscribe(name, mqtt, self.topic)
 
     @classmethod
@@ -50,6 +51,8 @@ class EvccMqtt(Evcc):
         self.feed.set(name, value)
         if rest.endswith("/mode") and value == "smart":
             self.smart_modes = True
+        if rest.startswith("loadpoints/"):
+            self.saw_loadpoint(rest.split("/")[1])
         return True
 
     def _send(self, target, scope, name, kind, value):

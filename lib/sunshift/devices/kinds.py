@@ -4,7 +4,8 @@ This table is the single source of the kinds: the site config takes its types
 from it and hands each entry to its adapter class to check; the runner and
 `read` build adapters through :func:`build`; tools/board_files.py picks the
 modules a board needs from it; tools/kinds_doc.py writes docs/signals.md's
-table of names from the adapters' SIGNALS and TARGETS.
+table of names from the adapters' SIGNALS, TARGETS and VALUES; site/catalog.py
+checks rules against the same.
 
 Adding a kind is one entry here and one module: an Adapter subclass
 (devices/adapter.py) with its names, config keys and defaults as class data.

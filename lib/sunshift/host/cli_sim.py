@@ -4,6 +4,7 @@ and `scenario` (a built-in day written as a trace)."""
 from .. import port, units
 from ..errors import RuleError
 from ..lang import ruleset
+from ..site.catalog import Catalog
 from ..text import close_to
 from . import sim
 from .options import UsageError, parse_options, print_problems, sample_step, stale_limit, write
@@ -76,7 +77,7 @@ def cmd_sim(args, out, err):
             raise UsageError(str(e))
         step = sample_step(options)
     try:
-        rs = ruleset.load(options["--rules"])
+        rs = ruleset.load(options["--rules"], Catalog())
     except RuleError as e:
         print_problems(e.problems, err)
         return 1
@@ -162,7 +163,7 @@ def cmd_scenario(args, out, err):
         raise UsageError(str(e))
     step = sample_step(options)
     try:
-        rs = ruleset.load(options["--rules"]) if "--rules" in options else ruleset.compile_sources([])
+        rs = ruleset.load(options["--rules"], Catalog()) if "--rules" in options else ruleset.compile_sources([])
     except RuleError as e:
         print_problems(e.problems, err)
         return 1

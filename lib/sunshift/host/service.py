@@ -94,7 +94,9 @@ class RuleWatch:
         from ..lang import ruleset
 
         try:
-            rs = ruleset.load(self.paths)
+            from ..site.catalog import Catalog
+
+            rs = ruleset.load(self.paths, Catalog(self.runner.site.devices))
             done = self.runner.reload(rs)
         except RuleError as e:
             errors = [p for p in e.problems if not p.warning]

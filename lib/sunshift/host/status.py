@@ -13,6 +13,7 @@ from ..core.engine import Engine
 from ..errors import RuleError, SunshiftError
 from ..lang import nodes, ruleset
 from ..site import config
+from ..site.catalog import Catalog
 from ..site.state import StateFile, wall_time
 from ..units import format_duration, format_value
 from .options import parse_options, write
@@ -75,7 +76,7 @@ def cmd_status(args, out, err):
     behind = snapshot.downtime(data, now) or 0
     engine = None
     try:
-        engine = Engine(ruleset.load(site.rules), site.stale_after, site.max_ages())
+        engine = Engine(ruleset.load(site.rules, Catalog(site.devices)), site.stale_after, site.max_ages())
         keys = snapshot.keys(engine)[0]
     except (RuleError, SunshiftError):
         keys = None

@@ -69,6 +69,7 @@ class Rule(_Defined):
     until_first = 0  # the timers from this slot on belong to `until`
     inputs = ()  # device signals whose staleness sends it to its safe branch
     order = 0  # position in the rule set; breaks priority ties
+    places = None  # {(branch, target): (line, col, value's col)} of a parsed rule's actions
 
     def __init__(self, name, path=None, line=0, col=0):
         self.name = name

@@ -6,6 +6,7 @@ The engine never starts with half a rule set: one bad file fails the whole load.
 from .. import port
 from ..errors import Problem, RuleError
 from ..port import const
+from . import quantities
 from .link import link
 from .syntax import parse
 
@@ -14,11 +15,15 @@ from .syntax import parse
 MAX_FILE_BYTES = const(64 * 1024)
 
 
-def compile_sources(sources):
-    """Parse and link ``[(path, text)]`` into a RuleSet, or raise RuleError listing every error."""
+def compile_sources(sources, catalog=None):
+    """Parse and link ``[(path, text)]`` into a RuleSet, or raise RuleError listing every error.
+
+    With a ``catalog`` of the site's devices (site/catalog.Catalog) the names,
+    units and values are checked against what the devices offer (lang/quantities.py)."""
     lets, rules, refs, problems = [], [], [], []
+    places = {} if catalog is not None else None
     for path, text in sources:
-        file_lets, file_rules, file_refs, file_problems = parse(text, path)
+        file_lets, file_rules, file_refs, file_problems = parse(text, path, places)
         lets += file_lets
         rules += file_rules
         refs += file_refs
@@ -28,8 +33,20 @@ def compile_sources(sources):
     rs, problems = link(lets, rules, refs, problems)
     if any(not p.warning for p in problems):
         raise RuleError(problems)
-    rs.warnings = problems + rs.warnings
     rs.files = [path for path, _ in sources]
+    if catalog is not None:
+        found = quantities.check(rs, catalog, places)
+        # In the order of the files, then of the lines: the devices' problems among the others.
+        order = {}
+        for k, path in enumerate(rs.files):
+            order[path] = k
+        every = problems + found + rs.warnings
+        every.sort(key=lambda p: (order.get(p.path, -1), p.line, p.col))
+        if any(not p.warning for p in found):
+            raise RuleError(every)
+        rs.warnings = every
+    else:
+        rs.warnings = problems + rs.warnings
     return rs
 
 
@@ -69,8 +86,9 @@ def _take(path, files, problems):
         problems.append(Problem(path, 1, 1, words + ("; remove it, or point it at a rule file" if kind is None else "")))
 
 
-def load(paths):
-    """Read, parse and link the rule files at ``paths`` into a RuleSet.
+def load(paths, catalog=None):
+    """Read, parse and link the rule files at ``paths`` into a RuleSet, checked
+    against ``catalog`` when given (see compile_sources).
 
     Raises RuleError listing every error (with the warnings) if any file is bad:
     the engine never starts with half a rule set.
@@ -90,7 +108,7 @@ def load(paths):
         except OSError as e:
             problems.append(Problem(path, 1, 1, "cannot read the file (%s)" % e))
     try:
-        rs = compile_sources(sources)
+        rs = compile_sources(sources, catalog)
     except RuleError as e:
         raise RuleError(problems + e.problems)
     if problems:

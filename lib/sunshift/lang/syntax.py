@@ -72,9 +72,10 @@ def _is_duration(node):
 
 
 class _FileParser:
-    def __init__(self, src, path):
+    def __init__(self, src, path, places=None):
         self.src = src
         self.path = path
+        self.places = places
         self.tokens, lex_errors = lexer.tokenize(src)
         self.pos = 0
         self.problems = []
@@ -112,6 +113,12 @@ class _FileParser:
         to the next token where ``stop`` holds."""
         self.pos = max(self.failed_at, start + 1)
         self.skip_to(stop)
+
+    def at(self, node, tok):
+        """``node``, noted as written at ``tok`` for the checks after linking (lang/quantities.py)."""
+        if self.places is not None:
+            self.places[id(node)] = (node, self.path, tok[3], lexer.column(self.src, tok[2]))
+        return node
 
     def intern(self, text):
         # One string object per distinct name: the rules of a site repeat them often.
@@ -386,7 +393,13 @@ class _FileParser:
                     hint = "; did you forget 'else'?" if tok[4] and branch == "then" else ""
                     self.fail(tok, "'%s' is set twice in this '%s'%s" % (target, branch, hint))
             refs_before = len(self.refs)
+            first = self.peek()
             value = self.condition_or_value(False, "a value", eq)
+            if self.places is not None:
+                # Where the target and its value are written, for the checks after linking.
+                if r.places is None:
+                    r.places = {}
+                r.places[("then" if branch == "then" else "otherwise", target)] = (tok[3], lexer.column(self.src, tok[2]), lexer.column(self.src, first[2]))
             if value[0] == nodes.LET and len(self.refs) == refs_before + 1:
                 # A lone bare word: text (`mode = pv`) unless a let has that name.
                 ref = self.refs[-1]
@@ -446,7 +459,7 @@ class _FileParser:
                 seconds = self.duration("for")
                 if seconds <= 0:
                     self.fail(tok, "'for' needs a duration above zero")
-                left = (nodes.FOR, left, seconds, self.slots)
+                left = self.at((nodes.FOR, left, seconds, self.slots), tok)
                 self.slots += 1
                 self.fors[-1] = True
                 ldim = None
@@ -460,7 +473,7 @@ class _FileParser:
                     self.fail(tok, "texts can only be compared with == and !=")
                 if ldim and rdim and ldim != rdim:
                     self.fail(tok, "cannot compare %s with %s" % (units.DIMENSION_NAMES[ldim], units.DIMENSION_NAMES[rdim]))
-                left = (nodes.CMP, word, left, right, ldim or rdim or units.NONE)
+                left = self.at((nodes.CMP, word, left, right, ldim or rdim or units.NONE), tok)
                 ldim = None
                 ldepth = max(ldepth, rdepth) + 1
                 nxt = self.peek()
@@ -477,6 +490,7 @@ class _FileParser:
                     ldim = None
                 else:
                     left, ldim = self.arithmetic(op, left, right, ldim, rdim, tok)
+                self.at(left, tok)
                 ldepth = max(ldepth, rdepth) + 1
             elif word == "=" and tok[0] == OP:
                 self.fail(tok, "use '==' to compare ('=' sets a target in then/else)")
@@ -521,11 +535,11 @@ class _FileParser:
             self.pos -= 1  # resume at the clause keyword
             self.fail(self.parens[-1], "this '(' is never closed")
         if kind == NUMBER:
-            return (nodes.NUM, value[0], value[1], self.intern(value[2])), (value[1] or None), 1
+            return self.at((nodes.NUM, value[0], value[1], self.intern(value[2])), tok), (value[1] or None), 1
         if kind == BAD:
             return (nodes.NUM, 0, units.NONE, ""), None, 1
         if kind == STRING:
-            return (nodes.STR, self.intern(value)), None, 1
+            return self.at((nodes.STR, self.intern(value)), tok), None, 1
         if kind == CLOCK:
             self.fail(tok, "a time of day like %s only goes in 'during'" % units.format_clock(value))
         if kind == OP:
@@ -535,7 +549,7 @@ class _FileParser:
                     return (nodes.NUM, -operand[1], operand[2], operand[3]), dim, depth
                 if operand[0] in (nodes.STR, nodes.BOOL):
                     self.fail(tok, "cannot negate %s" % nodes.unparse(operand))
-                return (nodes.NEG, operand), dim, depth + 1
+                return self.at((nodes.NEG, operand), tok), dim, depth + 1
             if value == "(":
                 self.parens.append(tok)
                 self.fors.append(False)
@@ -549,18 +563,18 @@ class _FileParser:
         if kind != NAME:
             self.fail_got(tok, "expected a value")
         if value == "true" or value == "false":
-            return (nodes.BOOL, value == "true"), None, 1
+            return self.at((nodes.BOOL, value == "true"), tok), None, 1
         if value == "not":
             operand, _, depth = self.expr(nodes.PREC_CMP)
-            return (nodes.NOT, operand), None, depth + 1
+            return self.at((nodes.NOT, operand), tok), None, depth + 1
         if value in KEYWORDS:
             self.fail(tok, "expected a value, got the keyword '%s'" % value)
         if self.is_op(self.peek(), "("):
             return self.call(tok)
         if "." in value:
-            return (nodes.SIG, self.intern(value)), None, 1
+            return self.at((nodes.SIG, self.intern(value)), tok), None, 1
         self.refs.append((self.intern(value), tok[3], lexer.column(self.src, tok[2]), None, 0))
-        return (nodes.LET, self.intern(value)), None, 1
+        return self.at((nodes.LET, self.intern(value)), tok), None, 1
 
     def call(self, tok):
         fn = tok[1]
@@ -589,20 +603,20 @@ class _FileParser:
         if fn in ("avg", "min", "max") and n == 2 and named and _is_duration(args[1][0]):
             if args[1][0][1] <= 0:
                 self.fail(tok, "%s needs a window above zero" % fn)
-            return (nodes.WINDOW, fn, first[1], args[1][0][1]), None, 2
+            return self.at((nodes.WINDOW, fn, first[1], args[1][0][1]), tok), None, 2
         if fn == "avg":
             self.fail(tok, "avg takes a signal or let and a window, like avg(surplus, 1m)")
         if fn == "age":
             if n != 1 or not named:
                 self.fail(tok, "age takes one signal or let, like age(envoy.production)")
-            return (nodes.AGE, first[1]), units.TIME, 2
+            return self.at((nodes.AGE, first[1]), tok), units.TIME, 2
         if fn in ("min", "max"):
             if n < 2:
                 self.fail(tok, "%s takes a signal and a window, like %s(surplus, 5m), or two or more values" % (fn, fn))
             dim = None
             for _, d in args:
                 dim = dim or d
-            return (nodes.CALL, fn, tuple(a for a, _ in args)), dim, depth
+            return self.at((nodes.CALL, fn, tuple(a for a, _ in args)), tok), dim, depth
         if fn == "abs" and n != 1:
             self.fail(tok, "abs takes one value")
         if fn == "round":
@@ -610,14 +624,15 @@ class _FileParser:
                 self.fail(tok, "round's second value is a number of decimals, like round(x, 1)")
             if n not in (1, 2):
                 self.fail(tok, "round takes a value and, if you like, a number of decimals")
-        return (nodes.CALL, fn, tuple(a for a, _ in args)), args[0][1], depth
+        return self.at((nodes.CALL, fn, tuple(a for a, _ in args)), tok), args[0][1], depth
 
 
-def parse(src, path="<rules>"):
+def parse(src, path="<rules>", places=None):
     """Parse one file's text (str or UTF-8 bytes): (lets, rules, refs, problems).
 
     Most callers want ruleset.load or ruleset.compile_sources, which also link
-    names across files and raise RuleError.
+    names across files and raise RuleError.  ``places``, a dict, gets where each
+    node is written: {id(node): (node, path, line, col)}.
     """
     if isinstance(src, str):
         src = src.encode("utf-8")
@@ -625,7 +640,7 @@ def parse(src, path="<rules>"):
     if bad is not None:
         line = src.count(b"\n", 0, bad) + 1
         return [], [], [], [Problem(path, line, lexer.column(src, bad), "this is not UTF-8 text (byte 0x%02x); save the file as UTF-8" % src[bad])]
-    p = _FileParser(src, path)
+    p = _FileParser(src, path, places)
     p.parse()
     p.problems.sort(key=lambda q: (q.line, q.col))
     return p.lets, p.rules, [(path, ref) for ref in p.refs], p.problems

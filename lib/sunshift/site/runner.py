@@ -43,18 +43,28 @@ BUSY_RETRY = 1
 
 
 def check_names(rs, devices):
-    """Problems with names the rules use that the site does not have: (errors, warnings)."""
+    """Problems with names the rules use that the site does not have: (errors, warnings).
+
+    The few checks a rule set compiled elsewhere gets when the site starts (a
+    board's, checked in full by the deploy); rule files loaded here are checked
+    in full against the site's catalog (site/catalog.py) as they are read."""
     errors = []
     warnings = []
     for target in rs.targets:
-        device = target.split(".")[0]
-        if device not in devices:
-            errors.append("the rules set %s, but the site has no device %r (devices: %s)" % (target, device, ", ".join(sorted(devices))))
+        parts = target.split(".")
+        spec = devices.get(parts[0])
+        if spec is None:
+            errors.append("the rules set %s, but the site has no device %r (devices: %s)" % (target, parts[0], ", ".join(sorted(devices))))
             continue
-        spec = devices[device]
-        problem = kinds.adapter_class(spec["type"], "rest", device).target_problem(target, spec)
-        if problem:
-            errors.append(problem)
+        cls = kinds.adapter_class(spec["type"], "rest", parts[0])
+        if not cls.TARGETS:
+            errors.append("the rules set %s, but the %s has nothing to write" % (target, cls.title))
+        elif cls.setting(parts[1:]) is None:
+            errors.append("the rules set %s, which is %s" % (target, cls.NOT_WRITABLE))
+        else:
+            problem = cls.instance_problem(parts[1:], spec, False)
+            if problem:
+                errors.append("the rules set %s, but %s" % (target, problem))
     for signal in rs.signals():
         device = signal.split(".")[0]
         if device not in devices:
@@ -112,8 +122,9 @@ class Runner:
             # Rule files, as `run` reads them on a PC; a board passes the rule set
             # it loaded compiled, and never carries the parser (docs/architecture.md).
             from ..lang.ruleset import load
+            from .catalog import Catalog
 
-            ruleset = load(site.rules)
+            ruleset = load(site.rules, Catalog(site.devices))
         self.rules = ruleset
         self.engine = self._engine(ruleset)
         self.wanted = self.rules.signals()
@@ -244,10 +255,13 @@ class Runner:
                 self.polls.give(adapter.name)
 
     def describe(self, target, value):
-        """What writing ``target`` would send, for dry-run, when its adapter can say."""
+        """What writing ``target`` would send, for dry-run, when its adapter can say;
+        raises as the write would (Adapter.validate), so a dry run refuses what a
+        real one would."""
         adapter = self.adapters.get(target.split(".")[0])
         if adapter is None:
-            return None
+            raise DeviceError(target.split(".")[0], target, "the site has no such device", "refused")
+        adapter.validate(target, value)
         return adapter.describe(target, value)
 
     def reassert(self, name):
