@@ -113,6 +113,7 @@ EMSESP_VALUES = {
         "curflowtemp": 45.2,
         "heatingactivated": "on",
         "burngas": "off",
+        "hpcurrpower": 0,
         "dhw": {"seltemp": 50, "curtemp": 48.5, "charging": "off", "onetime": "off", "activated": "on"},
     },
     "thermostat": {"hc1": {"seltemp": 21.0, "currtemp": 20.5, "mode": "auto"}},

@@ -224,6 +224,7 @@ class Demo:
             homePower=float(truth["envoy.total_consumption"] - truth["evcc.loadpoints.1.chargePower"]),
         )
         self.ems.set_value("boiler", "dhw", "curtemp", truth["emsesp.boiler.dhw.curtemp"])
+        self.ems.set_value("boiler", "", "hpcurrpower", truth["emsesp.boiler.hpcurrpower"])
         self.evcc.publish_state(changed_only=True, updated=t)
 
     def _turn(self, t):

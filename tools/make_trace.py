@@ -17,7 +17,8 @@ sim) and has one sample every 10 s until 20:00:
 * the car is plugged in all day (not charging in this open-loop recording);
 * the Envoy drops out from 12:30 to 12:36 (empty cells), so rules that read it
   go stale;
-* the hot-water tank cools slowly, with a shower at 18:00.
+* the hot-water tank cools slowly, with a shower at 18:00, and the heat pump
+  does not run (its hpcurrpower is 0; rules/site.rules reads it).
 """
 
 import math
@@ -41,6 +42,7 @@ COLUMNS = [
     "evcc.loadpoints.1.vehicleSoc",
     "evcc.site.battery.soc",
     "emsesp.boiler.dhw.curtemp",
+    "emsesp.boiler.hpcurrpower",
 ]
 
 
@@ -72,7 +74,7 @@ def cloudy_rows():
             tank -= STEP * 0.02  # a shower
         battery = min(100.0, max(5.0, battery + (-net) * STEP / 3600 / 100 * 0.5))
         envoy = "" if DROPOUT[0] <= tod < DROPOUT[1] else str(net)
-        rows.append([str(tod - START), envoy, "0", "true", "false", "35", "%.1f" % battery, "%.1f" % tank])
+        rows.append([str(tod - START), envoy, "0", "true", "false", "35", "%.1f" % battery, "%.1f" % tank, "0"])
     return rows
 
 
@@ -85,7 +87,7 @@ def steps_rows(steps, every):
         end = t + length
         while t < end:
             envoy = "" if net is None else str(net)
-            rows.append([str(t), envoy, "0", "true", "false", "35", "60.0", "50.0"])
+            rows.append([str(t), envoy, "0", "true", "false", "35", "60.0", "50.0", "0"])
             t += every
     return rows
 

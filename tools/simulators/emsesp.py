@@ -37,7 +37,12 @@ from simulators.base import Simulator, broker_address, serve_forever
 # device -> circuit ("" for none) -> entity -> (value, kind, writeable)
 ENTITIES = {
     "boiler": {
-        "": {"curflowtemp": (45.2, "number", False), "heatingactivated": ("on", "boolean", True), "burngas": ("off", "boolean", False)},
+        "": {
+            "curflowtemp": (45.2, "number", False),
+            "heatingactivated": ("on", "boolean", True),
+            "burngas": ("off", "boolean", False),
+            "hpcurrpower": (0, "number", False),  # a heat pump's compressor, electric W
+        },
         "dhw": {
             "seltemp": (50, "number", True),
             "curtemp": (48.5, "number", False),
@@ -83,19 +88,20 @@ class EmsEspSimulator(Simulator):
 
     def publish_state(self):
         """Publish every device's values once, in the configured format."""
-        if not self.mqtt:
+        mqtt = self.mqtt  # once: stop() may clear it while this runs in the publish thread
+        if not mqtt:
             return
         for device in self.entities:
             values = self.values(device)
             if self.nested:
-                self.mqtt.publish("%s/%s_data" % (self.base, device), json.dumps(values), retain=False)
+                mqtt.publish("%s/%s_data" % (self.base, device), json.dumps(values), retain=False)
                 continue
             flat = {k: v for k, v in values.items() if not isinstance(v, dict)}
             if flat:
-                self.mqtt.publish("%s/%s_data" % (self.base, device), json.dumps(flat), retain=False)
+                mqtt.publish("%s/%s_data" % (self.base, device), json.dumps(flat), retain=False)
             for circuit, group in values.items():
                 if isinstance(group, dict):
-                    self.mqtt.publish("%s/%s_data_%s" % (self.base, device, circuit), json.dumps(group), retain=False)
+                    mqtt.publish("%s/%s_data_%s" % (self.base, device, circuit), json.dumps(group), retain=False)
 
     # --- values ---------------------------------------------------------------------
 

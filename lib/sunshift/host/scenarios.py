@@ -85,6 +85,7 @@ SIGNALS = (
     "evcc.site.battery.soc",
     "emsesp.boiler.dhw.curtemp",
     "emsesp.boiler.dhw.seltemp",
+    "emsesp.boiler.hpcurrpower",
 )
 ENVOY = ("envoy.production", "envoy.total_consumption", "envoy.net_consumption")
 # What a picture of the day shows besides what the rules read (the house's
@@ -343,6 +344,7 @@ class Home:
             "evcc.site.battery.soc": round(self.battery_soc, 1),
             "emsesp.boiler.dhw.curtemp": round(self.tank, 1),
             "emsesp.boiler.dhw.seltemp": seltemp,
+            "emsesp.boiler.hpcurrpower": heat_pump,  # the compressor's electric power, W (EMS-ESP's hpcurrpower)
         }
 
 
