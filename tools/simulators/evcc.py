@@ -160,7 +160,8 @@ class EvccSimulator(Simulator):
         demo, at 1440 times real time, would otherwise flood the broker);
         ``updated`` replaces the time in the closing `updated` topic, so the
         demo can tell when a round has arrived."""
-        if not self.mqtt:
+        mqtt = self.mqtt  # once: stop() may clear it while this runs in the publish thread
+        if not mqtt:
             return
         with self.state_lock:
             state = copy.deepcopy(self.state)
@@ -176,9 +177,9 @@ class EvccSimulator(Simulator):
         for topic, payload in out:
             if changed_only and sent.get(topic) == payload:
                 continue
-            if self.mqtt.publish(topic, payload):
+            if mqtt.publish(topic, payload):
                 sent[topic] = payload
-        self.mqtt.publish(self.topic + "/updated", str(int(time.time()) if updated is None else updated))
+        mqtt.publish(self.topic + "/updated", str(int(time.time()) if updated is None else updated))
 
     # --- the physics a test or the demo drives -------------------------------------
 
