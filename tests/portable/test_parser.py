@@ -378,6 +378,19 @@ def test_conditions_joined_by_a_comma_or_capital_words():
     assert slip("a.x > 1kW Or a.y < 5") == "2:18: write 'or' in small letters"
 
 
+def test_if_is_and_between_actions_and_a_dotted_time():
+    text = "rule ev\n  if a.x > 1kW\n  then evcc.loadpoints.1.mode = pv\n  else evcc.loadpoints.1.mode = off\n"
+    assert first_problem(text) == "2:3: a rule's condition starts with 'when', not 'if'"
+    assert slip('a.mode is "pv"') == "2:15: compare with '==', not 'is'"
+    assert slip('a.mode is not "pv"') == "2:15: compare with '!=', not 'is not'"
+    text = "rule ev\n  when a.x > 1kW\n  then evcc.loadpoints.1.mode = pv and a.b = 60\n  else evcc.loadpoints.1.mode = off\n"
+    assert first_problem(text) == "3:36: separate actions with ',' or a new line, not 'and'"
+    text = "rule ev\n  when a.x > 1kW\n  then a.b = a.y and a.z\n  else a.b = false\n"
+    assert problems(text) == []  # an `and` in a value, without a second '=', is a value
+    text = "rule ev\n  when a.x > 1kW\n  then a.b = 1\n  else a.b = 0\n  during 07.00-21.00\n"
+    assert first_problem(text) == "5:10: write 07:00 with ':', not '.'"
+
+
 def test_a_duration_without_its_unit():
     assert slip("a.x > 1kW for 2") == "2:22: for needs a unit after 2: write 2m for minutes, 2s or 2h"
     text = "rule r\n  when a.x\n  then a.b = 1\n  hold 10\n"

@@ -87,6 +87,7 @@ class _FileParser:
         self.rules = []
         self.refs = []  # (name, line, col, actions list or None, index)
         self.slots = 0
+        self.value_start = None  # where an action's value starts, while it is read
         self.failed_at = 0
         self.strings = {}
 
@@ -261,6 +262,8 @@ class _FileParser:
                         self.fail(tok, "unknown clause '%s'; did you mean '%s'?" % (tok[1], guess))
                     if tok[0] == NAME and "." in tok[1] and self.is_op(self.peek(1), "="):
                         self.fail(tok, "did you forget 'then' (or 'else')? '%s = ...' sets a target" % tok[1])
+                    if self.is_word(tok, "if"):
+                        self.fail(tok, "a rule's condition starts with 'when', not 'if'")
                     self.fail_got(tok, "expected a clause (%s)" % CLAUSE_LIST)
                 self.next()
                 word = tok[1]
@@ -335,6 +338,9 @@ class _FileParser:
             self.fail(tok, "join conditions with 'and' or 'or', not ','")
         if tok[0] == NAME and tok[1].lower() in ("and", "or"):
             self.fail(tok, "write '%s' in small letters" % tok[1].lower())
+        if self.is_word(tok, "is"):
+            negated = self.is_word(self.peek(1), "not")
+            self.fail(tok, "compare with '%s', not '%s'" % ("!=" if negated else "==", "is not" if negated else "is"))
         self.fail_got(tok, "expected 'and', 'or' or a new clause after the condition")
 
     def check_condition(self, node, tok):
@@ -354,6 +360,10 @@ class _FileParser:
 
     def clock(self):
         tok = self.next()
+        if tok[0] == NUMBER:
+            text = self.src[tok[2] : tok[2] + 5]
+            if len(text) == 5 and text[2:3] == b"." and text[:2].isdigit() and text[3:].isdigit():
+                self.fail(tok, "write %s:%s with ':', not '.'" % (text[:2].decode(), text[3:].decode()))
         if tok[0] != CLOCK:
             self.fail_got(tok, "during needs times of day like 07:00-21:00")
         return tok
@@ -394,7 +404,11 @@ class _FileParser:
                     self.fail(tok, "'%s' is set twice in this '%s'%s" % (target, branch, hint))
             refs_before = len(self.refs)
             first = self.peek()
-            value = self.condition_or_value(False, "a value", eq)
+            self.value_start = self.pos
+            try:
+                value = self.condition_or_value(False, "a value", eq)
+            finally:
+                self.value_start = None
             if self.places is not None:
                 # Where the target and its value are written, for the checks after linking.
                 if r.places is None:
@@ -493,6 +507,11 @@ class _FileParser:
                 self.at(left, tok)
                 ldepth = max(ldepth, rdepth) + 1
             elif word == "=" and tok[0] == OP:
+                if not self.allow_for and self.value_start is not None:
+                    # `then a = pv and b = 60`: the second action read as part of the first's value.
+                    for k in range(self.value_start, self.pos):
+                        if self.is_word(self.tokens[k], "and"):
+                            self.fail(self.tokens[k], "separate actions with ',' or a new line, not 'and'")
                 self.fail(tok, "use '==' to compare ('=' sets a target in then/else)")
             else:
                 break
