@@ -23,9 +23,19 @@ def test_check_passes_the_shipped_rules():
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith("ok: 5 rules, 2 lets in 4 files")
     # and against the example site's devices, as a user checks before `run`
-    r = sunshift("check", "--config", "examples/site.json", "rules")
+    # (its "rules" is the folder beside it: examples/rules is a link to rules/)
+    r = sunshift("check", "--config", "examples/site.json")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.splitlines() == ["ok: examples/site.json: 3 devices (emsesp, envoy, evcc)", "ok: 5 rules, 2 lets in 4 files"]
+
+
+def test_a_configs_rules_count_from_the_configs_folder(tmp_path):
+    for name in ("site.json", "secrets.json"):
+        (tmp_path / name).write_text(open(os.path.join(ROOT, "examples", name)).read())
+    r = sunshift("check", "--config", str(tmp_path / "site.json"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    wanted = '%s:1:1: no such file or folder (%s says "rules": ["rules"], from its own folder)' % (tmp_path / "rules", tmp_path / "site.json")
+    assert r.stdout.splitlines() == [wanted]
 
 
 def test_check_knows_what_the_devices_offer(tmp_path):

@@ -6,7 +6,7 @@ demo); options holds what they share.
 
 import sys
 
-from .. import VERSION
+from .. import VERSION, port
 from ..errors import RuleError, SunshiftError
 from ..lang import ruleset
 from .cli_sim import cmd_scenario, cmd_sim
@@ -96,6 +96,11 @@ def cmd_check(args, out, err):
         # The names, units and values against the site's devices, or the default names.
         rs = ruleset.load(paths, Catalog(site.devices if site is not None else None))
     except RuleError as e:
+        if site is not None and paths is site.rules:
+            for p in e.problems:
+                if p.path in site.rules and p.message == "no such file or folder":
+                    # The config's own paths count from its folder, wherever check runs.
+                    p.message += ' (%s says "rules": %s, from its own folder)' % (site.path, port.json_dumps(site.rules_as_written))
         print_problems(e.problems, out)
         errors = len([p for p in e.problems if not p.warning])
         write(err, "%d error%s" % (errors, "" if errors == 1 else "s"))
