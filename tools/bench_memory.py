@@ -242,9 +242,10 @@ def write_compiled(paths, target):
     """Compile the rule files (or folders) ``paths`` into ``target`` (a temporary
     file when None); returns its path."""
     from sunshift.lang import compiled, ruleset
+    from sunshift.site.catalog import Catalog
 
     files, _ = ruleset.rule_files(paths)
-    text = compiled.dump(ruleset.load(paths), files)
+    text = compiled.dump(ruleset.load(paths, Catalog()), files)  # checked, as the deploy compiles them
     if target is None:
         import tempfile
 

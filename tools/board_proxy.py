@@ -110,12 +110,14 @@ class Site:
         else:
             with open(os.path.join(rules, "ev.rules"), "w") as f:
                 f.write(MINIMAL_RULES)
-        # As tools/deploy.py does: the board runs the rules compiled on the host.
+        # As tools/deploy.py does: the board runs the rules compiled on the host,
+        # checked against the devices (their default names are this site's).
         from sunshift.lang import compiled, ruleset
+        from sunshift.site.catalog import Catalog
 
         files = ruleset.rule_files([rules])[0]
         with open(os.path.join(self.folder, "rules.compiled"), "w") as f:
-            f.write(compiled.dump(ruleset.load([rules]), files))
+            f.write(compiled.dump(ruleset.load([rules], Catalog()), files))
         with open(os.path.join(self.folder, "config.json"), "w") as f:
             json.dump(config, f)
         with open(os.path.join(self.folder, "secrets.json"), "w") as f:
