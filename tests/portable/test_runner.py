@@ -8,7 +8,7 @@ from sunshift import port
 from sunshift.errors import DeviceError
 from sunshift.site import config
 from sunshift.site.runner import Runner
-from support import rules
+from support import raises, rules
 
 RULES = "let surplus = -envoy.net_consumption\nrule ev\n  when surplus > 1kW\n  then evcc.loadpoints.1.mode = pv\n  else evcc.loadpoints.1.mode = off\n"
 
@@ -287,7 +287,9 @@ def test_a_loadpoint_evcc_does_not_report_is_refused_over_mqtt_and_in_a_dry_run(
         lines = []
         log = port.Log(sink=lines.append, stamp=lambda: "T")
         runner = Runner(site, log, ruleset=rules(two), mqtt_client=broker, sessions={"envoy": ReplaySession("7.6.175_with_cts")}, dry_run=dry_run)
-        broker.inbox = [("evcc/loadpoints/1/mode", b"off"), ("evcc/loadpoints/1/chargePower", b"0")]
+        # Retained topics in any order (`updated` among them), then a round of evcc's:
+        # from its second `updated` every loadpoint has been heard of.
+        broker.inbox = [("evcc/updated", b"1"), ("evcc/loadpoints/1/mode", b"off"), ("evcc/loadpoints/1/chargePower", b"0"), ("evcc/updated", b"2")]
         for t in range(0, 60, 5):  # the start waits for the setting it would read back, then decides
             runner.step(t, None, t * 1000)
         assert not [p for p in broker.published if p[0].startswith("evcc/loadpoints")]
@@ -295,3 +297,20 @@ def test_a_loadpoint_evcc_does_not_report_is_refused_over_mqtt_and_in_a_dry_run(
         wanted = 'T WARN evcc.loadpoints.2.mode: %s "off": evcc.loadpoints.2.mode is for loadpoint 2, but evcc reports one loadpoint; trying again in 5s'
         assert wanted % said in lines, lines
         runner.close()
+
+
+def test_evccs_loadpoints_and_vehicles_are_known_from_a_whole_reading():
+    from sunshift.devices.evcc import Evcc
+    from sunshift.errors import ValueRefused
+
+    adapter = Evcc(
+        "evcc", "http://evcc.local", session=ScriptedSession(lambda m, p, b: (200, b'{"loadpoints": [{"mode": "off"}], "vehicles": {"car": {"minSoc": 20}}}'))
+    )
+    assert adapter.validate("evcc.loadpoints.2.mode", "pv")[2] == "pv"  # not read yet: nothing known, nothing refused
+    adapter.poll()
+    assert adapter.instances == (1, ["car"])
+    e = raises(ValueRefused, adapter.validate, "evcc.loadpoints.2.mode", "pv")
+    assert str(e) == "evcc.loadpoints.2.mode is for loadpoint 2, but evcc reports one loadpoint"
+    e = raises(ValueRefused, adapter.validate, "evcc.vehicles.van.minSoc", 20)
+    assert str(e) == "evcc.vehicles.van.minSoc is for vehicle 'van', but evcc reports car"
+    assert adapter.validate("evcc.vehicles.car.minSoc", 20)[2] == 20

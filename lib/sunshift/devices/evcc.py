@@ -208,7 +208,7 @@ class Evcc(Adapter):
         self.name = name
         self.api = WebApi(name, url, None, False, timeout, "evcc's setters need no token; check the URL", session) if url else None
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
-        self.loadpoints = 0  # how many loadpoints evcc has reported (0: not known yet)
+        self.instances = None  # (loadpoints, [vehicle names]) evcc reported in its last whole reading
         self.need_url()
 
     @classmethod
@@ -224,26 +224,34 @@ class Evcc(Adapter):
     def poll(self):
         """One GET /api/state as {signal: value}."""
         signals = state_signals(self.name, self.api.get_json("/api/state"))
-        head = self.name + ".loadpoints."
+        found = (0, [])
         for name in signals:
             if name.endswith(".mode") and signals[name] == "smart":
                 self.smart_modes = True
-            if name.startswith(head):
-                self.saw_loadpoint(name[len(head) :].split(".")[0])
+            found = self.saw(name.split(".")[1:3], found)
+        self.instances = found
         return signals
 
-    def saw_loadpoint(self, number):
-        """Note that evcc reports loadpoint ``number`` (its text)."""
-        if number.isdigit() and int(number) > self.loadpoints:
-            self.loadpoints = int(number)
+    def saw(self, parts, found):
+        """``found`` (loadpoints, vehicle names) with what the name ``parts`` (after the
+        device's: "loadpoints", "2", ...) shows evcc has."""
+        if len(parts) > 1 and parts[0] == "loadpoints" and parts[1].isdigit() and int(parts[1]) > found[0]:
+            return int(parts[1]), found[1]
+        if len(parts) > 1 and parts[0] == "vehicles" and parts[1] not in found[1]:
+            found[1].append(parts[1])
+        return found
 
     def validate(self, target, value):
-        """The checks of Adapter.validate, and a loadpoint evcc has (once it has said
-        which it has): a setter of a loadpoint it lacks is taken without a word."""
+        """The checks of Adapter.validate, and a loadpoint or vehicle evcc has (once
+        it has reported all it has): evcc takes a setter of one it lacks without a word."""
         parts, kind, value = Adapter.validate(self, target, value)
-        if parts[0] == "loadpoints" and self.loadpoints and int(parts[1]) > self.loadpoints:
-            many = "one loadpoint" if self.loadpoints == 1 else "%d loadpoints" % self.loadpoints
-            raise ValueRefused("%s is for loadpoint %s, but evcc reports %s" % (target, parts[1], many))
+        if self.instances is not None:
+            loadpoints, vehicles = self.instances
+            if parts[0] == "loadpoints" and loadpoints and int(parts[1]) > loadpoints:
+                many = "one loadpoint" if loadpoints == 1 else "%d loadpoints" % loadpoints
+                raise ValueRefused("%s is for loadpoint %s, but evcc reports %s" % (target, parts[1], many))
+            if parts[0] == "vehicles" and vehicles and parts[1] not in vehicles:
+                raise ValueRefused("%s is for vehicle %r, but evcc reports %s" % (target, parts[1], ", ".join(vehicles)))
         return parts, kind, value
 
     def write(self, target, value):

@@ -24,7 +24,9 @@ class EvccMqtt(Evcc):
         self.topic = topic.rstrip("/")
         self.feed = MqttFeed(self)
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
-        self.loadpoints = 0
+        self.instances = None  # as Evcc's, once evcc has said all it has
+        self.seen = (0, [])  # every loadpoint and vehicle its topics have shown
+        self.rounds = 0  # `updated` topics heard
         subscribe(name, mqtt, self.topic)
 
     @classmethod
@@ -51,8 +53,15 @@ class EvccMqtt(Evcc):
         self.feed.set(name, value)
         if rest.endswith("/mode") and value == "smart":
             self.smart_modes = True
-        if rest.startswith("loadpoints/"):
-            self.saw_loadpoint(rest.split("/")[1])
+        if rest == "updated":
+            # evcc ends each round of its topics with `updated`.  The retained ones
+            # come at once, in any order, `updated` among them: from the second,
+            # every loadpoint and vehicle has been heard of.
+            self.rounds += 1
+            if self.rounds > 1:
+                self.instances = self.seen
+        elif rest.startswith("loadpoints/") or rest.startswith("vehicles/"):
+            self.seen = self.saw(rest.split("/")[:2], self.seen)
         return True
 
     def _send(self, target, scope, name, kind, value):
