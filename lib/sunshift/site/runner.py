@@ -174,6 +174,9 @@ class Runner:
             raise SunshiftError("; ".join(errors))
         for text in warnings:
             self.log.warn("site", text)
+        # The check leaves garbage behind; collected now, the engine's lasting
+        # objects are laid out in one piece and a board's heap stays whole.
+        port.collect()
         return engine_module.Engine(ruleset, self.site.stale_after, self.site.max_ages())
 
     def _tell_adapters(self):
