@@ -21,12 +21,12 @@ def sunshift(*args, cwd=None):
 def test_check_passes_the_shipped_rules():
     r = sunshift("check", "rules")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.startswith("ok: 5 rules, 2 lets in 4 files")
+    assert r.stdout.startswith("ok: 5 rules, 1 let in 4 files")
     # and against the example site's devices, as a user checks before `run`
     # (its "rules" is the folder beside it: examples/rules is a link to rules/)
     r = sunshift("check", "--config", "examples/site.json")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.splitlines() == ["ok: examples/site.json: 3 devices (emsesp, envoy, evcc)", "ok: 5 rules, 2 lets in 4 files"]
+    assert r.stdout.splitlines() == ["ok: examples/site.json: 3 devices (emsesp, envoy, evcc)", "ok: 5 rules, 1 let in 4 files"]
 
 
 def test_a_configs_rules_count_from_the_configs_folder(tmp_path):

@@ -367,6 +367,9 @@ class Runner:
             self.read_back[name] = False  # what comes after the first decision may be our own writes arriving
         if self.state is not None:
             self.phase = "restoring the state"
+            # The saved state is read and parsed into a heap the devices' first
+            # answers left in pieces: collected first, it finds room in one piece.
+            port.collect()
             self.state.restore(self.engine, now)
         return True
 
