@@ -138,7 +138,8 @@ def test_every_writes_reason_is_true_when_it_was_decided(rules, trace):
             reason = reason[len(prefix) :]
         reason = re.sub(r"; held by hold [0-9a-z]+ until [0-9:]+$", "", reason)
         reason = re.sub(r"; r[0-9]'s (then|else) applies$", "", reason)
-        for part in reason.split(" and "):
+        # A rule waiting to turn on says each running `for`, then what else is false.
+        for part in reason.replace("; ", " and ").split(" and "):
             if check_part(part, history, c.decided):
                 checked += 1
             else:

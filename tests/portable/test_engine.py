@@ -41,6 +41,21 @@ def test_for_delays_the_start_and_a_dip_restarts_it():
     assert run.last(MODE).reason == "surplus 2 kW > 1.4 kW for 2m"
 
 
+def test_a_rule_waiting_to_turn_on_says_which_for_counts_and_what_else_keeps_it_off():
+    text = "rule hw\n  when a.p > 2kW for 5m and a.t < 55\n  then h.set = 60\n  else h.set = 50\n"
+    run = Run(text)
+    run.at(0, {"a.p": 3000, "a.t": 50})
+    assert run.events[-1] == (0, "hw", "start -> pending-on: a.p 3 kW > 2 kW for only 0s of 5m")
+    run.hold(10, 290, 10, {"a.p": 3000, "a.t": 50})
+    run.at(300, {"a.p": 3000, "a.t": 50})
+    assert run.state("hw") == "active"
+    run = Run(text)
+    run.at(0, {"a.p": 3000, "a.t": 60})  # the tank is warm: the surplus counts, the rule stays off
+    assert run.events[-1] == (0, "hw", "start -> pending-on: a.p 3 kW > 2 kW for only 0s of 5m; a.t 60 >= 55")
+    run.hold(10, 400, 10, {"a.p": 3000, "a.t": 60})
+    assert run.state("hw") == "pending-on" and run.last("h.set").value == 50
+
+
 def test_hysteresis_keeps_it_on_between_the_thresholds():
     run = Run(EV)
     run.hold(0, 120, 10, net(-2000))

@@ -306,6 +306,8 @@ class Engine:
             else:
                 continue
             if state != new or st.since is None:
+                if new == PENDING_ON:
+                    why = self._waiting(when, timers, w)
                 self._set(i, new, self._outside(r, tod) if why is None else why, truth)
         changes = []
         if not self.settled:
@@ -409,6 +411,28 @@ class Engine:
         st.warming = False
         self.warming -= 1
         self.settled = False
+
+    def _waiting(self, when, timers, truth):
+        """Why a rule waits to turn on: each `for` of its `when` whose timer runs
+        ('surplus 3.3 kW > 2.5 kW for only 0s of 5m'), and each other part of an
+        `and` that keeps it off ('; emsesp.boiler.dhw.curtemp 60 °C >= 55 °C')."""
+        parts = []
+        self._waiting_parts(when, timers, parts)
+        return "; ".join(parts) if parts else self.evaluator.explain(when, truth)
+
+    def _waiting_parts(self, node, timers, parts):
+        ev = self.evaluator
+        if node[0] == nodes.AND:
+            self._waiting_parts(node[1], timers, parts)
+            self._waiting_parts(node[2], timers, parts)
+        elif node[0] == nodes.FOR and timers[node[3]] is not None:
+            # Counting, or done counting while another part is false.
+            parts.append(ev.explain(node, ev.now >= timers[node[3]] + node[2]))
+        else:
+            # Evaluated again in the same tick: the same value, the same timers.
+            value = ev.value(node)
+            if value is not True:
+                parts.append(ev.explain(node, value))
 
     def _set(self, i, state, why, truth=None):
         """Move rule ``i`` to ``state``.  ``why`` is a text, or a node explained
