@@ -15,14 +15,14 @@ def test_the_table_of_kinds_in_the_docs_is_the_adapters():
 
 
 def test_every_kind_of_value_has_a_unit_and_words_and_none_is_left_over():
-    from sunshift.site.catalog import quantity
+    from sunshift.lang.quantities import unit_kind
 
     for kind in kinds.names():
         cls = kinds.adapter_class(kind)
         used = set(value for _, value in cls.TARGETS)
         assert used == set(entry[0] for entry in cls.VALUES), kind
         for _, unit, words in cls.VALUES:
-            quantity(unit)  # a unit `check` knows (KeyError otherwise)
+            unit_kind(unit)  # a unit `check` knows (KeyError otherwise)
             assert words
         for _, unit in cls.SIGNALS:
-            quantity(unit)
+            unit_kind(unit)

@@ -40,10 +40,6 @@ def _number(kind):
     return kind is not None and kind != "bool" and kind != "text"
 
 
-def _plain(node):
-    return node[0] == nodes.NUM and node[2] == units.NONE
-
-
 class _Checker:
     def __init__(self, catalog, places, problems):
         self.catalog = catalog
@@ -72,7 +68,7 @@ class _Checker:
             unit, problem, warning = self.catalog.signal(name)
             if problem:
                 self.report(node, problem, warning)
-            self.signals[name] = None if unit is None else _unit_kind(unit)
+            self.signals[name] = None if unit is None else unit_kind(unit)
         return self.signals[name]
 
     # --- expressions -----------------------------------------------------------
@@ -238,7 +234,7 @@ class _Checker:
             return value
         if cls is None:
             return value
-        want = _unit_kind(unit)
+        want = unit_kind(unit)
         if want is not None and kind is not None:
             if _number(want) and _number(kind):
                 if kind and want and kind != want:
@@ -266,7 +262,9 @@ class _Checker:
         return value
 
 
-def _unit_kind(unit):
+def unit_kind(unit):
+    """What a value in ``unit`` (as SIGNALS and VALUES write it) is: a dimension,
+    "bool", "text", or None ("any"); KeyError for a unit sunshift does not know."""
     if unit == "bool" or unit == "text":
         return unit
     if unit == "any" or unit is None:

@@ -10,24 +10,10 @@ Without a config every kind stands under its own name (``envoy``, ``evcc`` …),
 the names the shipped rules and the built-in scenarios use.
 """
 
-from .. import units
 from ..devices import kinds
 from ..devices.adapter import fits
 from ..errors import ValueRefused
 from ..text import close_to
-
-# What a unit in SIGNALS or TARGETS says about a value: (dimension, factor), or
-# "bool", "text", None (anything).  "" is a plain number (phases).
-KIND_OF_UNIT = {"": (units.NONE, 1), "bool": "bool", "text": "text", "any": None}
-
-
-def quantity(unit):
-    """What a value in ``unit`` is: (dimension, factor to the base unit), "bool",
-    "text" or None (unknown)."""
-    if unit in KIND_OF_UNIT:
-        return KIND_OF_UNIT[unit]
-    factor, dim = units.UNITS[unit]
-    return dim, factor
 
 
 def _example(part, pattern_part, choices):
