@@ -225,10 +225,13 @@ class Evcc(Adapter):
         """One GET /api/state as {signal: value}."""
         signals = state_signals(self.name, self.api.get_json("/api/state"))
         found = (0, [])
+        loadpoints, vehicles = self.name + ".loadpoints.", self.name + ".vehicles."
         for name in signals:
             if name.endswith(".mode") and signals[name] == "smart":
                 self.smart_modes = True
-            found = self.saw(name.split(".")[1:3], found)
+            # Only the names that say which loadpoints and vehicles there are are split.
+            if name.startswith(loadpoints) or name.startswith(vehicles):
+                found = self.saw(name.split(".")[1:3], found)
         self.instances = found
         return signals
 
