@@ -59,7 +59,7 @@ class _Reader:
     needed (the start of a token in progress).  Every method reads ``i`` again
     after calling :meth:`more`, which may move the window."""
 
-    def __init__(self, data, stream, keep, unique=False):
+    def __init__(self, data, stream, keep, unique=False, each=None):
         if stream is None:
             self.buf = data
             self.n = len(data)
@@ -72,6 +72,7 @@ class _Reader:
             self.eof = False
             self.head = None  # the body's first bytes, to say what it is if not JSON
         self.stream = stream
+        self.each = each  # called with each object in an array, which is then not kept
         self.i = 0
         self.mark = 0
         self.base = 0
@@ -361,7 +362,9 @@ class _Reader:
             return result
         while True:
             value = self.value(depth, build)
-            if build:
+            if build and type(value) is dict and self.each is not None:
+                self.each(value)  # a slot of a forecast, say: gone once it is taken
+            elif build:
                 self.left -= 1
                 if self.left < 0:
                     self.too_many()
@@ -411,7 +414,7 @@ def _quoted(text):
     return '"%s"' % (text if len(text) <= 40 else text[:40] + "...")
 
 
-def loads(data, keep=None, unique=False):
+def loads(data, keep=None, unique=False, each=None):
     """Parse the JSON ``data`` (bytes or str), keeping only object keys in ``keep``
     (a set; None keeps everything); ``unique``: a key twice in one object is an
     error (files people write), not the last one winning.  Raises JsonError
@@ -424,11 +427,13 @@ def loads(data, keep=None, unique=False):
         bad = utf8_error(bytes(data))
         if bad is not None:
             raise JsonError("text that is not UTF-8 at byte %d" % bad)
-    return _Reader(data, None, keep, unique).document()
+    return _Reader(data, None, keep, unique, each).document()
 
 
-def load(stream, keep=None):
+def load(stream, keep=None, each=None):
     """Parse JSON read from ``stream`` (readinto(buffer) -> bytes read, 0 at the
     end), keeping only object keys in ``keep``, through one BUFFER-byte
-    buffer: the body is never held whole.  Raises JsonError."""
-    return _Reader(None, stream, keep).document()
+    buffer: the body is never held whole.  With ``each``, every object in an
+    array is handed to it as soon as it is read and not kept (a long list of
+    slots never stands in memory whole).  Raises JsonError."""
+    return _Reader(None, stream, keep, False, each).document()

@@ -16,6 +16,8 @@ TEMPERATURE = const(4)
 TIME = const(5)
 CURRENT = const(6)
 VOLTAGE = const(7)
+PRICE = const(8)  # money per kWh, in the currency the tariff is in (evcc's "currency")
+CO2 = const(9)  # grams of CO2 per kWh
 
 DIMENSION_NAMES = {
     POWER: "a power",
@@ -25,6 +27,8 @@ DIMENSION_NAMES = {
     TIME: "a duration",
     CURRENT: "a current",
     VOLTAGE: "a voltage",
+    PRICE: "a price",
+    CO2: "a CO2 intensity",
 }
 
 # unit -> (factor to the base unit, dimension)
@@ -42,9 +46,28 @@ UNITS = {
     "h": (3600, TIME),
     "A": (1, CURRENT),
     "V": (1, VOLTAGE),
+    "/kWh": (1, PRICE),
+    "ct/kWh": (-100, PRICE),  # a negative factor divides: 30ct/kWh is 0.3 /kWh
+    "g/kWh": (1, CO2),
 }
 
-UNIT_LIST = "W, kW, Wh, kWh, %, °C, s, m, h, A, V"
+UNIT_LIST = "W, kW, Wh, kWh, %, °C, s, m, h, A, V, /kWh, ct/kWh, g/kWh"
+
+# How a price reads in reasons: the symbol of the currency the device reports
+# (evcc's "currency"), set by whoever knows it (set_currency); a price per kWh
+# without one when nobody has said.
+CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF", "SEK": "kr", "NOK": "kr", "DKK": "kr"}
+currency = [""]
+
+
+def set_currency(code):
+    """Show prices in reasons with the sign of the currency ``code`` ("EUR": €;
+    None or "": none)."""
+    if not code:
+        currency[0] = ""
+    elif isinstance(code, str) and len(code) <= 8:
+        currency[0] = CURRENCY_SIGNS.get(code.upper(), code)
+
 
 # Digits allowed in one number literal: enough for any meter, small enough that
 # a pasted blob does not become a huge integer on a board.
@@ -81,7 +104,11 @@ def scale(digits, factor):
     """The exact value of the decimal text ``digits`` times ``factor``.
 
     Integer arithmetic keeps ``1.4`` kW at exactly 1400 rather than 1400.0000000000002.
+    A negative factor divides (``30`` ct is 0.3).
     """
+    if factor < 0:
+        whole = scale(digits, 1)
+        return whole // -factor if whole % -factor == 0 else whole / -factor
     if "." in digits:
         whole, frac = digits.split(".")
         n = int(whole + frac) * factor
@@ -167,6 +194,10 @@ def format_value(value, dimension=NONE):
         return format_number(value, 1) + " A"
     if dimension == VOLTAGE:
         return format_number(value, 1) + " V"
+    if dimension == PRICE:
+        return format_number(value, 3 if abs(value) < 1 else 2) + " " + currency[0] + "/kWh"
+    if dimension == CO2:
+        return format_number(value, 0) + " g/kWh"
     return format_number(value, 2)
 
 

@@ -58,8 +58,8 @@ class Run:
     are given as a dict: ``run.at(60, {"envoy.net_consumption": -2000})``.
     """
 
-    def __init__(self, text, tod_start=None, engine_class=None, **options):
-        self.rs = rules(text)
+    def __init__(self, text, tod_start=None, engine_class=None, catalog=None, **options):
+        self.rs = rules(text, catalog=catalog)
         self.engine = (engine_class or engine.Engine)(self.rs, **options)
         self.tod_start = tod_start
         self.changes = []

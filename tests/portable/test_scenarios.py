@@ -70,7 +70,7 @@ def test_unknown_scenario_names_the_choices():
     try:
         scenarios.get("rainy")
     except ValueError as e:
-        assert str(e) == "no scenario 'rainy' (choices: broken_clouds, sunny, winter)"
+        assert str(e) == "no scenario 'rainy' (choices: broken_clouds, spring_prices, sunny, winter, winter_prices)"
     else:
         raise AssertionError("no error")
 

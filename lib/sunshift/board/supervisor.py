@@ -232,7 +232,9 @@ class Supervisor:
     def _runner(self, site, log, rs):
         state = StateFile(self.board.path(STATE), log, STATE_EVERY_S, self._wall)
         try:
-            return Runner(site, log, ruleset=rs, mqtt_client=self.mqtt_client, sessions=self.sessions, ticks_ms=self.board.ticks_ms, state=state)
+            runner = Runner(site, log, ruleset=rs, mqtt_client=self.mqtt_client, sessions=self.sessions, ticks_ms=self.board.ticks_ms, state=state)
+            runner.wall = self.board.unix_time
+            return runner
         except ImportError as e:  # the MQTT backend, say, after a device moved to MQTT
             raise ModuleMissing("a module this config needs is not installed here (%s); deploy again with this config" % e)
 

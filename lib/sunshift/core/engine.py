@@ -234,6 +234,9 @@ class Engine:
             self.started = now
         ev = self.evaluator
         ev.now = now
+        ev.tod = tod
+        if self.signals.forecasts:
+            self.signals.ahead(now)
         if self.lets:
             self._update_lets(now)
         fresh = self._all_fresh(now)
@@ -388,6 +391,9 @@ class Engine:
             if t is None and now < self.started + limit:
                 return name, None  # warming up: it has had no value since the start
             if t is None or values.get(name) is None:
+                fc = self.signals.forecasts.get(name)
+                if fc is not None:
+                    return name, _no_slot(name, fc, now)
                 return name, "stale: %s has no value yet" % name
             if now >= t + limit:
                 return name, "stale: %s is %s old (limit %s)" % (name, units.format_duration(now - t), units.format_duration(limit))
@@ -605,6 +611,16 @@ class Engine:
     def status(self):
         """[(rule name, state name, reason)] for every rule, for a status display."""
         return [(r.name, STATE_NAMES[self.states[i].state], self.states[i].reason) for i, r in enumerate(self.rules)]
+
+
+def _no_slot(name, fc, now):
+    """Why a forecast has no value now: it has no slot that holds now."""
+    last = fc.last()
+    if last is not None and last <= now:
+        return "stale: %s has no slot for now (its forecast ended %s ago)" % (name, units.format_duration(now - last))
+    if len(fc) and fc.first() > now:
+        return "stale: %s has no slot for now (its forecast begins in %s)" % (name, units.format_duration(fc.first() - now))
+    return "stale: %s has no slot for now" % name
 
 
 def _extremes(node, out):

@@ -1,5 +1,6 @@
 """The latest value of every signal, when it was sampled, and history where a window needs it."""
 
+from ..forecast import Forecast
 from .series import Series
 
 
@@ -11,6 +12,7 @@ class Signals:
         self.values = {}
         self.times = {}
         self.series = {}
+        self.forecasts = {}  # name -> Forecast, for the signals that are one
         # Counts what can leave a signal less fresh than before: a sample with
         # no value or older than the latest, a signal forgotten.  While it stays
         # the same, inputs found fresh stay fresh until their limits pass.
@@ -29,7 +31,11 @@ class Signals:
         self.series[name] = Series(window, extremes=extremes)
 
     def update(self, name, value, t):
-        """Record a sample of ``name`` taken at time ``t``."""
+        """Record a sample of ``name`` taken at time ``t``; a Forecast's value is
+        that of its slot at ``t`` (see ``ahead``)."""
+        if isinstance(value, Forecast):
+            self.forecasts[name] = value
+            value = value.at(t)
         if value is None or t is None:
             self.setbacks += 1
         elif self.latest is None or t >= self.latest:
@@ -42,11 +48,28 @@ class Signals:
         if history is not None:
             remember(history, value, t)
 
+    def ahead(self, now):
+        """Move every forecast's value on to the slot that holds ``now``.  A forecast
+        is fresh while it has a slot for now, however long ago it was read (prices
+        published a day ahead stay true), and stale once it has none."""
+        values = self.values
+        times = self.times
+        for name in self.forecasts:
+            value = self.forecasts[name].at(now)
+            if value is None:
+                if values.get(name) is not None:
+                    self.setbacks += 1
+                values[name] = None
+            else:
+                values[name] = value
+                times[name] = now
+
     def drop(self, name):
         """Forget the value of ``name``: it reads as missing (stale) until its next sample."""
         self.setbacks += 1
         self.values.pop(name, None)
         self.times.pop(name, None)
+        self.forecasts.pop(name, None)
 
 
 def remember(history, value, t):

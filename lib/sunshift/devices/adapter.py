@@ -9,6 +9,9 @@ the deploy and docs/signals.md (devices/kinds.py lists the kinds):
   name.  The unit is how the device gives the number ("W", "kW", "%", "°C",
   "A", "Wh", "" for a plain number), "bool" or "text", or "any" for the names
   a device has beyond those listed (a pattern ending in ``*``).
+* ``FORECASTS``: the patterns among SIGNALS whose value is a forecast
+  (forecast.Forecast: slots ahead, such as evcc's tariffs), which the
+  language's forecast functions look ahead in.
 * ``TARGETS``: (pattern, kind of value) of the settings it can write;
   :meth:`Adapter.setting` finds a target's entry, so what the table does not
   list is refused before anything is sent, and :meth:`Adapter.check_value`
@@ -114,6 +117,7 @@ class Adapter:
     title = "device"  # what messages call it: "the Envoy has nothing to write"
     transport = "rest"
     SIGNALS = ()
+    FORECASTS = ()
     TARGETS = ()
     VALUES = ()
     CHOICES = ()

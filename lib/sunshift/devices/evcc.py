@@ -16,11 +16,15 @@ This module is the REST adapter and what both transports share; the MQTT one
 is ``evcc_mqtt.EvccMqtt``, on a board only when evcc is read over MQTT.
 """
 
+from .. import forecast, jsonpick
 from ..errors import DeviceError, ValueRefused, clip, clip_repr
-from .adapter import TRANSPORT_KEY, Adapter, flatten
+from .adapter import DAY, TRANSPORT_KEY, Adapter, flatten
 from .webapi import WebApi
 
 MODES = ("off", "pv", "minpv", "now", "smart")
+# The tariffs evcc serves at /api/tariff/<type> (its "temperature", since 0.312, is not read).
+TARIFFS = ("grid", "feedin", "planner", "co2", "solar")
+TARIFF_KEYS = ("result", "rates", "start", "end", "value", "price")
 
 # A target's REST path after /api/<scope> is its setting (the last part) in
 # lower case and its MQTT setter the setting itself, except where REST_PATHS
@@ -166,8 +170,17 @@ class Evcc(Adapter):
         ("loadpoints.<n>.phasesActive", ""),
         ("vehicles.<name>.minSoc", "%"),
         ("vehicles.<name>.limitSoc", "%"),
+        ("tariff.grid", "/kWh"),
+        ("tariff.feedin", "/kWh"),
+        ("tariff.planner", "any"),
+        ("tariff.co2", "g/kWh"),
+        ("tariff.solar", "W"),
         ("*", "any"),
     )
+    # evcc's tariffs (GET /api/tariff/<type>): the price, CO2 or solar power of
+    # each slot ahead; a rule reads the slot of now or looks ahead in them.
+    FORECASTS = ("tariff.<tariff>",)
+    CHOICES = (("tariff", TARIFFS),)
     # Every writable setting and the kind of its value (check() checks it).
     TARGETS = (
         ("site.prioritySoc", "soc"),
@@ -201,20 +214,32 @@ class Evcc(Adapter):
         ("plan", "text", '`"AMOUNT@TIME"` (UTC), or `none`'),
     )
     NOT_WRITABLE = "not a writable evcc setting (docs/signals.md lists them)"
-    CONFIG_KEYS = (("url", "url"), TRANSPORT_KEY, ("topic", "topic")) + Adapter.COMMON_KEYS  # no token: evcc's API has none
+    # tariff_poll: how often the tariffs the rules read are fetched (evcc itself
+    # refreshes them hourly at most).
+    # No token: evcc's API has none.
+    CONFIG_KEYS = (("url", "url"), TRANSPORT_KEY, ("topic", "topic"), ("tariff_poll", "duration", 60, DAY)) + Adapter.COMMON_KEYS
+    TARIFF_POLL = 900
     URL_EXAMPLE = "http://evcc.local:7070"
 
-    def __init__(self, name, url=None, timeout=Adapter.TIMEOUT, session=None):
+    def __init__(self, name, url=None, timeout=Adapter.TIMEOUT, session=None, log=None, tariff_every=1):
         self.name = name
         self.api = WebApi(name, url, None, False, timeout, "evcc's setters need no token; check the URL", session) if url else None
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
         self.instances = None  # (loadpoints, [vehicle names]) evcc reported in its last whole reading
+        self.log = log
+        self.tariff_every = tariff_every  # polls between two readings of the tariffs
+        self.tariff_wait = 0  # polls until the next
         self.need_url()
 
     @classmethod
     def build(cls, name, spec, mqtt=None, session=None, log=None):
         """The adapter of a checked config entry read over REST."""
-        return cls(name, spec.get("url"), spec.get("timeout", cls.TIMEOUT), session)
+        return cls(name, spec.get("url"), spec.get("timeout", cls.TIMEOUT), session, log, cls.tariff_polls(spec))
+
+    @classmethod
+    def tariff_polls(cls, spec):
+        """How many polls of the config entry ``spec`` make one tariff_poll."""
+        return max(1, int(spec.get("tariff_poll", cls.TARIFF_POLL) / spec.get("poll", cls.POLL) + 0.5))
 
     @classmethod
     def check_value(cls, target, kind, value):
@@ -222,8 +247,9 @@ class Evcc(Adapter):
         return check(target, kind, value)
 
     def poll(self):
-        """One GET /api/state as {signal: value}."""
+        """One GET /api/state as {signal: value}, and the tariffs the rules read when they are due."""
         signals = state_signals(self.name, self.api.get_json("/api/state"))
+        self.read_tariffs(signals)
         found = (0, [])
         loadpoints, vehicles = self.name + ".loadpoints.", self.name + ".vehicles."
         for name in signals:
@@ -234,6 +260,57 @@ class Evcc(Adapter):
                 found = self.saw(name.split(".")[1:3], found)
         self.instances = found
         return signals
+
+    def read_tariffs(self, signals):
+        """Into ``signals``, every tariff_poll: each tariff the rules read
+        (`evcc.tariff.grid` …) as a forecast.Forecast in Unix seconds, from GET
+        /api/tariff/<type>.  A tariff that fails is logged with its endpoint
+        and left out (the rules keep the forecast they have while it covers
+        now); the state read before it stands."""
+        if self.api is None:
+            return
+        if self.tariff_wait > 0:
+            self.tariff_wait -= 1
+            return
+        self.tariff_wait = self.tariff_every - 1
+        prefix = self.name + ".tariff."
+        for name in self.wanted:
+            if name.startswith(prefix) and name[len(prefix) :] in TARIFFS:
+                try:
+                    signals[name] = self.tariff(name[len(prefix) :])
+                except DeviceError as e:
+                    if self.log is not None:
+                        self.log.warn(self.name, "%s; %s keeps the forecast it has" % (e, name))
+
+    def tariff(self, kind):
+        """The tariff ``kind`` as a Forecast in Unix seconds (GET /api/tariff/<kind>):
+        {"rates": [{"start", "end", "value"}]}, in evcc before 0.207 inside
+        {"result": ...}, before 0.203 with "price"; a tariff evcc lacks is a 404
+        with {"error": "tariff not available"}."""
+        path = "/api/tariff/" + kind
+        slots = forecast.Builder()
+        status, _, body = self.api.open("GET", path)
+        try:
+            if not 200 <= status < 300:
+                raw = self.api.read_body(body, "GET", path)
+                if status == 404:
+                    try:
+                        said = jsonpick.loads(raw).get("error")
+                    except (jsonpick.JsonError, AttributeError):
+                        said = None  # evcc before the tariff route: its router's text page
+                    why = clip(said) if isinstance(said, str) and said else "not found (HTTP 404)"
+                    raise DeviceError(self.name, "GET " + path, "evcc has no %s tariff: %s" % (kind, why), "missing")
+                self.api.check_status("GET", path, status, raw)
+            answer = self.api.load("GET", path, body, TARIFF_KEYS, lambda item: forecast.add_rate(slots, item))
+        finally:
+            body.close()
+        if isinstance(answer, dict) and "result" in answer:
+            answer = answer["result"]
+        if not isinstance(answer, dict) or not isinstance(answer.get("rates"), list):
+            raise DeviceError(self.name, "GET " + path, "bad answer: no list of rates", "body")
+        if slots.skipped and not len(slots.starts):
+            raise DeviceError(self.name, "GET " + path, "bad answer: none of its %d rates has a start, an end and a value" % slots.skipped, "body")
+        return slots.forecast()
 
     def saw(self, parts, found):
         """``found`` (loadpoints, vehicle names) with what the name ``parts`` (after the

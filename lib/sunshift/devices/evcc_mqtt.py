@@ -5,8 +5,9 @@ The value checks, setting names and signal names are evcc.py's; this module is
 on a board only when evcc is read over MQTT (devices/kinds.py).
 """
 
+from .. import forecast
 from ..text import text_value
-from .evcc import Evcc, number_text, value_text
+from .evcc import TARIFFS, Evcc, number_text, value_text
 from .mqtt_feed import MqttFeed, publish, subscribe
 
 # evcc's MQTT setter is phasesConfigured (it was `phases` before 2026).
@@ -48,6 +49,8 @@ class EvccMqtt(Evcc):
         if rest == "status":
             self.feed.status(payload)
             return True
+        if rest.startswith("site/forecast/") and self.forecast(rest[14:], payload):
+            return True
         name = self.name + "." + rest.replace("/", ".")
         value = text_value(payload)
         self.feed.set(name, value)
@@ -62,6 +65,21 @@ class EvccMqtt(Evcc):
                 self.instances = self.seen
         elif rest.startswith("loadpoints/") or rest.startswith("vehicles/"):
             self.seen = self.saw(rest.split("/")[:2], self.seen)
+        return True
+
+    def forecast(self, kind, payload):
+        """evcc's `site/forecast/<type>` (a JSON list of rate slots, evcc 0.200 to
+        0.313) as the tariff `evcc.tariff.<type>`; `solar/timeseries` as
+        `evcc.tariff.solar`.  Parsed only when a rule reads it.  False for the
+        other forecast topics (solar/today/energy …): plain signals."""
+        kind = kind.lower()  # evcc publishes feedIn
+        if kind == "solar/timeseries":
+            kind = "solar"
+        if kind not in TARIFFS:
+            return False
+        name = self.name + ".tariff." + kind
+        if not self.wanted or name in self.wanted:
+            self.feed.set(name, forecast.from_json(payload))
         return True
 
     def _send(self, target, scope, name, kind, value):

@@ -63,29 +63,31 @@ class WebApi:
         except TransportError as e:
             raise DeviceError(self.device, "%s %s" % (method, path), str(e), e.kind)
 
-    def get_json(self, path, keep=None):
-        """GET ``path`` and parse its JSON as it arrives (keeping only the keys in ``keep``)."""
+    def get_json(self, path, keep=None, each=None):
+        """GET ``path`` and parse its JSON as it arrives (keeping only the keys in
+        ``keep``; each object in an array to ``each``, if given: jsonpick.load)."""
         status, _, body = self.open("GET", path)
         try:
             if not 200 <= status < 300:
-                self.check_status("GET", path, status, self._read(body, "GET", path))
-            return self.load("GET", path, body, keep)
+                self.check_status("GET", path, status, self.read_body(body, "GET", path))
+            return self.load("GET", path, body, keep, each)
         finally:
             body.close()
 
-    def _read(self, body, method, path):
+    def read_body(self, body, method, path):
+        """The start (ERROR_BODY bytes) of an answer's body, to say what an error was."""
         try:
             return read_all(body, ERROR_BODY)
         except TransportError as e:
             raise DeviceError(self.device, "%s %s" % (method, path), str(e), e.kind)
 
-    def load(self, method, path, body, keep=None):
+    def load(self, method, path, body, keep=None, each=None):
         """JSON of an answer, read from its body as it arrives (or from the bytes
         already read), or a DeviceError saying what went wrong."""
         try:
             if isinstance(body, (bytes, bytearray, str)):
-                return jsonpick.loads(body, keep)
-            return jsonpick.load(body, keep)
+                return jsonpick.loads(body, keep, False, each)
+            return jsonpick.load(body, keep, each)
         except jsonpick.JsonError as e:
             raise DeviceError(self.device, "%s %s" % (method, path), "bad answer: %s" % e, "body")
         except TransportError as e:

@@ -12,6 +12,7 @@ from .trace import Trace, TraceError
 
 SIM_SPEC = {
     "--rules": "many",
+    "--against": "many",
     "--trace": "one",
     "--scenario": "one",
     "--step": "one",
@@ -76,8 +77,11 @@ def cmd_sim(args, out, err):
         except ValueError as e:
             raise UsageError(str(e))
         step = sample_step(options)
+    # Prices in reasons and figures: in the scenario's currency, or with no sign.
+    units.set_currency(scenario.tariff.currency if scenario is not None and scenario.tariff is not None else None)
     try:
         rs = ruleset.load(options["--rules"], Catalog())
+        other = ruleset.load(options["--against"], Catalog()) if "--against" in options else None
     except RuleError as e:
         print_problems(e.problems, err)
         return 1
@@ -136,6 +140,16 @@ def cmd_sim(args, out, err):
         )
         for line in summary.lines(figures):
             write(err, line)
+    if other is not None:
+        # The other rule set on the same day: its figures beside these.
+        again = runs.Run(other, start, max_age)
+        if trace is not None:
+            again.trace(Trace(options["--trace"]))
+        else:
+            again.scenario(scenarios.Home(scenario), step)
+        write(err, "compared with %s:" % " ".join(options["--against"]))
+        for line in summary.compare(figures, again.figures(), " ".join(options["--rules"]), " ".join(options["--against"])):
+            write(err, line)
     if "--plot" in options:
         from . import plot
 
@@ -169,7 +183,7 @@ def cmd_scenario(args, out, err):
         return 1
     target = options.get("--out")
     sink = open(target, "w") if target else out
-    columns = scenarios.SIGNALS
+    columns = scenario.signals()
     try:
         write(sink, "# sunshift scenario %s (%s), one sample every %d s, t=0 at 00:00" % (scenario.name, scenario.title, step))
         if "--rules" in options:

@@ -6,10 +6,12 @@ the Summary of energy and target changes, and the Recorder behind the picture.
 """
 
 from ..core import engine as engine_module
+from ..forecast import Forecast
 from . import scenarios
 from .record import Recorder
 from .sim import Simulation
 from .summary import Summary
+from .trace import forecast_text
 
 
 class Run:
@@ -59,6 +61,7 @@ class Run:
         devices reported (the Envoy's figures are missing while it drops out)."""
         self.home = home
         sim = self.sim
+        tariff = home.scenario.tariff
         t = 0
         while t < end:
             sim.advance(t)  # decisions due before this sample reach the home first
@@ -71,6 +74,10 @@ class Run:
                     samples.append((name, truth[name]))
             # The figures count what really flowed, even while the Envoy is silent.
             truths = [(name, truth[name]) for name in scenarios.SIGNALS]
+            if tariff is not None:
+                prices = tariff.published(t, step)  # at the start and when the next day's come out
+                samples += prices
+                truths += prices
             self.summary.sample(t, truths)
             if self.recorder is not None:
                 self.recorder.sample(t, truths)
@@ -97,6 +104,8 @@ class Run:
 
 def cell(value):
     """A value as a trace cell."""
+    if isinstance(value, Forecast):
+        return forecast_text(value)
     if value is True:
         return "true"
     if value is False:

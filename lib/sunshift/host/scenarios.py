@@ -24,6 +24,7 @@ Every day runs from midnight to midnight:
 
 import math
 
+from .. import forecast
 from ..units import format_clock
 
 HOUR = 3600
@@ -93,6 +94,49 @@ ENVOY = ("envoy.production", "envoy.total_consumption", "envoy.net_consumption")
 PICTURE = tuple(name for name in SIGNALS if name != "envoy.total_consumption")
 
 
+# A dynamic tariff: the grid price of each hour of the day (per kWh, in EUR),
+# quarter-hours a little apart; the next day's prices are published at 13:00
+# (as day-ahead markets do) and the house gets the day before's too, as a
+# runner that kept them would have.
+PUBLISHED = 13 * HOUR
+SLOT = 900
+GRID = "evcc.tariff.grid"
+FEEDIN = "evcc.tariff.feedin"
+
+
+class Tariff:
+    """Hourly grid prices and a fixed feed-in price, with a fixed-seed wobble per quarter-hour."""
+
+    def __init__(self, hourly, feedin, seed, currency="EUR"):
+        self.hourly = hourly
+        self.feedin = feedin
+        self.seed = seed
+        self.currency = currency  # as evcc reports it
+
+    def grid(self, first, last):
+        """The grid price forecast of the days ``first`` to ``last`` (0 is the scenario's day)."""
+        rnd = Lcg(self.seed)
+        slots = []
+        for day in range(first, last + 1):
+            for q in range(96):
+                price = self.hourly[q // 4] + rnd.between(-0.01, 0.01) + 0.005 * (day - first)
+                start = day * DAY + q * SLOT
+                slots.append((start, start + SLOT, round(price, 4)))
+        return forecast.build(slots)
+
+    def feed(self, first, last):
+        """The feed-in price: the same in every hour."""
+        return forecast.build([(first * DAY, (last + 1) * DAY, self.feedin)])
+
+    def published(self, t, step):
+        """[(signal, Forecast)] the house learns in the step from ``t``: at the start and at 13:00."""
+        if t == 0:
+            return [(GRID, self.grid(-1, 0)), (FEEDIN, self.feed(-1, 0))]
+        if t <= PUBLISHED < t + step:
+            return [(GRID, self.grid(-1, 1)), (FEEDIN, self.feed(-1, 1))]
+        return []
+
+
 class Lcg:
     """A tiny fixed-seed generator: the same numbers on every Python."""
 
@@ -112,7 +156,7 @@ class Lcg:
 class Scenario:
     """The weather and the household of one built-in day."""
 
-    def __init__(self, name, title, sunrise, sunset, peak, clear, cloudy, depth, base, heating, night_soc, noon_soc, tank, battery, seed):
+    def __init__(self, name, title, sunrise, sunset, peak, clear, cloudy, depth, base, heating, night_soc, noon_soc, tank, battery, seed, tariff=None):
         self.name = name
         self.title = title
         self.sunrise = sunrise
@@ -128,6 +172,11 @@ class Scenario:
         self.tank = tank  # the hot-water tank at midnight, °C
         self.battery = battery  # the home battery at midnight, %
         self.seed = seed
+        self.tariff = tariff  # a dynamic Tariff, or None: no prices
+
+    def signals(self):
+        """The signals its day reports, in a trace's order: SIGNALS and its prices."""
+        return SIGNALS + ((GRID, FEEDIN) if self.tariff else ())
 
     def clouds(self):
         """[(from, to)] of the day's clouds, drawn once from the seed."""
@@ -196,6 +245,104 @@ SCENARIOS = {
         tank=47.0,
         battery=30,
         seed=3,
+    ),
+    "winter_prices": Scenario(
+        "winter_prices",
+        "Winter day on a dynamic tariff: cheap night hours, peaks at breakfast and in the evening",
+        sunrise=8 * HOUR + 15 * 60,
+        sunset=16 * HOUR + 30 * 60,
+        peak=2600,
+        clear=(10 * 60, 40 * 60),
+        cloudy=(10 * 60, 50 * 60),
+        depth=0.35,
+        base=450,
+        heating=1200,
+        night_soc=35,
+        noon_soc=80,  # a short trip: it needs no charge in the evening
+        tank=47.0,
+        battery=60,
+        seed=3,
+        tariff=Tariff(
+            # 00   01    02    03    04    05    06    07    08    09    10    11
+            (
+                0.27,
+                0.24,
+                0.19,
+                0.17,
+                0.18,
+                0.21,
+                0.29,
+                0.38,
+                0.40,
+                0.33,
+                0.29,
+                0.27,
+                # 12  13    14    15    16    17    18    19    20    21    22    23
+                0.26,
+                0.26,
+                0.28,
+                0.31,
+                0.37,
+                0.44,
+                0.47,
+                0.45,
+                0.39,
+                0.33,
+                0.30,
+                0.28,
+            ),
+            feedin=0.08,
+            seed=11,
+        ),
+    ),
+    "spring_prices": Scenario(
+        "spring_prices",
+        "Spring day on a dynamic tariff: negative prices at midday, a peak in the evening",
+        sunrise=6 * HOUR + 30 * 60,
+        sunset=20 * HOUR,
+        peak=6500,
+        clear=(30 * 60, 120 * 60),
+        cloudy=(5 * 60, 15 * 60),
+        depth=0.5,
+        base=400,
+        heating=0,
+        night_soc=45,
+        noon_soc=80,
+        tank=48.0,
+        battery=50,
+        seed=5,
+        tariff=Tariff(
+            # 00   01    02    03    04    05    06    07    08    09    10     11
+            (
+                0.24,
+                0.22,
+                0.21,
+                0.20,
+                0.21,
+                0.23,
+                0.28,
+                0.31,
+                0.25,
+                0.15,
+                0.05,
+                -0.02,
+                # 12   13     14    15    16    17    18    19    20    21    22    23
+                -0.06,
+                -0.05,
+                0.01,
+                0.09,
+                0.20,
+                0.32,
+                0.38,
+                0.36,
+                0.31,
+                0.28,
+                0.26,
+                0.25,
+            ),
+            feedin=0.07,
+            seed=13,
+        ),
     ),
 }
 DEFAULT = "sunny"  # the demo's day: every rule gets to act
@@ -328,8 +475,13 @@ class Home:
         left = spare - battery - car
         if left > 0 and not full:
             battery += min(BATTERY_MAX_W - battery, left)
-        elif spare < 0 and self.battery_soc > BATTERY_MIN_SOC and self.settings["evcc.site.batteryDischargeControl"] is not True:
-            battery = -min(BATTERY_MAX_W, -spare)
+        elif left < 0 and self.battery_soc > BATTERY_MIN_SOC:
+            # It covers the house; the car too while it charges in "now" (evcc's
+            # fast mode), unless batteryDischargeControl keeps it out of the car,
+            # which stops it while the car charges at all.
+            if car == 0 or self.settings["evcc.site.batteryDischargeControl"] is not True:
+                short = -left if self.settings["evcc.loadpoints.1.mode"] == "now" else max(0, -spare)
+                battery = -min(BATTERY_MAX_W, short)
         self.battery_soc = min(100.0, max(float(BATTERY_MIN_SOC), self.battery_soc + battery * dt / 36.0 / BATTERY_WH))
         self.vehicle_soc = min(100.0, self.vehicle_soc + car * dt / 36.0 / CAR_WH)
         net = house + heat_pump + car + battery - production

@@ -8,6 +8,7 @@ trace sampled every few minutes.
 
 from ..core import engine as engine_module
 from ..core import signals
+from ..forecast import Forecast
 from ..lang import nodes
 from ..port import json_dumps
 
@@ -47,6 +48,9 @@ class SimSignals(signals.Signals):
         series = self.series
         for name, value in samples:
             times[name] = t
+            if type(value) is Forecast:
+                self.forecasts[name] = value
+                value = self.values[name] = value.at(t)
             if value is None:
                 self.setbacks += 1
             if name in series:
@@ -74,6 +78,12 @@ class SimEngine(engine_module.Engine):
             durations = [0] * let.timers
             _slot_durations(let.expr, durations)
             self.let_durations.append(durations)
+        # The spans of the rules' questions to forecasts: a slot's edge, or the
+        # edge of a window, can change an answer without a new sample.
+        self.spans = []
+        for item in self.rules + self.lets:
+            for node in item.exprs():
+                _spans(node, self.spans)
         # A sample or a tick at t brings no deadline before t + shortest: the
         # shortest positive staleness limit or `for` duration (None: none).
         self.shortest = None
@@ -110,6 +120,13 @@ class SimEngine(engine_module.Engine):
             for s in range(len(timers)):
                 if timers[s] is not None:
                     best = _earliest(best, timers[s] + self.let_durations[i][s], now)
+        forecasts = self.signals.forecasts
+        for name in forecasts:
+            best = _slot_edge(forecasts[name], now, best, self.spans)
+        if tod is not None:
+            for kind, a, b in self.spans:
+                if kind != "next":
+                    best = _earliest(best, now + _next_boundary(((a, b if kind == "between" else a),), tod), now)
         for target in self.held:
             best = _earliest(best, self.changed_at[target] + self.hold[target], now)
         for target in self.retry_at:
@@ -122,6 +139,36 @@ def _slot_durations(node, out):
         out[node[3]] = node[2]
     for child in nodes.children(node):
         _slot_durations(child, out)
+
+
+def _spans(node, out):
+    if node[0] == nodes.AHEAD and node[3] not in out:
+        out.append(node[3])
+    for child in nodes.children(node):
+        _spans(child, out)
+
+
+def _slot_edge(fc, now, best, spans):
+    """``best`` or a sooner moment after ``now`` when a slot of ``fc`` begins or
+    ends, at now or at the far end of a `next` span."""
+    ahead = [0]
+    for kind, a, _ in spans:
+        if kind == "next" and a not in ahead:
+            ahead.append(a)
+    for lead in ahead:
+        # The first edge after now + lead: a slot's start or end.
+        k = fc.index(now + lead)
+        if k >= 0:
+            edge = fc.ends[k]
+        else:
+            edge = None
+            for j in range(len(fc)):
+                if fc.starts[j] > now + lead:
+                    edge = fc.starts[j]
+                    break
+        if edge is not None:
+            best = _earliest(best, edge - lead, now)
+    return best
 
 
 def _next_boundary(spans, tod):

@@ -4,8 +4,16 @@ The header is ``t,<signal>,<signal>...``; ``t`` is seconds from the start.  A
 cell holds a number, ``true``/``false``, or text (``pv``); an empty cell means
 no new sample, so a signal that stops being sampled goes stale.  Cells may be
 quoted with double quotes.  Every error names the file, line and column.
+
+A forecast (evcc's tariffs: a price per slot ahead) is a cell that starts
+with ``@``: runs of slots of one length, ``@START+LENGTH: v1 v2 v3``, times in
+seconds like ``t`` (a run may start before 0), runs separated by ``;``:
+``@0+900: 0.31 0.29 0.28; @7200+3600: 0.25``.  It stands as read at its row's
+``t`` until a new one; between them the rules read the slot of the moment
+(docs/simulation.md).
 """
 
+from .. import forecast
 from ..errors import SunshiftError
 from ..text import text_value
 
@@ -55,6 +63,56 @@ def parse_cell(text):
     return text if value is None else value
 
 
+def forecast_cell(text):
+    """The Forecast of a cell ``@START+LENGTH: v1 v2; ...``; ValueError(message, offset)."""
+    slots = forecast.Builder()
+    at = 0
+    for run in text.split(";"):
+        body = run.strip()
+        head, colon, values = body.partition(":")
+        start, plus, length = head[1:].partition("+")
+        try:
+            if body[:1] != "@" or not colon or not plus:
+                raise ValueError
+            start, length = float(start), float(length)
+        except ValueError:
+            raise ValueError("a forecast is runs of slots like '@0+900: 0.31 0.29; @7200+3600: 0.25', not '%s'" % body[:40], at)
+        if length <= 0:
+            raise ValueError("a forecast's slots need a length above 0 s", at)
+        for word in values.split():
+            try:
+                value = float(word)
+            except ValueError:
+                raise ValueError("'%s' in a forecast is not a number" % word[:20], at)
+            before = slots.skipped
+            slots.add(start, start + length, value)
+            if slots.skipped != before:
+                raise ValueError("a forecast's slots go forward in time and number at most %d" % forecast.MAX_SLOTS, at)
+            start += length
+        at += len(run) + 1
+    return slots.forecast()
+
+
+def forecast_text(fc):
+    """A Forecast as a trace cell (what forecast_cell reads)."""
+    runs = []
+    k = 0
+    n = len(fc)
+    while k < n:
+        start, length = fc.starts[k], fc.ends[k] - fc.starts[k]
+        words = []
+        while k < n and fc.starts[k] == start + length * len(words) and fc.ends[k] - fc.starts[k] == length:
+            words.append(_number_text(fc.values[k]))
+            k += 1
+        runs.append("@%d+%d: %s" % (start, length, " ".join(words)))
+    return "; ".join(runs)
+
+
+def _number_text(value):
+    text = "%.4f" % value
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _cell_value(text):
     """parse_cell(text), sooner for the common cells (true, false, 12, 45.0)."""
     if text == "true":
@@ -73,7 +131,7 @@ def _cell_value(text):
         return parse_cell(text)
 
 
-_KINDS = {bool: "true/false", int: "numbers", float: "numbers", str: "text"}
+_KINDS = {bool: "true/false", int: "numbers", float: "numbers", str: "text", forecast.Forecast: "forecasts"}
 
 
 def _valid_signal(name):
@@ -187,7 +245,14 @@ class Trace:
                 cell = raw if quoted else raw.strip()
                 if cell == "":
                     continue
-                value = _cell_value(cell)
+                if cell[0] == "@":
+                    try:
+                        value = forecast_cell(cell)
+                    except ValueError as e:
+                        col = self._cells(number, text)[k][1]
+                        raise self.error(number, col + e.args[1], e.args[0])
+                else:
+                    value = _cell_value(cell)
                 kind = _KINDS[type(value)]
                 if kinds[k] is None:
                     kinds[k] = kind

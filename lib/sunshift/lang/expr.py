@@ -6,13 +6,14 @@ unknown is not true.  A value of the wrong kind (a text where a number belongs)
 raises EvalError naming the expression, so a rule can say why it stopped.
 """
 
-from .. import units
+from .. import forecast, units
 from ..errors import EvalError
 from ..units import is_number
 from . import nodes
 from .nodes import (
     ADD,
     AGE,
+    AHEAD,
     AND,
     BOOL,
     CALL,
@@ -60,6 +61,8 @@ class Evaluator:
         self.values = signals.values  # the same dicts for the store's whole life
         self.series = signals.series
         self.now = 0
+        self.tod = None  # the local time of day, for spans like `before 07:00`
+        self.memos = {}  # id of a `cheapest` node -> its last choice (forecast.cheapest)
         self.timers = None
 
     def value(self, node):
@@ -234,6 +237,45 @@ class Evaluator:
                 raise EvalError("%s is too large to compute" % nodes.unparse(node))
         raise EvalError("unknown function %s" % fn)
 
+    def ahead(self, node):
+        """A question to a forecast (AHEAD): see forecast.py."""
+        found = self._asked(node)
+        if found is None:
+            return None
+        fn = node[1]
+        if fn == "cheapest" or fn == "cheapest_block":
+            return found[0]
+        return found
+
+    def _asked(self, node):
+        """The answer to an AHEAD node: a number, or (chosen, figure) for cheapest
+        and cheapest_block; None when unknown."""
+        name = node[2]
+        fc = self.signals.forecasts.get(name)
+        if fc is None:
+            if self.values.get(name) is not None:
+                raise EvalError("%s is not a forecast; %s looks ahead in one, like evcc.tariff.grid" % (name, node[1]))
+            return None
+        fn = node[1]
+        span = node[3]
+        now = self.now
+        where = forecast.span(span[0], span[1], span[2], now, self.tod, fn[:8] == "cheapest")
+        if where is None:
+            return None
+        a, b = where
+        if fn == "avg":
+            return forecast.mean(fc, a, b)
+        if fn == "energy":
+            return forecast.energy(fc, a, b)
+        if fn == "min" or fn == "max":
+            return forecast.extreme(fc, a, b, fn == "max")
+        if fn == "cheapest":
+            memo = self.memos.get(id(node))
+            if memo is None:
+                memo = self.memos[id(node)] = []
+            return forecast.cheapest(fc, node[4], a, b, now, memo)
+        return forecast.cheapest_block(fc, node[4], a, b, now)
+
     # --- reasons -----------------------------------------------------------
 
     def describe(self, node, dimension):
@@ -276,7 +318,28 @@ class Evaluator:
                 held = units.format_duration(self.now - since)
                 return self._held(node[1], " for only " + held + " of " + need)
             return self.explain(node[1], inner)
+        if op == AHEAD and (node[1] == "cheapest" or node[1] == "cheapest_block"):
+            return self._cheapest_words(node, truth)
         return nodes.unparse(node) + " is " + units.format_value(self.value(node))
+
+    def _cheapest_words(self, node, truth):
+        """'evcc.tariff.grid 0.12 €/kWh is among the cheapest 3h before 07:00 (cut-off 0.14 €/kWh)'."""
+        found = self._asked(node)
+        dim = node[5]
+        name = node[2]
+        price = units.format_value(self.values.get(name), dim)
+        how = units.format_duration(node[4]) + " " + nodes.span_text(node[3])
+        if node[1] == "cheapest":
+            text = "%s %s is %samong the cheapest %s" % (name, price, "" if truth else "not ", how)
+            if found is not None and found[1] is not None:
+                text += " (cut-off %s)" % units.format_value(found[1], dim)
+            elif found is not None and not truth:
+                text += " (outside the window)"
+            return text
+        text = "%s %s is %sin the cheapest %s in one piece" % (name, price, "" if truth else "not ", how)
+        if found is not None and found[1] is not None:
+            text += " (average %s)" % units.format_value(found[1], dim)
+        return text
 
     def _held(self, node, how_long):
         """Why ``node`` (true now) held ``how_long``: its reason now, unless that
@@ -300,7 +363,7 @@ def _picks(node, truth):
 
 # The method for each opcode above the leaves (nodes numbers them from 1), on
 # the class: one table for every evaluator.
-Evaluator.methods = [Evaluator.arithmetic] * (CALL + 1)
+Evaluator.methods = [Evaluator.arithmetic] * (AHEAD + 1)
 Evaluator.methods[NEG] = Evaluator.negative
 Evaluator.methods[NOT] = Evaluator.negation
 Evaluator.methods[CMP] = Evaluator.compare
@@ -309,6 +372,7 @@ Evaluator.methods[FOR] = Evaluator.timer
 Evaluator.methods[WINDOW] = Evaluator.window
 Evaluator.methods[AGE] = Evaluator.age
 Evaluator.methods[CALL] = Evaluator.call
+Evaluator.methods[AHEAD] = Evaluator.ahead
 
 
 def method_for(node):

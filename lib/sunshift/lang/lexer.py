@@ -184,6 +184,8 @@ class _Lexer:
             u = i
             while u < self.n and _is_unit_byte(src[u]):
                 u += 1
+            if src[u : u + 4] == b"/kWh" and src[i:u] in (b"", b"ct", b"g"):
+                u += 4  # a price (0.3/kWh, 30ct/kWh) or a CO2 intensity (400g/kWh)
             try:
                 unit = src[i:u].decode()
             except UnicodeError:

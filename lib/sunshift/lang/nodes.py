@@ -17,6 +17,13 @@ explanation need:
     (WINDOW, fn, name, seconds)      avg/min/max of a signal or let over a window
     (AGE, name)                      seconds since the name's last sample
     (CALL, fn, args)                 abs, min, max, round of values
+    (AHEAD, fn, name, span, amount, dimension)
+                                     a question to a forecast (forecast.py):
+                                     avg/min/max/energy over a span, or cheapest /
+                                     cheapest_block of `amount` seconds in it; span
+                                     is ("next", s, 0), ("before", clock, 0) or
+                                     ("between", clock, clock); dimension is the
+                                     forecast's (filled in by lang/quantities)
 """
 
 from .. import units
@@ -42,6 +49,7 @@ FOR = const(15)
 WINDOW = const(16)
 AGE = const(17)
 CALL = const(18)
+AHEAD = const(19)
 
 # Binding strength, weakest first; `not` binds its operand at CMP strength, so
 # `not a > 1 for 2m` reads as `(not (a > 1)) for 2m`.
@@ -89,6 +97,8 @@ def literal_text(value, dimension, unit):
         return units.format_duration(value)
     if unit:
         factor = units.UNITS[unit][0]
+        if factor < 0:  # ct/kWh: the value is in /kWh
+            return units.format_number(value * -factor, 3) + unit
         return units.format_number(value / factor if factor != 1 else value, 3) + unit
     return units.format_number(value, 3)
 
@@ -133,7 +143,20 @@ def unparse(node):
         return "age(%s)" % node[1]
     if op == CALL:
         return "%s(%s)" % (node[1], ", ".join(unparse(a) for a in node[2]))
+    if op == AHEAD:
+        amount = "" if node[4] is None else units.format_duration(node[4]) + ", "
+        return "%s(%s, %s%s)" % (node[1], node[2], amount, span_text(node[3]))
     return "?"
+
+
+def span_text(span):
+    """A forecast's span as a rule writes it: 'next 3h', 'before 07:00', '22:00-07:00'."""
+    kind, a, b = span
+    if kind == "next":
+        return "next " + units.format_duration(a)
+    if kind == "before":
+        return "before " + (units.format_clock(a) if a else "24:00")
+    return units.format_clock(a) + "-" + units.format_clock(b)
 
 
 def children(node):
@@ -157,8 +180,8 @@ def names(node, out, skip_age=False):
     value is must keep working when the value is stale.
     """
     op = node[0]
-    if op == SIG or op == LET or op == WINDOW or (op == AGE and not skip_age):
-        name = node[2] if op == WINDOW else node[1]
+    if op == SIG or op == LET or op == WINDOW or op == AHEAD or (op == AGE and not skip_age):
+        name = node[2] if op == WINDOW or op == AHEAD else node[1]
         if name not in out:
             out.append(name)
         return out

@@ -89,6 +89,8 @@ class _Checker:
         if op == nodes.AGE:
             self.name_kind(node[1], node)
             return node, units.TIME
+        if op == nodes.AHEAD:
+            return self.ahead(node)
         if op == nodes.NEG:
             inner, kind = self.walk(node[1])
             self.need_number(inner, kind, node, "negate")
@@ -114,6 +116,23 @@ class _Checker:
         if op == nodes.CALL:
             return self.call(node)
         return node, None
+
+    def ahead(self, node):
+        """A function over a forecast: the name must be one, `energy` sums a power;
+        the node takes the forecast's kind, for its reasons."""
+        fn, name = node[1], node[2]
+        kind = self.name_kind(name, node)
+        if self.catalog.is_forecast(name) is False:
+            self.report(node, "%s is not a forecast; %s looks ahead in one, like %s" % (name, fn, self.catalog.forecast_example(name)))
+        elif fn == "energy" and kind is not None and kind != units.POWER:
+            self.report(node, "energy sums a forecast of power, like evcc.tariff.solar; %s is %s" % (name, _words(kind)))
+        elif kind == "bool" or kind == "text":
+            self.report(node, "%s needs a forecast of numbers; %s is %s" % (fn, name, _words(kind)))
+        dim = kind if _number(kind) else None
+        new = _same(node, node[:5] + (dim,))
+        if fn == "cheapest" or fn == "cheapest_block":
+            return new, "bool"
+        return new, (units.ENERGY if fn == "energy" else kind)
 
     def need_truth(self, node, kind):
         if kind is not None and kind != "bool":

@@ -29,7 +29,10 @@ CLAUSES = ("when", "until", "then", "else", "hold", "during", "priority", "stale
 STATEMENTS = ("let", "rule")
 OPERATOR_WORDS = ("and", "or", "not", "for")
 KEYWORDS = CLAUSES + STATEMENTS + OPERATOR_WORDS + ("true", "false", "after")
-FUNCTIONS = ("abs", "age", "avg", "max", "min", "round")
+FUNCTIONS = ("abs", "age", "avg", "cheapest", "cheapest_block", "energy", "max", "min", "round")
+# The functions that look ahead in a forecast (forecast.py), and how a span is written.
+FORECAST_ONLY = ("cheapest", "cheapest_block", "energy")
+SPAN_EXAMPLE = "next 3h, before 07:00 or 22:00-07:00"
 CLAUSE_LIST = "when, until, then, else, hold, during, priority, stale after"
 
 _COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
@@ -608,6 +611,12 @@ class _FileParser:
         self.allow_for = False
         if not self.is_op(self.peek(), ")"):
             while True:
+                span = self.span(fn) if args else None
+                if span is not None:
+                    args.append((span, "span"))
+                    if not self.is_op(self.peek(), ","):
+                        break
+                    self.fail(self.next(), "the span (%s) is the last thing %s takes" % (nodes.span_text(span[1]), fn))
                 node, dim, d = self.expr(0)
                 args.append((node, dim))
                 depth = max(depth, d + 1)
@@ -619,6 +628,8 @@ class _FileParser:
         n = len(args)
         first = args[0][0] if n else None
         named = first is not None and first[0] in (nodes.SIG, nodes.LET)
+        if (n and args[-1][1] == "span") or fn in FORECAST_ONLY:
+            return self.ahead(tok, fn, args, first), (units.ENERGY if fn == "energy" else None), 2
         if fn in ("avg", "min", "max") and n == 2 and named and _is_duration(args[1][0]):
             if args[1][0][1] <= 0:
                 self.fail(tok, "%s needs a window above zero" % fn)
@@ -644,6 +655,51 @@ class _FileParser:
             if n not in (1, 2):
                 self.fail(tok, "round takes a value and, if you like, a number of decimals")
         return self.at((nodes.CALL, fn, tuple(a for a, _ in args)), tok), args[0][1], depth
+
+    def span(self, fn):
+        """A forecast's span as a function's last argument ("next 3h", "before
+        07:00", "22:00-07:00"), as ("span", (kind, a, b)), or None if the next
+        tokens are not one."""
+        tok = self.peek()
+        if tok[0] == CLOCK:
+            start = self.next()
+            self.expect_op("-", "between the two times of the span")
+            end = self.clock()
+            if start[1] % 86400 == end[1] % 86400:
+                self.fail(start, "%s-%s is no window; a span is %s" % (units.format_clock(start[1]), units.format_clock(end[1]), SPAN_EXAMPLE))
+            return ("span", ("between", start[1] % 86400, end[1] % 86400))
+        if tok[0] != NAME or tok[1] not in ("next", "before"):
+            return None
+        word = self.next()[1]
+        amount = self.next()
+        if word == "next":
+            if amount[0] != NUMBER or amount[1][1] != units.TIME or amount[1][0] <= 0:
+                self.fail_got(amount, "'next' needs a duration above zero, like next 3h")
+            return ("span", ("next", amount[1][0], 0))
+        if amount[0] != CLOCK:
+            self.fail_got(amount, "'before' needs a time of day, like before 07:00")
+        return ("span", ("before", amount[1] % 86400, 0))
+
+    def ahead(self, tok, fn, args, first):
+        """The AHEAD node of a function over a forecast: avg, min, max or energy
+        (forecast, span); cheapest or cheapest_block (forecast, duration, span)."""
+        counted = fn in ("cheapest", "cheapest_block")
+        example = "evcc.tariff.solar" if fn == "energy" else "evcc.tariff.grid"
+        usage = "%s(evcc.tariff.grid, 3h, before 07:00)" % fn if counted else "%s(%s, next 3h)" % (fn, example)
+        if not args or args[-1][1] != "span" or len(args) != (3 if counted else 2):
+            self.fail(tok, "%s takes a forecast%s and a span (%s), like %s" % (fn, ", a duration" if counted else "", SPAN_EXAMPLE, usage))
+        if first[0] != nodes.SIG:
+            self.fail(tok, "%s looks ahead in a device's forecast, like %s; %s is not one" % (fn, usage, nodes.unparse(first)))
+        amount = None
+        if counted:
+            amount = args[1][0]
+            if not _is_duration(amount) or amount[1] <= 0:
+                self.fail(tok, "%s needs how long, a duration above zero like 3h, after the forecast" % fn)
+            amount = amount[1]
+            span = args[2][0][1]
+            if span[0] == "next" and amount > span[1]:
+                self.fail(tok, "%s of %s cannot fit in the next %s" % (fn, units.format_duration(amount), units.format_duration(span[1])))
+        return self.at((nodes.AHEAD, fn, first[1], args[-1][0][1], amount, None), tok)
 
 
 def parse(src, path="<rules>", places=None):

@@ -105,6 +105,25 @@ class Catalog:
         hint = ("; did you mean %s?" % guess) if guess else " (docs/signals.md lists them; `read %s` shows what yours offers)" % device
         return None, "%s is not a signal the %s offers%s" % (name, cls.title, hint), False
 
+    def is_forecast(self, name):
+        """True if the signal ``name`` is a forecast (its device's FORECASTS), False if
+        not, None when its device is unknown."""
+        cls, _, parts = self._device(name)
+        if cls is None:
+            return None
+        for pattern in cls.FORECASTS:
+            if fits(pattern, parts, cls.CHOICES):
+                return True
+        return False
+
+    def forecast_example(self, name):
+        """A forecast to name in a message about ``name``: its device's first, else evcc's grid price."""
+        cls = self._device(name)[0]
+        if cls is not None and cls.FORECASTS:
+            parts = [_example(None, part, cls.CHOICES) for part in cls.FORECASTS[0].split(".")]
+            return name.split(".")[0] + "." + ".".join(parts)
+        return "evcc.tariff.grid"
+
     def target(self, name):
         """(adapter class, kind of value, unit, problem, warning) of the target ``name``."""
         cls, spec, parts = self._device(name)

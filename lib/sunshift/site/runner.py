@@ -22,11 +22,12 @@ again later, and anything else that runs out is logged once, with where it
 happened and the heap left, and the next turn goes on.
 """
 
-from .. import port
+from .. import forecast, port
 from ..core import engine as engine_module
 from ..core.dispatch import Dispatcher
 from ..devices import kinds
 from ..errors import DeviceError, SunshiftError, clip
+from ..forecast import Forecast
 
 # Longest pause between loop turns: MQTT messages are seen this soon.
 TURN_MS = 50
@@ -118,6 +119,10 @@ class Runner:
         self.state = state  # a StateFile, or None
         self.ticks_ms = ticks_ms or port.ticks_ms
         self.log = log
+        # The wall clock in Unix seconds, to put a forecast's slots on the engine's
+        # clock (a board passes its own; the demo its simulated day's).
+        self.wall = port.unix_time
+        self.unplaced = False  # a forecast waited for the clock (logged once)
         if ruleset is None:
             # Rule files, as `run` reads them on a PC; a board passes the rule set
             # it loaded compiled, and never carries the parser (docs/architecture.md).
@@ -305,13 +310,31 @@ class Runner:
         for name in self.wanted:
             if name in signals:
                 if age_of is None:
-                    self.engine.update(name, signals[name], now)
+                    value = signals[name]
+                    if isinstance(value, Forecast):
+                        value = self.placed(name, value, now)
+                        if value is None:
+                            continue
+                    self.engine.update(name, value, now)
                     continue
                 age = age_of(name)
                 if age is None:
                     self.engine.signals.drop(name)
                 else:
                     self.engine.update(name, signals[name], now - age)
+
+    def placed(self, name, fc, now):
+        """A forecast a device gave in Unix seconds, on the engine's clock (``now``
+        is the engine's time of the reading) with the past slots it had kept;
+        None while the wall clock is not set (logged once)."""
+        wall = self.wall()
+        if port.utc_parts(wall)[0] < port.CLOCK_SET_FROM:
+            if not self.unplaced:
+                self.unplaced = True
+                self.log.warn(name.split(".")[0], "%s waits for the wall clock to be set: a forecast's slots are times of day" % name)
+            return None
+        self.unplaced = False
+        return forecast.with_past(forecast.shifted(fc, now - wall), self.engine.signals.forecasts.get(name), now)
 
     def step(self, now, tod, now_ms=None):
         """One turn: MQTT, due polls, the engine, the writes.  Returns the changes.
