@@ -35,3 +35,14 @@ def pump(client, adapters, until, timeout=5.0):
         if time.monotonic() > end:
             return False
         time.sleep(0.01)
+
+
+@pytest.fixture(autouse=True)
+def no_currency():
+    """Each test starts with prices shown without a currency sign: an evcc a test
+    reads sets it (units.set_currency) for the whole process."""
+    from sunshift import units
+
+    units.set_currency(None)
+    yield
+    units.set_currency(None)

@@ -18,6 +18,16 @@ It behaves as evcc's source does (tools/simulators/README.md has the notes):
   payloads are ignored.
 * ``smart_modes=True`` behaves as evcc 2026: it reports `smart` and accepts
   `pv` and `minpv` as `smart`.
+* Tariffs (``set_tariff``): `GET /api/tariff/<type>` answers
+  `{"rates": [{"start", "end", "value"}]}` with RFC 3339 times in the site's
+  offset (``offset``, +01:00 by default), as evcc 0.207+ does; a type evcc
+  does not know is a 404 `{"error": "<type> does not belong to TariffUsage
+  values"}`, one not configured a 404 `{"error": "tariff not available"}`,
+  a type in capitals Go's text 404 (evcc's route takes `[a-z]+`); `planner`
+  falls back to `grid`.  The state has `tariffGrid`, `tariffFeedIn` (the
+  slot of now, by the simulator's clock ``clock``) and `currency`; MQTT has
+  `site/forecast/<type>` as one JSON text of the rates (evcc 0.200 to
+  0.313; `feedIn` spelt as evcc's Go field).
 
 Every applied write is recorded in ``writes`` as (transport, target, value).
 """
@@ -36,6 +46,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from simulators.base import Simulator, broker_address, serve_forever
 
 MODES = ("off", "pv", "minpv", "now")
+# evcc's TariffUsage values (api/tariff.go), and what its MQTT topics call them.
+TARIFF_TYPES = ("co2", "feedin", "grid", "planner", "solar", "temperature")
+MQTT_TARIFF = {"feedin": "feedIn"}
+STATE_TARIFF = {"grid": "tariffGrid", "feedin": "tariffFeedIn", "co2": "tariffCo2", "solar": "tariffSolar"}
 UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -145,6 +159,12 @@ class EvccSimulator(Simulator):
         self.writes = []
         self.state_lock = threading.Lock()
         self.sent = {}  # topic -> payload last published
+        self.tariffs = {}  # type -> [(start, end, value)] in Unix seconds
+        self.offset = 3600  # the site's UTC offset, for the times of rates
+        self.clock = time.time  # what "now" is for the tariffs' current values (the demo's day)
+        self.tariff_gets = []  # the types asked for, in order
+        self.rate_key = "value"  # "price": evcc before 0.203
+        self.tariff_fault = None  # (status, content type, body) every tariff answers with, if set
 
     # --- life cycle ----------------------------------------------------------
 
@@ -173,6 +193,9 @@ class EvccSimulator(Simulator):
                 topics(value, self.topic + "/vehicles", out)
             else:
                 topics(value, self.topic + "/site/" + key, out)
+        with self.state_lock:
+            for kind in self.tariffs:
+                out.append(("%s/site/forecast/%s" % (self.topic, MQTT_TARIFF.get(kind, kind)), json.dumps(self.rates(kind))))
         sent = self.sent
         for topic, payload in out:
             if changed_only and sent.get(topic) == payload:
@@ -182,6 +205,57 @@ class EvccSimulator(Simulator):
         mqtt.publish(self.topic + "/updated", str(int(time.time()) if updated is None else updated))
 
     # --- the physics a test or the demo drives -------------------------------------
+
+    def set_tariff(self, kind, slots):
+        """Configure the tariff ``kind`` ("grid", "feedin", ...): [(start, end, value)]
+        in Unix seconds; None removes it (a 404 "tariff not available")."""
+        with self.state_lock:
+            if slots is None:
+                self.tariffs.pop(kind, None)
+            else:
+                self.tariffs[kind] = list(slots)
+            self._tariff_now()
+
+    def _tariff_now(self):
+        # The state's current values: the slot that holds the simulator's now.
+        now = self.clock()
+        self.state["currency"] = "EUR"
+        for kind, key in STATE_TARIFF.items():
+            value = None
+            for start, end, v in self.tariffs.get(kind, ()):
+                if start <= now < end:
+                    value = v
+            self.state[key] = value
+
+    def rates(self, kind):
+        """The rates of a tariff as evcc's JSON has them."""
+        out = []
+        for start, end, value in self.tariffs.get(kind, ()):
+            out.append({"start": self.rfc3339(start), "end": self.rfc3339(end), self.rate_key: value})
+        return out
+
+    def rfc3339(self, unix):
+        """A Unix time as Go writes a time.Time in the site's offset: 2026-06-21T08:00:00+01:00."""
+        local = time.gmtime(unix + self.offset)
+        sign = "+" if self.offset >= 0 else "-"
+        minutes = abs(self.offset) // 60
+        return time.strftime("%Y-%m-%dT%H:%M:%S", local) + "%s%02d:%02d" % (sign, minutes // 60, minutes % 60)
+
+    def tariff_answer(self, kind):
+        """(status, type, body) of GET /api/tariff/<kind>, as evcc's tariffHandler."""
+        self.tariff_gets.append(kind)
+        if self.tariff_fault is not None:
+            return self.tariff_fault
+        if not re.match(r"^[a-z]+$", kind):
+            return 404, "text/plain; charset=utf-8", b"404 page not found\n"
+        if kind not in TARIFF_TYPES:
+            return 404, "application/json", json.dumps({"error": "%s does not belong to TariffUsage values" % kind}).encode()
+        with self.state_lock:
+            found = kind if kind in self.tariffs else "grid" if kind == "planner" and "grid" in self.tariffs else None
+            if found is None:
+                return 404, "application/json", b'{"error": "tariff not available"}'
+            body = {"rates": self.rates(found)}
+        return 200, "application/json", json.dumps({"result": body} if self.wrap_result else body).encode()
 
     def set_site(self, **values):
         """Change site values, e.g. set_site(pvPower=4000)."""
@@ -202,8 +276,12 @@ class EvccSimulator(Simulator):
         return 401, "application/json", b'{"error": "unauthorized"}'
 
     def handle(self, request):
+        if request.method == "GET" and request.path.startswith("/api/tariff/"):
+            return self.tariff_answer(request.path[12:])
         if request.method == "GET" and request.path == "/api/state":
             with self.state_lock:
+                if self.tariffs:
+                    self._tariff_now()
                 body = json.dumps({"result": self.state} if self.wrap_result else self.state)
             return 200, "application/json", body.encode()
         if request.method == "GET" and request.path == "/api/health":

@@ -16,7 +16,7 @@ This module is the REST adapter and what both transports share; the MQTT one
 is ``evcc_mqtt.EvccMqtt``, on a board only when evcc is read over MQTT.
 """
 
-from .. import forecast, jsonpick
+from .. import forecast, jsonpick, units
 from ..errors import DeviceError, ValueRefused, clip, clip_repr
 from .adapter import DAY, TRANSPORT_KEY, Adapter, flatten
 from .webapi import WebApi
@@ -249,6 +249,9 @@ class Evcc(Adapter):
     def poll(self):
         """One GET /api/state as {signal: value}, and the tariffs the rules read when they are due."""
         signals = state_signals(self.name, self.api.get_json("/api/state"))
+        currency = signals.get(self.name + ".site.currency")
+        if currency is not None:
+            units.set_currency(currency)  # how reasons write a price: "0.19 €/kWh"
         self.read_tariffs(signals)
         found = (0, [])
         loadpoints, vehicles = self.name + ".loadpoints.", self.name + ".vehicles."

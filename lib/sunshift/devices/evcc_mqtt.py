@@ -5,7 +5,7 @@ The value checks, setting names and signal names are evcc.py's; this module is
 on a board only when evcc is read over MQTT (devices/kinds.py).
 """
 
-from .. import forecast
+from .. import forecast, units
 from ..text import text_value
 from .evcc import TARIFFS, Evcc, number_text, value_text
 from .mqtt_feed import MqttFeed, publish, subscribe
@@ -54,6 +54,8 @@ class EvccMqtt(Evcc):
         name = self.name + "." + rest.replace("/", ".")
         value = text_value(payload)
         self.feed.set(name, value)
+        if rest == "site/currency":
+            units.set_currency(value)  # how reasons write a price: "0.19 €/kWh"
         if rest.endswith("/mode") and value == "smart":
             self.smart_modes = True
         if rest == "updated":
