@@ -113,7 +113,7 @@ def test_a_bad_trace_writes_no_half_result(tmp_path):
 
 def test_scenario_usage_errors():
     r = sunshift("sim", "--rules", "rules", "--scenario", "rainy")
-    assert r.returncode == 2 and "no scenario 'rainy' (choices: broken_clouds, sunny, winter)" in r.stderr
+    assert r.returncode == 2 and "no scenario 'rainy' (choices: broken_clouds, spring_prices, sunny, winter, winter_prices)" in r.stderr
     r = sunshift("sim", "--rules", "rules", "--scenario", "sunny", "--trace", CLOUDY)
     assert r.returncode == 2 and "either --trace FILE.csv or --scenario NAME" in r.stderr
     r = sunshift("sim", "--rules", "rules", "--scenario", "sunny", "--step", "0s")

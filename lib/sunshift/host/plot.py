@@ -21,6 +21,7 @@ time order, ``thresholds`` [(rule, name, op, value, clause)] and ``stale``
 """
 
 from .. import port
+from .. import units as units_module
 from . import chart
 from .chart import FLAG_HEIGHT, LANE_GAP, LEFT, NUMBER, PANEL_GAP, PANEL_HEIGHT, PLOT_WIDTH, POWER_HEIGHT, RIGHT, RULE_HEIGHT, TARGET_HEIGHT, WIDTH
 
@@ -50,7 +51,7 @@ VALUE_PALETTE = ("#bfdbfe", "#fde68a", "#fbcfe8", "#ddd6fe", "#a5f3fc", "#fecaca
 
 # unit -> (panel, axis unit, divisor): power is drawn in kW whatever it was recorded in.
 DISPLAY = {"W": ("W", "kW", 1000.0), "kW": ("W", "kW", 1.0), "Wh": ("Wh", "kWh", 1000.0), "kWh": ("Wh", "kWh", 1.0)}
-PANEL_ORDER = ("W", "Wh", "°C", "%")
+PANEL_ORDER = ("W", "Wh", "°C", "%", "/kWh", "g/kWh")
 CLAUSE_WORDS = {"when": "on", "until": "off"}
 
 
@@ -118,6 +119,8 @@ def _panels(day, frame):
     for name in names:
         unit = units.get(name, "") or ""
         key, axis, divisor = DISPLAY.get(unit, (unit, unit, 1.0))
+        if key == "/kWh":
+            axis = units_module.currency[0] + "/kWh"  # a price: in evcc's currency
         panel = None
         for p in panels:
             if p.key == key:

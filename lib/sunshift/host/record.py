@@ -6,10 +6,11 @@ fresh data.  ``Recorder`` collects while a simulation or the demo runs;
 
 from .. import units
 from ..core.engine import INACTIVE, STATE_NAMES
+from ..errors import EvalError
 from ..lang import nodes
 from ..units import is_number
 
-_UNIT_OF = {units.POWER: "W", units.PERCENT: "%", units.TEMPERATURE: "°C", units.ENERGY: "Wh"}
+_UNIT_OF = {units.POWER: "W", units.PERCENT: "%", units.TEMPERATURE: "°C", units.ENERGY: "Wh", units.PRICE: "/kWh", units.CO2: "g/kWh"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
@@ -81,6 +82,20 @@ def _dimensions(ruleset):
     return found
 
 
+def _choices(node, out):
+    """Add (label, node) to ``out`` for each cheapest or cheapest_block in ``node``."""
+    if node[0] == nodes.AHEAD and node[1] in ("cheapest", "cheapest_block"):
+        # Short enough for a lane's label: "cheapest 3h 18:00-07:00".
+        label = "%s %s %s" % (node[1], units.format_duration(node[4]), nodes.span_text(node[3]))
+        for known, _ in out:
+            if known == label:
+                return
+        out.append((label, node))
+        return
+    for child in nodes.children(node):
+        _choices(child, out)
+
+
 def guess_unit(name):
     """A unit from a signal's name, for signals no rule compares with a number."""
     low = name.lower()
@@ -88,6 +103,8 @@ def guess_unit(name):
         return "°C"
     if "soc" in low or low.endswith("percent"):
         return "%"
+    if low.endswith("tariff.grid") or low.endswith("tariff.feedin"):
+        return "/kWh"
     for word in ("power", "production", "consumption", "surplus", "watts"):
         if word in low:
             return "W"
@@ -122,6 +139,12 @@ class Recorder:
         self.stale_since = {}
         self.names = [r.name for r in ruleset.rules]
         self.titles = [r.title for r in ruleset.rules]
+        # Each question of the rules to a forecast that chooses slots (cheapest):
+        # when it said yes is drawn as a lane of its own.
+        self.choices = []
+        for item in ruleset.rules + ruleset.lets:
+            for node in item.exprs():
+                _choices(node, self.choices)
 
     def _add(self, name, t, value):
         day = self.day
@@ -153,6 +176,16 @@ class Recorder:
         values = engine.signals.values
         for name in self.lets:
             self._add(name, t, values.get(name))
+        for name in engine.signals.forecasts:
+            if name in self.keep:  # the price of the slot of now, as a step line
+                self._add(name, t, values.get(name))
+        ev = engine.evaluator
+        for label, node in self.choices:
+            try:
+                chosen = ev.value(node)
+            except EvalError:
+                chosen = None
+            self._add(label, t, chosen is True)
         for i, st in enumerate(engine.states):
             state, since = self.state[i]
             if st.state != state:
