@@ -8,8 +8,10 @@ stand-in for an ESP32, against the simulators over real loopback sockets.
     python3 tools/board_proxy.py --form mpy                # the package as copied .mpy files
 
 A variant is a site and its transports: ``bench`` (Envoy, evcc with two
-loadpoints, EMS-ESP; the ten rules of rules/ and tools/bench_site/extra.rules)
-or ``minimal`` (Envoy, evcc, two rules); the Envoy over ``https`` (firmware
+loadpoints, EMS-ESP; the ten rules of rules/ and tools/bench_site/extra.rules),
+``minimal`` (Envoy, evcc, two rules) or ``prices`` (the bench's devices, the
+price rules of rules/prices/, and evcc serving two days of 15-minute grid
+prices, 192 slots, as GET /api/tariff/grid or its MQTT forecast topic); the Envoy over ``https`` (firmware
 8.3.5167 with its token, the corpus' largest production.json) or ``http``;
 evcc and EMS-ESP over ``rest`` or ``mqtt`` (a real Mosquitto).
 
@@ -44,6 +46,8 @@ from simulators.evcc import EvccSimulator  # noqa: E402
 
 ENVOY_VARIANT = "8.3.5167_3rd-pv"  # the corpus' largest production.json
 VARIANTS = [site + "-" + envoy + "-" + transport for site in ("bench", "minimal") for envoy in ("https", "http") for transport in ("rest", "mqtt")]
+VARIANTS += ["prices-https-rest", "prices-http-mqtt"]
+SLOT = 900
 MINIMAL_RULES = """let surplus = -envoy.net_consumption + evcc.loadpoints.1.chargePower
 
 rule ev_surplus "Car charges from surplus"
@@ -86,7 +90,15 @@ class Site:
             "evcc": {"type": "evcc", "poll": 0.5, "stale_after": 30},
         }
         secrets = {"wifi": {"ssid": "proxy", "password": "proxy"}, "envoy": {"token": self.envoy.token or "none"}}
-        if site == "bench":
+        if site == "prices":
+            # Two days of 15-minute prices from midnight UTC: 192 slots, as a
+            # day-ahead tariff has them in the afternoon.
+            import time
+
+            midnight = int(time.time()) // 86400 * 86400
+            slots = [(midnight + k * SLOT, midnight + (k + 1) * SLOT, round(0.2 + 0.15 * ((k * 7) % 24) / 24, 4)) for k in range(192)]
+            self.evcc.set_tariff("grid", slots)
+        if site in ("bench", "prices"):
             self.ems = EmsEspSimulator(broker=mqtt, interval=0.5).start()
             devices["emsesp"] = {"type": "emsesp", "devices": ["boiler", "thermostat"], "poll": 0.5, "stale_after": 30}
             secrets["emsesp"] = {"token": self.ems.token}
@@ -107,6 +119,9 @@ class Site:
                 if name.endswith(".rules"):
                     shutil.copy(os.path.join(ROOT, "rules", name), rules)
             shutil.copy(os.path.join(ROOT, "tools", "bench_site", "extra.rules"), rules)
+        elif site == "prices":
+            for name in sorted(os.listdir(os.path.join(ROOT, "rules", "prices"))):
+                shutil.copy(os.path.join(ROOT, "rules", "prices", name), rules)
         else:
             with open(os.path.join(rules, "ev.rules"), "w") as f:
                 f.write(MINIMAL_RULES)

@@ -20,9 +20,9 @@ def roundtrip(paths, name):
     return rs, compiled.load(path)
 
 
-def decisions(rs):
+def decisions(rs, day="broken_clouds"):
     changes = []
-    runs.Run(rs, on_change=changes.append).scenario(scenarios.Home(scenarios.get("broken_clouds")), 30)
+    runs.Run(rs, on_change=changes.append).scenario(scenarios.Home(scenarios.get(day)), 30)
     return [change_json(c) for c in changes]
 
 
@@ -50,6 +50,13 @@ def test_the_loaded_rules_decide_as_the_parsed_ones():
     rs, loaded = roundtrip([RULES], "shipped")
     made = decisions(rs)
     assert made and decisions(loaded) == made
+
+
+def test_the_price_rules_compiled_decide_as_the_parsed_ones():
+    rs, loaded = roundtrip([RULES + "/prices"], "prices")
+    assert [r.exprs() for r in loaded.rules] == [r.exprs() for r in rs.rules]
+    made = decisions(rs, "winter_prices")
+    assert len(made) > 5 and decisions(loaded, "winter_prices") == made
 
 
 def test_names_and_nodes_are_kept_once():

@@ -230,3 +230,41 @@ def test_a_reload_the_site_cannot_run_keeps_the_running_rules():
     else:
         raise AssertionError("the reload was not refused")
     assert runner.engine is before and runner.dispatcher.engine is before
+
+
+CHEAP = """
+rule car
+  when cheapest(evcc.tariff.grid, 3h, before 07:00)
+  then evcc.loadpoints.1.mode = now
+  else evcc.loadpoints.1.mode = off
+"""
+# Hourly prices from 18:00: the cheapest three hours before 07:00 are 01:00-04:00.
+PRICES = (0.35, 0.33, 0.30, 0.28, 0.25, 0.22, 0.18, 0.15, 0.14, 0.16, 0.20, 0.26, 0.31, 0.29)
+HOUR = 3600
+
+
+def test_cheapest_keeps_the_hours_it_chose_across_a_restart():
+    from sunshift import forecast
+
+    run = Run(CHEAP, tod_start=18 * HOUR)
+    run.at(0, {"evcc.tariff.grid": forecast.build([(h * HOUR, (h + 1) * HOUR, p) for h, p in enumerate(PRICES)])})
+    run.hold(600, 8 * HOUR + 1800, 600, {})
+    assert run.state("car") == "active"  # 02:30, since 01:00
+    data = port.json_loads(port.json_dumps(snapshot.take(run.engine, 8 * HOUR + 1800, WALL)))
+    assert len(data["forecasts"]["evcc.tariff.grid"]) == 9  # 18:00 to the slot of 02:00
+    # Ten seconds later a new process; evcc reports its rates from the slot of now (02:00) on.
+    later = WALL + 10
+    tod = 2 * HOUR + 1810
+    for past in (True, False):
+        new = Run(CHEAP, tod_start=tod - 1000)
+        if past:
+            snapshot.put(new.engine, data, 1000, later)
+        ahead = forecast.build(
+            [(1000 + (WALL - 8 * HOUR - 1800 + h * HOUR) - later, 1000 + (WALL - 7 * HOUR - 1800 + h * HOUR) - later, PRICES[h]) for h in range(8, 14)]
+        )
+        new.at(1000, {"evcc.tariff.grid": forecast.with_past(ahead, new.engine.signals.forecasts.get("evcc.tariff.grid"), 1000)})
+        out = new.hold(1600, 1000 + 4 * HOUR, 600, {})
+        off = [t for t, target, value in out if value == "off"][0]
+        # With the hours already past it turns off at 04:00 as it would have; without
+        # them it would take 04:00-05:00 too, the fourth hour of three.
+        assert (new.tod(off) // HOUR) == (4 if past else 5), (past, new.tod(off) / HOUR)

@@ -21,13 +21,16 @@ Rules and lets are matched by name and by a key of their definition (a CRC of
 every clause and of the lets they read): an edited rule starts fresh, an
 unchanged one carries on, so the same code serves a restart and a reload.
 The windows of avg(), min() and max() are not kept: after a restart they
-cover what has arrived since (docs/rules.md).  The data is versioned; what
-does not fit is refused with a ValueError saying why.
+cover what has arrived since (docs/rules.md).  The slots of each forecast
+that began in the last day are kept, with their wall-clock times, so that
+`cheapest` after a restart still knows the hours of its window already past
+(evcc reports its rates from the slot of now on).  The data is versioned;
+what does not fit is refused with a ValueError saying why.
 """
 
 import binascii
 
-from .. import port
+from .. import forecast, port
 from .engine import STATE_NAMES
 
 HEAD = "engine state"
@@ -94,7 +97,26 @@ def take(engine, now, wall):
         if retry is not None and retry > now:
             entry["retry"] = retry - now
         targets.append(entry)
-    return {"sunshift": HEAD, "format": FORMAT, "saved": wall, "rules": rules, "lets": lets, "targets": targets}
+    data = {"sunshift": HEAD, "format": FORMAT, "saved": wall, "rules": rules, "lets": lets, "targets": targets}
+    if wall is not None and engine.signals.forecasts:
+        data["forecasts"] = _past(engine.signals.forecasts, now, wall)
+    return data
+
+
+def _past(forecasts, now, wall):
+    """{name: [[start, end, value], ...]}: the slots of each forecast that began in
+    the day before ``now``, in Unix seconds."""
+    out = {}
+    for name in forecasts:
+        fc = forecasts[name]
+        slots = []
+        for k in range(len(fc)):
+            start = fc.starts[k]
+            if now - forecast.KEEP_PAST < start <= now:
+                slots.append([int(wall - now + start), int(wall - now + fc.ends[k]), fc.values[k]])
+        if slots:
+            out[name] = slots
+    return out
 
 
 def check(data):
@@ -213,8 +235,30 @@ def put(engine, data, now, wall):
         if "retry" in entry and entry["retry"] > lag:
             engine.retry_at[target] = now + entry["retry"] - lag
         done.targets += 1
+    forecasts = data.get("forecasts")
+    if isinstance(forecasts, dict) and wall is not None:
+        for name in forecasts:
+            slots = forecasts[name]
+            if isinstance(slots, list) and _read_by(engine, name):
+                built = forecast.Builder()
+                for slot in slots:
+                    if isinstance(slot, list) and len(slot) == 3 and _age(slot[0]) and _age(slot[1]):
+                        built.add(now - (wall - slot[0]), now - (wall - slot[1]), slot[2])
+                if len(built.starts):
+                    engine.signals.forecasts[name] = built.forecast()
     engine.settled = False
     return done
+
+
+def _read_by(engine, name):
+    """True if a rule or let of ``engine`` reads the signal ``name``."""
+    for pair in engine.input_limits:
+        if pair[0] == name:
+            return True
+    for let in engine.lets:
+        if name in let.inputs:
+            return True
+    return False
 
 
 def _shortest(limits):
