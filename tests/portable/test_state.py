@@ -264,7 +264,7 @@ def test_cheapest_keeps_the_hours_it_chose_across_a_restart():
         )
         new.at(1000, {"evcc.tariff.grid": forecast.with_past(ahead, new.engine.signals.forecasts.get("evcc.tariff.grid"), 1000)})
         out = new.hold(1600, 1000 + 4 * HOUR, 600, {})
-        off = [t for t, target, value in out if value == "off"][0]
+        off = next(t for t, _, value in out if value == "off")
         # With the hours already past it turns off at 04:00 as it would have; without
         # them it would take 04:00-05:00 too, the fourth hour of three.
         assert (new.tod(off) // HOUR) == (4 if past else 5), (past, new.tod(off) / HOUR)
