@@ -10,8 +10,9 @@ stand-in for an ESP32, against the simulators over real loopback sockets.
 A variant is a site and its transports: ``bench`` (Envoy, evcc with two
 loadpoints, EMS-ESP; the ten rules of rules/ and tools/bench_site/extra.rules),
 ``minimal`` (Envoy, evcc, two rules) or ``prices`` (the bench's devices, the
-price rules of rules/prices/, and evcc serving two days of 15-minute grid
-prices, 192 slots, as GET /api/tariff/grid or its MQTT forecast topic); the Envoy over ``https`` (firmware
+rules of rules/ and rules/prices/, eight, and evcc serving two days of
+15-minute grid prices, 192 slots, as GET /api/tariff/grid or its MQTT
+forecast topic); the Envoy over ``https`` (firmware
 8.3.5167 with its token, the corpus' largest production.json) or ``http``;
 evcc and EMS-ESP over ``rest`` or ``mqtt`` (a real Mosquitto).
 
@@ -114,10 +115,11 @@ class Site:
             config["mqtt"] = {"host": "127.0.0.1", "port": broker.port, "client_id": "proxy-%d" % os.getpid()}
         rules = os.path.join(self.folder, "rules")
         os.mkdir(rules)
-        if site == "bench":
+        if site in ("bench", "prices"):
             for name in sorted(os.listdir(os.path.join(ROOT, "rules"))):
                 if name.endswith(".rules"):
                     shutil.copy(os.path.join(ROOT, "rules", name), rules)
+        if site == "bench":
             shutil.copy(os.path.join(ROOT, "tools", "bench_site", "extra.rules"), rules)
         elif site == "prices":
             for name in sorted(os.listdir(os.path.join(ROOT, "rules", "prices"))):

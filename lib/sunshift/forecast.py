@@ -42,6 +42,7 @@ class Forecast:
         self.starts = starts
         self.ends = ends
         self.values = values
+        self.cursor = 0  # the slot index() found last: time mostly stays in it or moves to the next
 
     def __len__(self):
         return len(self.starts)
@@ -49,7 +50,15 @@ class Forecast:
     def index(self, t):
         """The index of the slot that holds time ``t``, or -1."""
         starts = self.starts
-        lo, hi = 0, len(starts)
+        ends = self.ends
+        k = self.cursor
+        n = len(starts)
+        if k < n and starts[k] <= t < ends[k]:
+            return k  # every tick of a slot asks this again
+        if k + 1 < n and starts[k + 1] <= t < ends[k + 1]:
+            self.cursor = k + 1
+            return k + 1
+        lo, hi = 0, n
         while lo < hi:
             mid = (lo + hi) // 2
             if starts[mid] <= t:
@@ -57,7 +66,8 @@ class Forecast:
             else:
                 hi = mid
         k = lo - 1
-        if k >= 0 and t < self.ends[k]:
+        if k >= 0 and t < ends[k]:
+            self.cursor = k
             return k
         return -1
 
@@ -326,14 +336,15 @@ def cheapest(fc, need, a, b, now, memo=None):
 
 
 def cheapest_block(fc, need, a, b, now):
-    """(chosen, average) for `cheapest_block`: does now lie in the cheapest run of
-    slots in [a, b) that lasts ``need`` seconds in one piece (the earliest of
-    equals), and that run's average price.  None when no slot holds now, now is
-    outside [a, b), or the known slots have no such run."""
+    """(chosen, average, begin, end) for `cheapest_block`: does now lie in the
+    cheapest run of slots in [a, b) that lasts ``need`` seconds in one piece (the
+    earliest of equals), that run's average price, and when it begins and ends.
+    None when no slot holds now or the known slots have no such run; (False,
+    None, b, b) when now is outside [a, b)."""
     if fc.index(now) < 0:
         return None
     if now < a or now >= b:
-        return False, None
+        return False, None, b, b
     found = fc.overlaps(a, b)
     starts, ends, values = fc.starts, fc.ends, fc.values
     best = None
@@ -362,7 +373,7 @@ def cheapest_block(fc, need, a, b, now):
             best = (price, begin, finish)
     if best is None:
         return None
-    return best[1] <= now < best[2], best[0]
+    return best[1] <= now < best[2], best[0], best[1], best[2]
 
 
 def from_json(payload):

@@ -105,7 +105,7 @@ def test_cheapest_block_wants_one_piece():
     fc = hourly((0.30, 0.10, 0.40, 0.12, 0.13, 0.50))
     # Two cheapest hours anywhere: 1 and 3; in one piece: 3-4 (0.125 on average).
     assert sorted(forecast.choose(fc, 2 * HOUR, 0, 6 * HOUR)[0]) == [1, 3]
-    assert forecast.cheapest_block(fc, 2 * HOUR, 0, 6 * HOUR, 3 * HOUR + 5) == (True, 0.125)
+    assert forecast.cheapest_block(fc, 2 * HOUR, 0, 6 * HOUR, 3 * HOUR + 5) == (True, 0.125, 3 * HOUR, 5 * HOUR)
     assert forecast.cheapest_block(fc, 2 * HOUR, 0, 6 * HOUR, HOUR + 5)[0] is False
 
 
@@ -221,3 +221,35 @@ def test_forecast_functions_say_what_is_wrong_where():
     assert one("cheapest(evcc.tariff.grid, 3h, 07:00-07:00)").startswith("2:39: 07:00-07:00 is no window")
     assert one("cheapest(surplus, 3h, before 07:00)").startswith("2:8: cheapest looks ahead in a device's forecast")
     assert one("energy(evcc.tariff.solar, next 1h, 2)") == "2:41: the span (next 1h) is the last thing energy takes"
+
+
+def test_a_remembered_answer_is_the_answer_computed_afresh():
+    """cheapest and cheapest_block remember their answer until a slot or a window
+    edge passes (lang/expr.py): at every moment it is what a new evaluator says."""
+    from sunshift.core.signals import Signals
+    from sunshift.host.scenarios import Lcg
+    from sunshift.lang.expr import Evaluator
+
+    rnd = Lcg(42)
+    texts = ("cheapest(f.p, 2h, before 07:00)", "cheapest(f.p, 45m, next 4h)", "cheapest_block(f.p, 1h30m, 22:00-06:00)", "cheapest(f.p, 1h, 10:00-14:00)")
+    for _ in range(4):
+        slots = []
+        t = -int(rnd.between(0, 20 * HOUR))
+        while len(slots) < 60:
+            length = 900 * int(rnd.between(1, 5))
+            slots.append((t, t + length, round(rnd.between(-0.1, 0.5), 3)))
+            t += length + (900 if rnd.random() < 0.1 else 0)  # now and then a gap
+        signals = Signals()
+        signals.forecasts["f.p"] = forecast.build(slots)
+        start = int(rnd.between(0, 86400))
+        for text in texts:
+            node = Run("rule r\n  when %s\n  then a.b = 1\n  else a.b = 0\n" % text).rs.rules[0].when
+            kept = Evaluator(signals)
+            now = -3 * HOUR
+            while now < 20 * HOUR:
+                kept.now = now
+                kept.tod = (start + now) % 86400
+                fresh = Evaluator(signals)
+                fresh.now, fresh.tod = kept.now, kept.tod
+                assert kept.value(node) == fresh.value(node), (text, now)
+                now += int(rnd.between(1, 700))

@@ -7,6 +7,7 @@ raises EvalError naming the expression, so a rule can say why it stopped.
 """
 
 from .. import forecast, units
+from ..forecast import DAY
 from ..errors import EvalError
 from ..units import is_number
 from . import nodes
@@ -259,7 +260,23 @@ class Evaluator:
         fn = node[1]
         span = node[3]
         now = self.now
-        where = forecast.span(span[0], span[1], span[2], now, self.tod, fn[:8] == "cheapest")
+        tod = self.tod
+        chooses = fn == "cheapest" or fn == "cheapest_block"
+        if chooses:
+            # Over a window of the day the answer holds while the forecast is the
+            # same, now stays in its slot and on its side of the window's (and a
+            # block's) edges, and the clock moves with the engine's (answer:
+            # [answer, from, until, tod - now, forecast]).  A `next` span moves
+            # with now: its answer is worked out every time.
+            memos = self.memos.get(id(node))
+            if memos is None:
+                memos = self.memos[id(node)] = ([], [None, 0, 0, 0, None])
+            answer = memos[1]
+            if answer[0] is not None and answer[1] <= now < answer[2] and answer[4] is fc and tod is not None:
+                drift = (tod - now) % DAY - answer[3]
+                if -1 < drift < 1:
+                    return answer[0]
+        where = forecast.span(span[0], span[1], span[2], now, tod, chooses)
         if where is None:
             return None
         a, b = where
@@ -270,11 +287,20 @@ class Evaluator:
         if fn == "min" or fn == "max":
             return forecast.extreme(fc, a, b, fn == "max")
         if fn == "cheapest":
-            memo = self.memos.get(id(node))
-            if memo is None:
-                memo = self.memos[id(node)] = []
-            return forecast.cheapest(fc, node[4], a, b, now, memo)
-        return forecast.cheapest_block(fc, node[4], a, b, now)
+            found = forecast.cheapest(fc, node[4], a, b, now, memos[0])
+        else:
+            found = forecast.cheapest_block(fc, node[4], a, b, now)
+        if found is not None and span[0] != "next":
+            until = fc.ends[fc.index(now)]
+            edge = a if now < a else b
+            if edge < until:
+                until = edge
+            if fn == "cheapest_block":
+                for moment in found[2:]:  # the run may begin or end inside a slot
+                    if now < moment < until:
+                        until = moment
+            answer[:] = [found, now, until, (tod - now) % DAY, fc]
+        return found
 
     # --- reasons -----------------------------------------------------------
 
