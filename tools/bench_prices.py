@@ -81,7 +81,8 @@ def costs():
             rows.append(figures)
             print("%-14s %-20s %10.2f %10.2f %10.2f %10.2f %10.2f" % ((name, os.path.relpath(rules, ROOT)) + tuple(figures[k] for k in KEYS)))
         a, b = rows
-        print("%-14s %-20s %10.2f %10.2f %10.2f %10.2f %10.2f  (%+.0f%% net)" % ((name, "difference") + tuple(a[k] - b[k] for k in KEYS) + (100 * (a["net_cost"] - b["net_cost"]) / b["net_cost"],)))
+        share = 100 * (a["net_cost"] - b["net_cost"]) / b["net_cost"]
+        print("%-14s %-20s %10.2f %10.2f %10.2f %10.2f %10.2f  (%+.0f%% net)" % ((name, "difference") + tuple(a[k] - b[k] for k in KEYS) + (share,)))
 
 
 def speed(passes):

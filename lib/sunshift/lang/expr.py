@@ -7,8 +7,8 @@ raises EvalError naming the expression, so a rule can say why it stopped.
 """
 
 from .. import forecast, units
-from ..forecast import DAY
 from ..errors import EvalError
+from ..forecast import DAY
 from ..units import is_number
 from . import nodes
 from .nodes import (
