@@ -8,7 +8,8 @@ plain value in a rule is the value of the slot that holds now
 (lang/syntax.py) look ahead in it:
 
 * ``avg``, ``min``, ``max`` over a span ahead, ``energy`` (a power forecast
-  summed over time: Wh);
+  summed over time: Wh), ``percentile`` (how much of the span is cheaper than
+  now, in %);
 * ``cheapest(f, 3h, span)``: true while now lies in the cheapest slots of the
   span that add up to 3 h (not necessarily one after the other);
   ``cheapest_block`` wants them in one piece.
@@ -284,6 +285,24 @@ def extreme(fc, a, b, highest):
         if found is None or (v > found if highest else v < found):
             found = v
     return found
+
+
+def percentile(fc, a, b, now):
+    """How much of [a, b) (in %, by time) is priced below the slot of ``now``: 0 is
+    the cheapest there is, 100 the dearest; None if no slot holds now or none is
+    known in [a, b)."""
+    here = fc.index(now)
+    if here < 0:
+        return None
+    price = fc.values[here]
+    below = 0
+    total = 0
+    values = fc.values
+    for k, seconds in fc.overlaps(a, b):
+        total += seconds
+        if values[k] < price:
+            below += seconds
+    return 100 * below / total if total else None
 
 
 def energy(fc, a, b):

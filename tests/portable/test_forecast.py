@@ -101,6 +101,18 @@ def test_cheapest_chooses_slots_anywhere_in_the_window_and_says_its_cut_off():
     assert memo[0] is fc and sorted(memo[3]) == [7, 8, 9]
 
 
+def test_percentile_says_how_much_of_the_span_is_cheaper_than_now():
+    fc = hourly((0.30, 0.10, 0.40, 0.20))
+    assert forecast.percentile(fc, 0, 4 * HOUR, 10) == 50  # 0.10 and 0.20 are cheaper than 0.30
+    assert forecast.percentile(fc, 0, 4 * HOUR, HOUR + 10) == 0
+    assert forecast.percentile(fc, 0, 4 * HOUR, 2 * HOUR + 10) == 75
+    assert forecast.percentile(fc, 0, 4 * HOUR, 5 * HOUR) is None
+    run = Run("rule r\n  when percentile(evcc.tariff.grid, next 3h) < 25%\n  then a.b = 1\n  else a.b = 0\n", tod_start=0, catalog=Catalog())
+    run.at(0, {"evcc.tariff.grid": fc})
+    assert run.changes[-1].value == 0 and run.changes[-1].reason == "percentile(evcc.tariff.grid, next 3h) 33.3% >= 25%"
+    assert run.at(HOUR) == [("a.b", 1)]
+
+
 def test_cheapest_block_wants_one_piece():
     fc = hourly((0.30, 0.10, 0.40, 0.12, 0.13, 0.50))
     # Two cheapest hours anywhere: 1 and 3; in one piece: 3-4 (0.125 on average).
@@ -221,6 +233,7 @@ def test_forecast_functions_say_what_is_wrong_where():
     assert one("cheapest(evcc.tariff.grid, 3h, 07:00-07:00)").startswith("2:39: 07:00-07:00 is no window")
     assert one("cheapest(surplus, 3h, before 07:00)").startswith("2:8: cheapest looks ahead in a device's forecast")
     assert one("energy(evcc.tariff.solar, next 1h, 2)") == "2:41: the span (next 1h) is the last thing energy takes"
+    assert one("abs(evcc.tariff.grid, next 1h) > 1").startswith("2:8: abs takes no span; the functions that look ahead")
 
 
 def test_a_remembered_answer_is_the_answer_computed_afresh():

@@ -175,7 +175,7 @@ def test_unbalanced_parentheses():
 def test_unknown_function_and_wrong_arguments():
     assert first_problem("rule r\n  when avrg(a.x, 1m) > 1\n  then a.b = 1\n") == "2:8: unknown function 'avrg'; did you mean 'avg'?"
     assert first_problem("rule r\n  when sqrt(a.x) > 1\n  then a.b = 1\n") == (
-        "2:8: unknown function 'sqrt' (functions: abs, age, avg, cheapest, cheapest_block, energy, max, min, round)"
+        "2:8: unknown function 'sqrt' (functions: abs, age, avg, cheapest, cheapest_block, energy, max, min, percentile, round)"
     )
     assert first_problem("rule r\n  when avg(a.x) > 1\n  then a.b = 1\n") == "2:8: avg takes a signal or let and a window, like avg(surplus, 1m)"
     assert first_problem("rule r\n  when avg(a.x, 5) > 1\n  then a.b = 1\n") == "2:8: avg takes a signal or let and a window, like avg(surplus, 1m)"

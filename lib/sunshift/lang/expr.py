@@ -286,6 +286,8 @@ class Evaluator:
             return forecast.energy(fc, a, b)
         if fn == "min" or fn == "max":
             return forecast.extreme(fc, a, b, fn == "max")
+        if fn == "percentile":
+            return forecast.percentile(fc, a, b, now)
         if fn == "cheapest":
             found = forecast.cheapest(fc, node[4], a, b, now, memos[0])
         else:

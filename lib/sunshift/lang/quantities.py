@@ -132,6 +132,8 @@ class _Checker:
         new = _same(node, node[:5] + (dim,))
         if fn == "cheapest" or fn == "cheapest_block":
             return new, "bool"
+        if fn == "percentile":
+            return new, units.PERCENT
         return new, (units.ENERGY if fn == "energy" else kind)
 
     def need_truth(self, node, kind):

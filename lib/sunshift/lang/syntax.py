@@ -29,9 +29,9 @@ CLAUSES = ("when", "until", "then", "else", "hold", "during", "priority", "stale
 STATEMENTS = ("let", "rule")
 OPERATOR_WORDS = ("and", "or", "not", "for")
 KEYWORDS = CLAUSES + STATEMENTS + OPERATOR_WORDS + ("true", "false", "after")
-FUNCTIONS = ("abs", "age", "avg", "cheapest", "cheapest_block", "energy", "max", "min", "round")
+FUNCTIONS = ("abs", "age", "avg", "cheapest", "cheapest_block", "energy", "max", "min", "percentile", "round")
 # The functions that look ahead in a forecast (forecast.py), and how a span is written.
-FORECAST_ONLY = ("cheapest", "cheapest_block", "energy")
+FORECAST_ONLY = ("cheapest", "cheapest_block", "energy", "percentile")
 SPAN_EXAMPLE = "next 3h, before 07:00 or 22:00-07:00"
 CLAUSE_LIST = "when, until, then, else, hold, during, priority, stale after"
 
@@ -629,7 +629,8 @@ class _FileParser:
         first = args[0][0] if n else None
         named = first is not None and first[0] in (nodes.SIG, nodes.LET)
         if (n and args[-1][1] == "span") or fn in FORECAST_ONLY:
-            return self.ahead(tok, fn, args, first), (units.ENERGY if fn == "energy" else None), 2
+            dim = units.ENERGY if fn == "energy" else units.PERCENT if fn == "percentile" else None
+            return self.ahead(tok, fn, args, first), dim, 2
         if fn in ("avg", "min", "max") and n == 2 and named and _is_duration(args[1][0]):
             if args[1][0][1] <= 0:
                 self.fail(tok, "%s needs a window above zero" % fn)
@@ -683,6 +684,8 @@ class _FileParser:
     def ahead(self, tok, fn, args, first):
         """The AHEAD node of a function over a forecast: avg, min, max or energy
         (forecast, span); cheapest or cheapest_block (forecast, duration, span)."""
+        if fn not in FORECAST_ONLY and fn not in ("avg", "min", "max"):
+            self.fail(tok, "%s takes no span; the functions that look ahead in a forecast are avg, min, max, %s" % (fn, ", ".join(FORECAST_ONLY)))
         counted = fn in ("cheapest", "cheapest_block")
         example = "evcc.tariff.solar" if fn == "energy" else "evcc.tariff.grid"
         usage = "%s(evcc.tariff.grid, 3h, before 07:00)" % fn if counted else "%s(%s, next 3h)" % (fn, example)
