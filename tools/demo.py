@@ -42,6 +42,7 @@ from sunshift.site.runner import Runner  # noqa: E402
 
 DAY_SECONDS = 60  # the default speed plays a day in about a minute
 STATUS_EVERY = 2 * 3600  # progress lines when the output is not a terminal
+DAY_ONE = 1768348800  # 2026-01-14 00:00 UTC: the wall clock at t=0, for the tariffs' slots
 
 
 class DemoError(Exception):
@@ -194,6 +195,10 @@ class Demo:
         self.log = DemoLog(self.screen.line, lambda: self.now, self.verbose, devices)
         site = config.load(path)
         self.runner = Runner(site, self.log, ruleset=ruleset.load(self.rules, Catalog(site.devices)))
+        # The day's wall clock: midnight UTC of DAY_ONE plus virtual time, for evcc's
+        # tariffs (their slots are times of day) and the Runner that places them.
+        self.runner.wall = lambda: DAY_ONE + self.now
+        self.evcc.clock = lambda: DAY_ONE + self.now
         # An MQTT feed keeps only what the rules read; the demo also waits on the
         # round marker evcc publishes (_turn), so the feed must keep that too.
         evcc = self.runner.adapters["evcc"]
@@ -267,6 +272,12 @@ class Demo:
                 self.envoy.fail("http503")  # a busy gateway: it answers, but not with data
             self._show(truth, t)
             rows = [(name, truth[name]) for name in scenarios.SIGNALS]
+            if self.scenario.tariff is not None:
+                # evcc learns the day's prices as the scenario publishes them.
+                for name, fc in self.scenario.tariff.published(t, self.step):
+                    slots = [(DAY_ONE + fc.starts[k], DAY_ONE + fc.ends[k], fc.values[k]) for k in range(len(fc))]
+                    self.evcc.set_tariff(name.rsplit(".", 1)[1], slots)
+                    rows.append((name, fc))
             summary.sample(t, rows)
             recorder.sample(t, rows)
             changes = self._turn(t)

@@ -28,8 +28,8 @@ def decisions(stdout):
     return out
 
 
-def simulated(scenario, step="10s"):
-    r = sunshift("sim", "--rules", "rules", "--scenario", scenario, "--step", step, "-q")
+def simulated(scenario, step="10s", rules="rules"):
+    r = sunshift("sim", "--rules", rules, "--scenario", scenario, "--step", step, "-q")
     assert r.returncode == 0, r.stderr
     out = []
     for line in r.stdout.splitlines():
@@ -91,6 +91,20 @@ def test_without_mqtt_everything_goes_over_http():
     assert ("00:00", "evcc.loadpoints.1.mode", "now", "ev_night") == seen[1][:4]
     assert [d[:4] for d in seen] == expected(simulated("winter", "30s"))
     assert "picture of the day" not in r.stdout
+
+
+def test_a_day_with_prices_over_the_simulators_costs_what_sim_says(tmp_path):
+    """evcc's simulator serves the scenario's tariffs (GET /api/tariff/grid) on the
+    demo's clock; the Runner reads them and charges the car in the cheapest hours."""
+    r = demo("--scenario", "winter_prices", "--rules", "rules/prices/", "--speed", "max", "--step", "30s", "--no-mqtt", "--no-plot")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    seen = decisions(r.stdout)
+    assert ("02:00", "evcc.loadpoints.1.mode", "now", "car_cheap") in [d[:4] for d in seen]
+    assert "is among the cheapest 3h 18:00-07:00 (cut-off" in r.stdout and "€/kWh" in r.stdout
+    assert [d[:4] for d in seen] == expected(simulated("winter_prices", "30s", "rules/prices/"))
+    sunshift("sim", "--rules", "rules/prices/", "--scenario", "winter_prices", "--step", "30s", "-q", "--summary", str(tmp_path / "day.json"))
+    cost = json.loads((tmp_path / "day.json").read_text())["net_cost"]
+    assert "  net cost        €%.2f" % cost in r.stdout
 
 
 def listening(port):
