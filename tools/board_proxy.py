@@ -110,6 +110,9 @@ class Site:
                 devices[name]["transport"] = "mqtt"
             else:
                 devices[name]["url"] = sim.url
+        if site == "prices" and transport == "mqtt":
+            # A board drops evcc's forecast messages (too large): the tariffs over REST.
+            devices["evcc"]["url"] = self.evcc.url
         config = {"timezone": "UTC", "stale_after": "2m", "devices": devices}
         if transport == "mqtt":
             config["mqtt"] = {"host": "127.0.0.1", "port": broker.port, "client_id": "proxy-%d" % os.getpid()}

@@ -26,6 +26,7 @@ each on a board.
 
 from array import array
 
+from . import jsonpick
 from .port import FLOAT_TYPECODE, const
 
 DAY = const(86400)
@@ -400,8 +401,6 @@ def from_json(payload):
     `site/forecast/<type>`: [{"start", "end", "value"}] or [[start, end, value]]),
     or from a solar time series ([{"ts", "val"}] or [[ts, W]]: each point lasts
     until the next); None if the payload is not such a list."""
-    from . import jsonpick  # only where forecasts come over MQTT
-
     slots = Builder()
     points = []
 

@@ -163,3 +163,23 @@ def test_the_car_charges_in_the_cheapest_3_hours_before_7_end_to_end(tmp_path, b
         assert site.evcc.tariff_gets[:1] == ["grid"]
     finally:
         site.stop()
+
+
+def test_over_mqtt_with_evccs_url_the_tariffs_come_over_rest(broker):
+    """What a board does: its MQTT client drops evcc's forecast messages (too large),
+    so with a url the adapter reads the tariffs with GET /api/tariff/<type>, every
+    tariff_poll, and leaves the forecast topics alone."""
+    topic = "evcc-u%d" % next(_ids)
+    with EvccSimulator(broker=("127.0.0.1", broker.port), topic=topic, interval=0.2) as sim:
+        sim.set_tariff("grid", hourly())
+        client = Client("127.0.0.1", broker.port, "test-u%d" % next(_ids))
+        log = Log()
+        evcc = EvccMqtt.build("evcc", {"topic": topic, "url": sim.url, "tariff_poll": 600}, mqtt=client, log=log)
+        evcc.wanted = ("evcc.tariff.grid", "evcc.site.pvPower")
+        seen = {}
+        assert pump(client, [evcc], lambda: seen.update(evcc.poll()) or len(seen) == 2)
+        assert len(seen["evcc.tariff.grid"]) == 24 and sim.tariff_gets == ["grid"]
+        pump(client, [evcc], lambda: seen.update(evcc.poll()) and False, timeout=0.6)
+        assert sim.tariff_gets == ["grid"]  # not again before tariff_poll
+        assert log.lines == []
+        client.close()

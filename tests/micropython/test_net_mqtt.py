@@ -254,3 +254,23 @@ def test_a_reset_is_told_once_and_the_link_comes_back_with_its_subscriptions():
     assert NET.idle() and client.connected
     assert len(states) == 5
     client.close()
+
+
+def test_a_message_too_large_for_a_board_is_read_in_pieces_and_dropped():
+    client, _, _ = start()
+    client.subscribe("evcc/#")
+    forecast = b"[" + b'{"start": "2026-12-05T01:00:00+01:00", "end": "2026-12-05T01:15:00+01:00", "value": 0.2437},' * 190 + b"{}]"
+    assert len(forecast) > mqtt.MAX_PAYLOAD
+    big = publish_packet("evcc/site/forecast/grid", forecast, retain=True)
+    # The forecast arrives in many reads, between two small values.
+    pieces = [big[k : k + 700] for k in range(0, len(big), 700)]
+    conn = Conn(CONNACK_OK, suback(1), publish_packet("evcc/site/pvPower", b"4210"), *pieces)
+    conn.steps.append(publish_packet("evcc/site/gridPower", b"-800"))
+    NET.expect(conn)
+    messages = client.poll()
+    # The small values around it come through; the forecast is not handed on (an
+    # empty payload would clear a value), and the client says how large it was.
+    assert messages == [("evcc/site/pvPower", b"4210"), ("evcc/site/gridPower", b"-800")]
+    assert client.dropped == {"evcc/site/forecast/grid": len(forecast)} and not client.said_dropped
+    assert client.connected and conn.finished()
+    client.close()

@@ -224,6 +224,8 @@ class FakeBroker:
         self.topics = []
         self.published = []
         self.closed = False
+        self.dropped = {}  # as the board's client: messages too large to keep
+        self.said_dropped = True
 
     def subscribe(self, topic):
         self.topics.append(topic)
@@ -275,6 +277,22 @@ def test_a_device_over_mqtt_is_heard_and_written_through_the_sites_broker_link()
     assert ("evcc/loadpoints/1/mode/set", "off", False) in broker.published  # and again after the broker came back
     runner.close()
     assert broker.closed
+
+
+def test_a_message_too_large_for_the_board_is_logged_once_per_topic():
+    devices = {"envoy": {"url": "https://envoy.local", "poll": 1}, "evcc": {"transport": "mqtt"}}
+    site = config.Site({"mqtt": {"host": "broker.local"}, "devices": devices}, {"envoy": {"token": "test-envoy-token"}})
+    broker = FakeBroker()
+    lines = []
+    log = port.Log(sink=lines.append, stamp=lambda: "T")
+    runner = Runner(site, log, ruleset=rules(RULES), mqtt_client=broker, sessions={"envoy": ReplaySession("7.6.175_with_cts")})
+    broker.dropped = {"evcc/site/forecast/grid": 17642}
+    broker.said_dropped = False
+    runner.step(0, None, 0)
+    runner.step(1, None, 1000)
+    said = [line for line in lines if "more than a board keeps" in line]
+    assert said == ["T WARN mqtt: a message of 17642 bytes on evcc/site/forecast/grid is more than a board keeps; dropped (evcc's tariffs: give evcc a url)"]
+    runner.close()
 
 
 def test_a_loadpoint_evcc_does_not_report_is_refused_over_mqtt_and_in_a_dry_run():

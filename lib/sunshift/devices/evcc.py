@@ -270,12 +270,8 @@ class Evcc(Adapter):
         /api/tariff/<type>.  A tariff that fails is logged with its endpoint
         and left out (the rules keep the forecast they have while it covers
         now); the state read before it stands."""
-        if self.api is None:
+        if self.api is None or not self.tariffs_due():
             return
-        if self.tariff_wait > 0:
-            self.tariff_wait -= 1
-            return
-        self.tariff_wait = self.tariff_every - 1
         prefix = self.name + ".tariff."
         for name in self.wanted:
             if name.startswith(prefix) and name[len(prefix) :] in TARIFFS:
@@ -284,6 +280,14 @@ class Evcc(Adapter):
                 except DeviceError as e:
                     if self.log is not None:
                         self.log.warn(self.name, "%s; %s keeps the forecast it has" % (e, name))
+
+    def tariffs_due(self):
+        """True at the first poll and then every tariff_every-th (the polls come every `poll`)."""
+        if self.tariff_wait > 0:
+            self.tariff_wait -= 1
+            return False
+        self.tariff_wait = self.tariff_every - 1
+        return True
 
     def tariff(self, kind):
         """The tariff ``kind`` as a Forecast in Unix seconds (GET /api/tariff/<kind>):

@@ -5,10 +5,11 @@ The value checks, setting names and signal names are evcc.py's; this module is
 on a board only when evcc is read over MQTT (devices/kinds.py).
 """
 
-from .. import forecast, units
+from .. import forecast, port, units
 from ..text import text_value
 from .evcc import TARIFFS, Evcc, number_text, value_text
 from .mqtt_feed import MqttFeed, publish, subscribe
+from .webapi import WebApi
 
 # evcc's MQTT setter is phasesConfigured (it was `phases` before 2026).
 MQTT_SETTERS = {"phases": "phasesConfigured"}
@@ -19,10 +20,16 @@ class EvccMqtt(Evcc):
 
     transport = "mqtt"
 
-    def __init__(self, name, mqtt, topic="evcc"):
+    def __init__(self, name, mqtt, topic="evcc", url=None, timeout=Evcc.TIMEOUT, session=None, log=None, tariff_poll=Evcc.TARIFF_POLL):
         self.name = name
         self.mqtt = mqtt
         self.topic = topic.rstrip("/")
+        # With evcc's url, the tariffs come over REST (GET /api/tariff/<type>, read as
+        # it arrives): a board drops evcc's forecast messages, too large for it.
+        self.api = WebApi(name, url, None, False, timeout, "evcc's API needs no token; check the URL", session) if url else None
+        self.log = log
+        self.tariff_poll_ms = int(tariff_poll * 1000)
+        self.tariff_at = None  # ticks_ms of the next reading of the tariffs
         self.feed = MqttFeed(self)
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
         self.instances = None  # as Evcc's, once evcc has said all it has
@@ -33,11 +40,29 @@ class EvccMqtt(Evcc):
     @classmethod
     def build(cls, name, spec, mqtt=None, session=None, log=None):
         """The adapter of a checked config entry read over MQTT."""
-        return cls(name, mqtt, spec.get("topic", "evcc"))
+        timeout = spec.get("timeout", cls.TIMEOUT)
+        return cls(name, mqtt, spec.get("topic", "evcc"), spec.get("url"), timeout, session, log, spec.get("tariff_poll", cls.TARIFF_POLL))
 
     def poll(self):
-        """What arrived since the last call (see mqtt_feed.MqttFeed)."""
-        return self.feed.take()
+        """What arrived since the last call (see mqtt_feed.MqttFeed), and with evcc's
+        url the tariffs the rules read when they are due (Evcc.read_tariffs)."""
+        signals = self.feed.take()
+        if self.api is not None:
+            tariffs = {}
+            self.read_tariffs(tariffs)
+            if tariffs:
+                tariffs.update(signals)
+                return tariffs
+        return signals
+
+    def tariffs_due(self):
+        """True at the first call and then every tariff_poll: the MQTT side takes
+        what arrived at every turn of the loop, not every `poll`."""
+        now = port.ticks_ms()
+        if self.tariff_at is not None and port.ticks_diff(now, self.tariff_at) < 0:
+            return False
+        self.tariff_at = port.ticks_add(now, self.tariff_poll_ms)
+        return True
 
     def handle(self, topic, payload):
         """An MQTT message; True if it was this evcc's."""
@@ -74,6 +99,8 @@ class EvccMqtt(Evcc):
         0.313) as the tariff `evcc.tariff.<type>`; `solar/timeseries` as
         `evcc.tariff.solar`.  Parsed only when a rule reads it.  False for the
         other forecast topics (solar/today/energy …): plain signals."""
+        if self.api is not None:
+            return True  # read over REST instead
         kind = kind.lower()  # evcc publishes feedIn
         if kind == "solar/timeseries":
             kind = "solar"

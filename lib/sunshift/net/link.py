@@ -14,6 +14,10 @@ from .backoff import Backoff
 class Link:
     """Connection state shared by cpython/mqtt.Client and net/mqtt.Client."""
 
+    # Whether the site has said which messages were too large to keep (the
+    # board's client keeps them in ``dropped``: net/mqtt's MAX_PAYLOAD).
+    said_dropped = True
+
     def __init__(self, host, port, keepalive, timeout, on_state):
         self.host = host
         self.port = port

@@ -11,7 +11,12 @@ changing it:
   sockets on which "blocking" always means "blocking with the timeout";
 * it never pings, so poll() sends PINGREQ every keepalive / 2 seconds;
 * it counts characters where MQTT counts bytes, so topics and payloads are
-  handed to it as UTF-8 bytes.
+  handed to it as UTF-8 bytes;
+* it reads a message whole, however large: evcc (0.200 and later) publishes
+  its price forecasts as one message of 15 KB and more, which a board's heap
+  cannot hold in one piece.  The socket stand-in reads a payload above
+  MAX_PAYLOAD in small pieces and drops it; the client says which topic and
+  how large (``dropped``), and a board reads evcc's tariffs over REST.
 
 It checks the protocol with ``assert``; an AssertionError is a protocol error
 here.  Publishes use QoS 0: umqtt's QoS 1 waits for the PUBACK without a
@@ -31,6 +36,10 @@ except ImportError:
 
 AVAILABLE = simple is not None
 MAX_MESSAGES = 200  # handled per poll; more wait for the next
+# The largest payload a board keeps: far above a value (EMS-ESP's biggest
+# JSON is a few hundred bytes), far below a forecast (evcc's, 15 KB and more).
+MAX_PAYLOAD = 4096
+_PIECE = 256  # bytes read at a time from a payload that is dropped
 # A read that timed out: ETIMEDOUT (ESP32), EAGAIN (unix and WebAssembly ports).
 _TIMEOUTS = (getattr(errno, "ETIMEDOUT", 110), getattr(errno, "EAGAIN", 11))
 
@@ -42,6 +51,7 @@ class _TimedSocket:
         self.sock = sock
         self.timeout = timeout
         sock.settimeout(timeout)
+        self.dropped = 0  # the size of the payload just dropped (0: none)
 
     def settimeout(self, seconds):
         self.sock.settimeout(self.timeout if seconds is None else seconds)
@@ -53,6 +63,18 @@ class _TimedSocket:
         self.sock.connect(address)
 
     def read(self, *size):
+        if size and size[0] > MAX_PAYLOAD:
+            # Only a message's payload is this large (umqtt reads it in one call):
+            # read it in pieces, keep none of it.
+            left = size[0]
+            piece = bytearray(_PIECE)
+            while left:
+                got = self.sock.readinto(piece, min(_PIECE, left))
+                if not got:
+                    raise OSError(-1)  # as umqtt's own: the broker closed it
+                left -= got
+            self.dropped = size[0]
+            return b""
         return self.sock.read(*size)
 
     def write(self, *data):
@@ -93,9 +115,20 @@ class Client(Link):
         if will:
             self.client.set_last_will(_bytes(will[0]), _bytes(will[1]), True, 1)
         self.client.set_callback(self._on_message)
+        self.dropped = {}  # topic -> size of the payloads dropped as too large (MAX_PAYLOAD)
+        self.said_dropped = True  # the site's MQTT side has logged every topic in dropped
 
     def _on_message(self, topic, payload):
-        self.arrived(topic.decode() if isinstance(topic, bytes) else topic, payload)
+        topic = topic.decode() if isinstance(topic, bytes) else topic
+        sock = self.client.sock
+        if sock.dropped:
+            # Too large for a board: not handed on (an empty payload would clear the value).
+            if topic not in self.dropped:
+                self.dropped[topic] = sock.dropped
+                self.said_dropped = False
+            sock.dropped = 0
+            return
+        self.arrived(topic, payload)
 
     def _why(self, e):
         """(kind, words) for a socket error."""

@@ -72,6 +72,14 @@ class SiteMqtt:
         as it arrives (:meth:`message`), and any the client queued too."""
         for topic, payload in self.client.poll():
             self.message(topic, payload)
+        client = self.client
+        if not client.said_dropped:
+            client.said_dropped = True
+            for topic in client.dropped:
+                if client.dropped[topic]:
+                    size = client.dropped[topic]
+                    self.log.warn("mqtt", "a message of %d bytes on %s is more than a board keeps; dropped (evcc's tariffs: give evcc a url)" % (size, topic))
+                    client.dropped[topic] = 0  # said once
 
     def message(self, topic, payload):
         """Hand one message to the MQTT adapter it belongs to."""
