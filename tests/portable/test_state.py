@@ -251,7 +251,7 @@ def test_cheapest_keeps_the_hours_it_chose_across_a_restart():
     run.hold(600, 8 * HOUR + 1800, 600, {})
     assert run.state("car") == "active"  # 02:30, since 01:00
     data = port.json_loads(port.json_dumps(snapshot.take(run.engine, 8 * HOUR + 1800, WALL)))
-    assert len(data["forecasts"]["evcc.tariff.grid"]) == 9  # 18:00 to the slot of 02:00
+    assert [(run[1], len(run[2])) for run in data["forecasts"]["evcc.tariff.grid"]] == [(HOUR, 9)]  # 18:00 to the slot of 02:00, one run
     # Ten seconds later a new process; evcc reports its rates from the slot of now (02:00) on.
     later = WALL + 10
     tod = 2 * HOUR + 1810

@@ -104,18 +104,27 @@ def take(engine, now, wall):
 
 
 def _past(forecasts, now, wall):
-    """{name: [[start, end, value], ...]}: the slots of each forecast that began in
-    the day before ``now``, in Unix seconds."""
+    """{name: [[start, length, [value, ...]], ...]}: the slots of each forecast that
+    began in the day before ``now``, as runs of slots of one length one after the
+    other (most forecasts are one run), in Unix seconds: few objects for a
+    board to read back."""
     out = {}
     for name in forecasts:
         fc = forecasts[name]
-        slots = []
+        runs = []
+        run = None
         for k in range(len(fc)):
             start = fc.starts[k]
-            if now - forecast.KEEP_PAST < start <= now:
-                slots.append([int(wall - now + start), int(wall - now + fc.ends[k]), fc.values[k]])
-        if slots:
-            out[name] = slots
+            if not now - forecast.KEEP_PAST < start <= now:
+                continue
+            length = fc.ends[k] - start
+            at = int(wall - now + start)
+            if run is None or run[1] != length or run[0] + length * len(run[2]) != at:
+                run = [at, length, []]
+                runs.append(run)
+            run[2].append(fc.values[k])
+        if runs:
+            out[name] = runs
     return out
 
 
@@ -238,12 +247,15 @@ def put(engine, data, now, wall):
     forecasts = data.get("forecasts")
     if isinstance(forecasts, dict) and wall is not None:
         for name in forecasts:
-            slots = forecasts[name]
-            if isinstance(slots, list) and _read_by(engine, name):
+            runs = forecasts[name]
+            if isinstance(runs, list) and _read_by(engine, name):
                 built = forecast.Builder()
-                for slot in slots:
-                    if isinstance(slot, list) and len(slot) == 3 and _age(slot[0]) and _age(slot[1]):
-                        built.add(now - (wall - slot[0]), now - (wall - slot[1]), slot[2])
+                for run in runs:
+                    if isinstance(run, list) and len(run) == 3 and _age(run[0]) and _age(run[1]) and isinstance(run[2], list):
+                        start = now - (wall - run[0])
+                        for value in run[2]:
+                            built.add(start, start + run[1], value)
+                            start += run[1]
                 if len(built.starts):
                     engine.signals.forecasts[name] = built.forecast()
     engine.settled = False
