@@ -183,3 +183,16 @@ def test_over_mqtt_with_evccs_url_the_tariffs_come_over_rest(broker):
         assert sim.tariff_gets == ["grid"]  # not again before tariff_poll
         assert log.lines == []
         client.close()
+
+
+def test_read_shows_the_tariffs_evcc_has():
+    from test_cli import sunshift
+
+    with EvccSimulator() as sim:
+        sim.set_tariff("grid", hourly())
+        r = sunshift("read", "evcc", "--url", sim.url)
+    assert r.returncode == 0, r.stderr
+    line = [line for line in r.stdout.splitlines() if "evcc.tariff.grid" in line]
+    assert line == ['  "evcc.tariff.grid": {"slots": 24, "from": "2026-01-14 18:00:00 UTC", "to": "2026-01-15 18:00:00 UTC", "lowest": 0.17, "highest": 0.47},']
+    assert "evcc.tariff.co2" not in r.stdout  # evcc has no such tariff: left out without a word
+    assert sim.tariff_gets == ["grid", "feedin", "planner", "co2", "solar"]

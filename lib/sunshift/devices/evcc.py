@@ -273,12 +273,14 @@ class Evcc(Adapter):
         if self.api is None or not self.tariffs_due():
             return
         prefix = self.name + ".tariff."
-        for name in self.wanted:
+        # No rules (`read evcc`): every tariff evcc has, quietly without those it lacks.
+        wanted = self.wanted or [prefix + kind for kind in TARIFFS]
+        for name in wanted:
             if name.startswith(prefix) and name[len(prefix) :] in TARIFFS:
                 try:
                     signals[name] = self.tariff(name[len(prefix) :])
                 except DeviceError as e:
-                    if self.log is not None:
+                    if self.log is not None and self.wanted:
                         self.log.warn(self.name, "%s; %s keeps the forecast it has" % (e, name))
 
     def tariffs_due(self):

@@ -4,6 +4,7 @@ once) and `demo` (the built-in site on loopback)."""
 from .. import port
 from ..devices import kinds
 from ..errors import ConfigError, RuleError, SunshiftError
+from ..forecast import Forecast
 from ..site import config
 from ..site.runner import Runner
 from .options import UsageError, parse_options, print_problems, sample_step, write
@@ -211,9 +212,27 @@ def _token(options, url):
 
 
 def _json_object(values):
-    """A JSON object of ``values``, keys sorted, one per line (the same on both interpreters)."""
-    lines = ["  %s: %s" % (port.json_dumps(key), port.json_dumps(values[key])) for key in sorted(values)]
+    """A JSON object of ``values``, keys sorted, one per line (the same on both
+    interpreters); a forecast as its slots (forecast_json)."""
+    lines = ["  %s: %s" % (port.json_dumps(key), forecast_json(values[key])) for key in sorted(values)]
     return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+
+
+def forecast_json(value):
+    """A value as JSON; a forecast (Unix seconds, as a device gives it) as
+    {"slots": n, "from": ..., "to": ..., "lowest": ..., "highest": ...}, times in UTC."""
+    if not isinstance(value, Forecast):
+        return port.json_dumps(value)
+    if not len(value):
+        return '{"slots": 0}'
+    low, high = min(value.values), max(value.values)
+    return '{"slots": %d, "from": %s, "to": %s, "lowest": %s, "highest": %s}' % (
+        len(value),
+        port.json_dumps(port.format_utc(value.first()) + " UTC"),
+        port.json_dumps(port.format_utc(value.last()) + " UTC"),
+        port.json_dumps(round(low, 4)),
+        port.json_dumps(round(high, 4)),
+    )
 
 
 def _listen(adapter, mqtt, seconds):
