@@ -40,12 +40,21 @@ BOARD_FOLDERS = ("lang", "core", "net", "devices", "site", "board")
 # forgets it after: it has no use once the rules run, and comes back for a
 # reload).  The state file's snapshot code is imported the same way, for each
 # save, restore and reload, and the config's schema for each check of a config.
-ENTRY = ("__init__", "board/supervisor", "lang/compiled", "core/snapshot", "site/schema")
+# Forecasts (sunshift.forecast) are imported inside functions too, by what
+# reads or asks one, so a site whose rules read none never holds the module.
+ENTRY = ("__init__", "board/supervisor", "lang/compiled", "core/snapshot", "site/schema", "forecast")
 START_IMPORTS = (
     ("board/supervisor", "lang/compiled"),
     ("site/state", "core/snapshot"),
     ("site/runner", "core/snapshot"),
     ("site/config", "site/schema"),
+)
+FORECAST_IMPORTS = (
+    ("core/snapshot", "forecast"),
+    ("devices/evcc", "forecast"),
+    ("devices/evcc_mqtt", "forecast"),
+    ("lang/expr", "forecast"),
+    ("site/runner", "forecast"),
 )
 # The site's MQTT side: the runner imports it inside a function, for a site with
 # a device over MQTT.

@@ -743,10 +743,15 @@ def test_imports_inside_functions_in_board_folders_are_the_ones_the_deploy_knows
     assert sorted(lazy) == [
         ("board/supervisor", "lang/__init__"),
         ("board/supervisor", "lang/compiled"),
+        ("core/snapshot", "forecast"),
+        ("devices/evcc", "forecast"),
+        ("devices/evcc_mqtt", "forecast"),
+        ("lang/expr", "forecast"),
         ("site/config", "site/__init__"),
         ("site/config", "site/schema"),
         ("site/runner", "core/__init__"),
         ("site/runner", "core/snapshot"),
+        ("site/runner", "forecast"),
         ("site/runner", "lang/ruleset"),
         ("site/runner", "site/catalog"),
         ("site/runner", "site/mqtt"),
@@ -761,6 +766,8 @@ def test_imports_inside_functions_in_board_folders_are_the_ones_the_deploy_knows
         ("site/config", "site/schema"),
     )
     assert "lang/compiled" in board_files.ENTRY and "core/snapshot" in board_files.ENTRY and "site/schema" in board_files.ENTRY
+    # Forecasts are loaded where they are asked, and always copied.
+    assert "forecast" in board_files.ENTRY and all(module == "forecast" for _, module in board_files.FORECAST_IMPORTS)
 
 
 def test_adapters_are_imported_by_name_only_when_a_site_has_them():
@@ -784,3 +791,22 @@ def test_the_import_scan_follows_every_form_of_relative_import(tmp_path):
     (tmp_path / "sub" / "y.py").write_text("")
     assert board_files.imports_of(str(tmp_path), "a") == [("b", False), ("c", False), ("d", False), ("e", True)]
     assert board_files.imports_of(str(tmp_path), "sub/x") == [("b", False), ("sub/__init__", False), ("sub/y", False)]
+
+
+def test_a_board_whose_rules_read_no_forecast_never_loads_the_module():
+    # What a board loads at start and for its devices, and a turn of rules that
+    # read no forecast: sunshift.forecast stays out (its kilobyte of heap).
+    code = (
+        "import sys; sys.path.insert(0, 'lib'); sys.path.insert(0, 'tests/portable')\n"
+        "import sunshift.board.supervisor, sunshift.site.runner, sunshift.devices.evcc, sunshift.devices.evcc_mqtt, sunshift.core.engine\n"
+        "from support import Run\n"
+        "run = Run('rule r\\n  when envoy.production > 1kW\\n  then evcc.loadpoints.1.mode = pv\\n  else evcc.loadpoints.1.mode = off\\n')\n"
+        "run.at(0, {'envoy.production': 2000})\n"
+        "from sunshift.core import snapshot\n"
+        "other = Run('rule x\\n  when a.b > 1\\n  then c.d = 1\\n').engine\n"
+        "snapshot.put(other, snapshot.take(run.engine, 1, 1782043200), 2, 1782043210)\n"
+        "assert 'sunshift.forecast' not in sys.modules, 'loaded'\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

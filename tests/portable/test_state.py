@@ -246,6 +246,8 @@ HOUR = 3600
 def test_cheapest_keeps_the_hours_it_chose_across_a_restart():
     from sunshift import forecast
 
+    assert snapshot.KEEP_PAST == forecast.KEEP_PAST  # snapshot names it without loading forecast
+
     run = Run(CHEAP, tod_start=18 * HOUR)
     run.at(0, {"evcc.tariff.grid": forecast.build([(h * HOUR, (h + 1) * HOUR, p) for h, p in enumerate(PRICES)])})
     run.hold(600, 8 * HOUR + 1800, 600, {})

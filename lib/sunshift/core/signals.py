@@ -1,6 +1,5 @@
 """The latest value of every signal, when it was sampled, and history where a window needs it."""
 
-from ..forecast import Forecast
 from .series import Series
 
 
@@ -33,7 +32,10 @@ class Signals:
     def update(self, name, value, t):
         """Record a sample of ``name`` taken at time ``t``; a Forecast's value is
         that of its slot at ``t`` (see ``ahead``)."""
-        if isinstance(value, Forecast):
+        kind = type(value)
+        if kind is not float and kind is not int and kind is not str and kind is not bool and value is not None:
+            # The one other kind of value a device gives: a forecast.Forecast (not
+            # imported here: a board whose rules read none never loads it).
             self.forecasts[name] = value
             value = value.at(t)
         if value is None or t is None:

@@ -30,7 +30,7 @@ what does not fit is refused with a ValueError saying why.
 
 import binascii
 
-from .. import forecast, port
+from .. import port
 from .engine import STATE_NAMES
 
 HEAD = "engine state"
@@ -103,6 +103,11 @@ def take(engine, now, wall):
     return data
 
 
+# How far back a forecast's slots are kept (forecast.KEEP_PAST: that module is
+# loaded only where there are forecasts).
+KEEP_PAST = 86400
+
+
 def _past(forecasts, now, wall):
     """{name: [[start, length, [value, ...]], ...]}: the slots of each forecast that
     began in the day before ``now``, as runs of slots of one length one after the
@@ -115,7 +120,7 @@ def _past(forecasts, now, wall):
         run = None
         for k in range(len(fc)):
             start = fc.starts[k]
-            if not now - forecast.KEEP_PAST < start <= now:
+            if not now - KEEP_PAST < start <= now:
                 continue
             length = fc.ends[k] - start
             at = int(wall - now + start)
@@ -249,6 +254,8 @@ def put(engine, data, now, wall):
         for name in forecasts:
             runs = forecasts[name]
             if isinstance(runs, list) and _read_by(engine, name):
+                from .. import forecast  # here: only a site with forecasts loads it
+
                 built = forecast.Builder()
                 for run in runs:
                     if isinstance(run, list) and len(run) == 3 and _age(run[0]) and _age(run[1]) and isinstance(run[2], list):

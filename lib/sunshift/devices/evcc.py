@@ -16,7 +16,7 @@ This module is the REST adapter and what both transports share; the MQTT one
 is ``evcc_mqtt.EvccMqtt``, on a board only when evcc is read over MQTT.
 """
 
-from .. import forecast, jsonpick, units
+from .. import jsonpick, units
 from ..errors import DeviceError, ValueRefused, clip, clip_repr
 from .adapter import DAY, TRANSPORT_KEY, Adapter, flatten
 from .webapi import WebApi
@@ -296,6 +296,8 @@ class Evcc(Adapter):
         {"rates": [{"start", "end", "value"}]}, in evcc before 0.207 inside
         {"result": ...}, before 0.203 with "price"; a tariff evcc lacks is a 404
         with {"error": "tariff not available"}."""
+        from .. import forecast  # here: a board whose rules read no tariff never loads it
+
         path = "/api/tariff/" + kind
         slots = forecast.Builder()
         status, _, body = self.api.open("GET", path)

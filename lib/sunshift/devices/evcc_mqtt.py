@@ -5,7 +5,7 @@ The value checks, setting names and signal names are evcc.py's; this module is
 on a board only when evcc is read over MQTT (devices/kinds.py).
 """
 
-from .. import forecast, port, units
+from .. import port, units
 from ..text import text_value
 from .evcc import TARIFFS, Evcc, number_text, value_text
 from .mqtt_feed import MqttFeed, publish, subscribe
@@ -108,6 +108,8 @@ class EvccMqtt(Evcc):
             return False
         name = self.name + ".tariff." + kind
         if not self.wanted or name in self.wanted:
+            from .. import forecast  # here: only a site whose rules read a tariff loads it
+
             self.feed.set(name, forecast.from_json(payload))
         return True
 

@@ -6,9 +6,8 @@ unknown is not true.  A value of the wrong kind (a text where a number belongs)
 raises EvalError naming the expression, so a rule can say why it stopped.
 """
 
-from .. import forecast, units
+from .. import units
 from ..errors import EvalError
-from ..forecast import DAY
 from ..units import is_number
 from . import nodes
 from .nodes import (
@@ -56,6 +55,8 @@ class Evaluator:
     steps are written out in place (leaves read without a call, kind checks
     inline before the helpers that raise); the helpers say what is checked.
     """
+
+    forecast = None  # the forecast module, once a rule has asked a forecast
 
     def __init__(self, signals):
         self.signals = signals
@@ -240,6 +241,15 @@ class Evaluator:
 
     def ahead(self, node):
         """A question to a forecast (AHEAD): see forecast.py."""
+        memos = self.memos.get(id(node))
+        if memos is not None:
+            # cheapest's answer of a tick before, while it holds (see _asked).
+            answer = memos[1]
+            now = self.now
+            if answer[1] <= now < answer[2] and answer[4] is self.signals.forecasts.get(node[2]) and self.tod is not None:
+                drift = (self.tod - now) % 86400 - answer[3]
+                if -1 < drift < 1:
+                    return answer[0][0]
         found = self._asked(node)
         if found is None:
             return None
@@ -251,6 +261,11 @@ class Evaluator:
     def _asked(self, node):
         """The answer to an AHEAD node: a number, or (chosen, figure) for cheapest
         and cheapest_block; None when unknown."""
+        forecast = Evaluator.forecast
+        if forecast is None:
+            from .. import forecast  # here, once: a board whose rules ask no forecast never loads it
+
+            Evaluator.forecast = forecast
         name = node[2]
         fc = self.signals.forecasts.get(name)
         if fc is None:
@@ -273,7 +288,7 @@ class Evaluator:
                 memos = self.memos[id(node)] = ([], [None, 0, 0, 0, None])
             answer = memos[1]
             if answer[0] is not None and answer[1] <= now < answer[2] and answer[4] is fc and tod is not None:
-                drift = (tod - now) % DAY - answer[3]
+                drift = (tod - now) % 86400 - answer[3]
                 if -1 < drift < 1:
                     return answer[0]
         where = forecast.span(span[0], span[1], span[2], now, tod, chooses)
@@ -301,7 +316,7 @@ class Evaluator:
                 for moment in found[2:]:  # the run may begin or end inside a slot
                     if now < moment < until:
                         until = moment
-            answer[:] = [found, now, until, (tod - now) % DAY, fc]
+            answer[:] = [found, now, until, (tod - now) % 86400, fc]
         return found
 
     # --- reasons -----------------------------------------------------------

@@ -22,12 +22,11 @@ again later, and anything else that runs out is logged once, with where it
 happened and the heap left, and the next turn goes on.
 """
 
-from .. import forecast, port
+from .. import port
 from ..core import engine as engine_module
 from ..core.dispatch import Dispatcher
 from ..devices import kinds
 from ..errors import DeviceError, SunshiftError, clip
-from ..forecast import Forecast
 
 # Longest pause between loop turns: MQTT messages are seen this soon.
 TURN_MS = 50
@@ -311,8 +310,9 @@ class Runner:
             if name in signals:
                 if age_of is None:
                     value = signals[name]
-                    if isinstance(value, Forecast):
-                        value = self.placed(name, value, now)
+                    kind = type(value)
+                    if kind is not float and kind is not int and kind is not str and kind is not bool and value is not None:
+                        value = self.placed(name, value, now)  # a forecast, the one other kind
                         if value is None:
                             continue
                     self.engine.update(name, value, now)
@@ -327,6 +327,8 @@ class Runner:
         """A forecast a device gave in Unix seconds, on the engine's clock (``now``
         is the engine's time of the reading) with the past slots it had kept;
         None while the wall clock is not set (logged once)."""
+        from .. import forecast  # here: a board whose devices give none never loads it
+
         wall = self.wall()
         if port.utc_parts(wall)[0] < port.CLOCK_SET_FROM:
             if not self.unplaced:
