@@ -6,6 +6,7 @@
 
 The commands are those a user runs, through main.py: `check` on the shipped
 rules and on broken ones, `sim` on every example trace and built-in scenario
+(and the price rules against the same loads without prices)
 (the decisions, the decision log of -v, the figures), and `read` of every
 simulator (each Envoy firmware of the corpus, evcc, EMS-ESP, Enode) over real
 loopback sockets.  What varies from run to run is taken out first: the
@@ -84,6 +85,14 @@ def sims(tmp):
         yield "sim-scenario-%s" % scenario, (code, out + "--- summary\n" + figures, _took(err))
     code, out, err = run(["scenario", "winter", "--rules", "rules/", "--step", "60s"])
     yield "scenario-winter", (code, out, err)
+    # The price rules on the dynamic-tariff days, against the same loads without prices.
+    for scenario in ("winter_prices", "spring_prices"):
+        summary = os.path.join(tmp, scenario + ".json")
+        code, out, err = run(["sim", "--rules", "rules/prices/", "--scenario", scenario, "--against", "examples/no-prices/", "--summary", summary])
+        with open(summary) as f:
+            figures = f.read()
+        yield "sim-prices-%s" % scenario, (code, out + "--- summary\n" + figures, _took(err))
+    yield "check-prices", run(["check", "--config", "examples/site.json", "rules/", "rules/prices/"])
 
 
 def _ports(text, sims):
