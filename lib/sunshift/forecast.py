@@ -60,14 +60,7 @@ class Forecast:
         if k + 1 < n and starts[k + 1] <= t < ends[k + 1]:
             self.cursor = k + 1
             return k + 1
-        lo, hi = 0, n
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if starts[mid] <= t:
-                lo = mid + 1
-            else:
-                hi = mid
-        k = lo - 1
+        k = _after(starts, t) - 1
         if k >= 0 and t < ends[k]:
             self.cursor = k
             return k
@@ -90,15 +83,8 @@ class Forecast:
         """[(index, seconds of the slot within [a, b))] for the slots that overlap it."""
         out = []
         starts, ends = self.starts, self.ends
-        # The first slot that ends after a (ends are sorted, as starts are).
-        lo, hi = 0, len(ends)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if ends[mid] <= a:
-                lo = mid + 1
-            else:
-                hi = mid
-        for k in range(lo, len(starts)):
+        # From the first slot that ends after a (ends are sorted, as starts are).
+        for k in range(_after(ends, a), len(starts)):
             s, e = starts[k], ends[k]
             if s >= b:
                 break
@@ -108,6 +94,18 @@ class Forecast:
     def same(self, other):
         """True if ``other`` is a Forecast with the same slots."""
         return isinstance(other, Forecast) and self.starts == other.starts and self.ends == other.ends and self.values == other.values
+
+
+def _after(times, t):
+    """How many of the sorted ``times`` are at or before ``t`` (a binary search)."""
+    lo, hi = 0, len(times)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if times[mid] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 class Builder:

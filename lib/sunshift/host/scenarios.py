@@ -174,6 +174,13 @@ class Scenario:
         self.seed = seed
         self.tariff = tariff  # a dynamic Tariff, or None: no prices
 
+    def variant(self, name, title, tariff, **changes):
+        """This day under another name, on ``tariff``, with ``changes`` to its figures."""
+        fields = dict(self.__dict__)
+        fields.update(name=name, title=title, tariff=tariff)
+        fields.update(changes)
+        return Scenario(**fields)
+
     def signals(self):
         """The signals its day reports, in a trace's order: SIGNALS and its prices."""
         return SIGNALS + ((GRID, FEEDIN) if self.tariff else ())
@@ -192,6 +199,42 @@ class Scenario:
             t += length
             cloudy = not cloudy
         return spans
+
+
+# The grid price of each hour of the dynamic-tariff days, in EUR per kWh.
+# fmt: off
+WINTER_HOURLY = (
+    # 00   01     02     03     04     05     06     07     08     09     10     11
+     0.27,  0.24,  0.19,  0.17,  0.18,  0.21,  0.29,  0.38,  0.40,  0.33,  0.29,  0.27,
+    # 12   13     14     15     16     17     18     19     20     21     22     23
+     0.26,  0.26,  0.28,  0.31,  0.37,  0.44,  0.47,  0.45,  0.39,  0.33,  0.30,  0.28,
+)
+SPRING_HOURLY = (
+    # 00   01     02     03     04     05     06     07     08     09     10     11
+     0.24,  0.22,  0.21,  0.20,  0.21,  0.23,  0.28,  0.31,  0.25,  0.15,  0.05, -0.02,
+    # 12   13     14     15     16     17     18     19     20     21     22     23
+    -0.06, -0.05,  0.01,  0.09,  0.20,  0.32,  0.38,  0.36,  0.31,  0.28,  0.26,  0.25,
+)
+# fmt: on
+
+
+WINTER = Scenario(
+    "winter",
+    "Winter day: little sun, the heat pump heating the house",
+    sunrise=8 * HOUR + 15 * 60,
+    sunset=16 * HOUR + 30 * 60,
+    peak=2600,
+    clear=(10 * 60, 40 * 60),
+    cloudy=(10 * 60, 50 * 60),
+    depth=0.35,
+    base=450,
+    heating=1200,
+    night_soc=35,
+    noon_soc=40,
+    tank=47.0,
+    battery=30,
+    seed=3,
+)
 
 
 SCENARIOS = {
@@ -229,71 +272,17 @@ SCENARIOS = {
         battery=40,
         seed=7,
     ),
-    "winter": Scenario(
-        "winter",
-        "Winter day: little sun, the heat pump heating the house",
-        sunrise=8 * HOUR + 15 * 60,
-        sunset=16 * HOUR + 30 * 60,
-        peak=2600,
-        clear=(10 * 60, 40 * 60),
-        cloudy=(10 * 60, 50 * 60),
-        depth=0.35,
-        base=450,
-        heating=1200,
-        night_soc=35,
-        noon_soc=40,
-        tank=47.0,
-        battery=30,
-        seed=3,
-    ),
-    "winter_prices": Scenario(
+    "winter": WINTER,
+    "winter_prices": WINTER.variant(
         "winter_prices",
         "Winter day on a dynamic tariff: cheap night hours, peaks at breakfast and in the evening",
-        sunrise=8 * HOUR + 15 * 60,
-        sunset=16 * HOUR + 30 * 60,
-        peak=2600,
-        clear=(10 * 60, 40 * 60),
-        cloudy=(10 * 60, 50 * 60),
-        depth=0.35,
-        base=450,
-        heating=1200,
-        night_soc=35,
-        noon_soc=80,  # a short trip: it needs no charge in the evening
-        tank=47.0,
-        battery=60,
-        seed=3,
-        tariff=Tariff(
-            # 00   01    02    03    04    05    06    07    08    09    10    11
-            (
-                0.27,
-                0.24,
-                0.19,
-                0.17,
-                0.18,
-                0.21,
-                0.29,
-                0.38,
-                0.40,
-                0.33,
-                0.29,
-                0.27,
-                # 12  13    14    15    16    17    18    19    20    21    22    23
-                0.26,
-                0.26,
-                0.28,
-                0.31,
-                0.37,
-                0.44,
-                0.47,
-                0.45,
-                0.39,
-                0.33,
-                0.30,
-                0.28,
-            ),
+        Tariff(
+            WINTER_HOURLY,
             feedin=0.08,
             seed=11,
         ),
+        noon_soc=80,  # a short trip: it needs no charge in the evening
+        battery=60,
     ),
     "spring_prices": Scenario(
         "spring_prices",
@@ -312,34 +301,7 @@ SCENARIOS = {
         battery=50,
         seed=5,
         tariff=Tariff(
-            # 00   01    02    03    04    05    06    07    08    09    10     11
-            (
-                0.24,
-                0.22,
-                0.21,
-                0.20,
-                0.21,
-                0.23,
-                0.28,
-                0.31,
-                0.25,
-                0.15,
-                0.05,
-                -0.02,
-                # 12   13     14    15    16    17    18    19    20    21    22    23
-                -0.06,
-                -0.05,
-                0.01,
-                0.09,
-                0.20,
-                0.32,
-                0.38,
-                0.36,
-                0.31,
-                0.28,
-                0.26,
-                0.25,
-            ),
+            SPRING_HOURLY,
             feedin=0.07,
             seed=13,
         ),
