@@ -168,6 +168,15 @@ class Adapter:
         return None
 
     @classmethod
+    def is_forecast(cls, name):
+        """True if the signal ``name`` (with the device's name) is one of FORECASTS."""
+        parts = name.split(".")[1:]
+        for pattern in cls.FORECASTS:
+            if fits(pattern, parts, cls.CHOICES):
+                return True
+        return False
+
+    @classmethod
     def value_of(cls, kind):
         """(unit, words) of a kind of value in VALUES, or None."""
         for entry in cls.VALUES:

@@ -108,13 +108,8 @@ class Catalog:
     def is_forecast(self, name):
         """True if the signal ``name`` is a forecast (its device's FORECASTS), False if
         not, None when its device is unknown."""
-        cls, _, parts = self._device(name)
-        if cls is None:
-            return None
-        for pattern in cls.FORECASTS:
-            if fits(pattern, parts, cls.CHOICES):
-                return True
-        return False
+        cls = self._device(name)[0]
+        return None if cls is None else cls.is_forecast(name)
 
     def forecast_example(self, name):
         """A forecast to name in a message about ``name``: its device's first, else evcc's grid price."""

@@ -169,6 +169,10 @@ class Runner:
         # Adapters with work of their own between polls, asked every turn.
         self.workers = [adapter for adapter in self.adapters.values() if adapter.works]
         self._tell_adapters()
+        if self._reads_forecasts():
+            # Loaded now, with the other lasting objects, rather than at the first
+            # reading, in the middle of a board's heap.
+            from .. import forecast  # noqa: F401
         self.dispatcher = Dispatcher(self.engine, self.write, log, dry_run, describe=self.describe)
 
     def _engine(self, ruleset):
@@ -182,6 +186,14 @@ class Runner:
         # objects are laid out in one piece and a board's heap stays whole.
         port.collect()
         return engine_module.Engine(ruleset, self.site.stale_after, self.site.max_ages())
+
+    def _reads_forecasts(self):
+        """True if the rules read a signal that is a forecast (an adapter's FORECASTS)."""
+        for name in self.wanted:
+            adapter = self.adapters.get(name.split(".")[0])
+            if adapter is not None and adapter.is_forecast(name):
+                return True
+        return False
 
     def _tell_adapters(self):
         for name, adapter in self.adapters.items():
