@@ -266,3 +266,16 @@ def test_a_remembered_answer_is_the_answer_computed_afresh():
                 fresh.now, fresh.tod = kept.now, kept.tod
                 assert kept.value(node) == fresh.value(node), (text, now)
                 now += int(rnd.between(1, 700))
+
+
+def test_check_names_the_tariffs_evcc_has():
+    def said(when):
+        found = problems("rule r\n  when %s\n  then evcc.site.bufferSoc = 80\n  else evcc.site.bufferSoc = 90\n" % when, catalog=Catalog())
+        return found[0] if found else None
+
+    tariffs = "evcc has no such tariff (it has grid, feedin, planner, co2, solar)"
+    assert said("evcc.tariff.gird < 0.2") == "2:8: evcc.tariff.gird: %s; did you mean evcc.tariff.grid?" % tariffs
+    assert said("evcc.tariff.price < 0.2") == "2:8: evcc.tariff.price: %s" % tariffs
+    not_one = "evcc.site.tariffGrid is not a forecast; cheapest looks ahead in one, like evcc.tariff.grid"
+    assert said("cheapest(evcc.site.tariffGrid, 2h, before 06:00)") == "2:8: " + not_one
+    assert said("evcc.site.tariffGrid < 0.2 and evcc.tariff.co2 < 400g/kWh") is None

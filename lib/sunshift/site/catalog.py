@@ -95,6 +95,9 @@ class Catalog:
                 if problem:
                     return None, "%s: %s" % (name, problem), False
                 if unit == "any":
+                    wrong = self._not_a_forecast(cls, name, parts)
+                    if wrong:
+                        return None, wrong, False
                     # A name of the device's own (an EMS-ESP entity, an evcc topic): fine if it has it.
                     guess = self._guess(device, parts, cls.SIGNALS, cls.CHOICES)
                     hint = ("did you mean %s?" % guess) if guess else "`read %s` shows whether yours offers it" % device
@@ -104,6 +107,19 @@ class Catalog:
         guess = self._guess(device, parts, cls.SIGNALS, cls.CHOICES)
         hint = ("; did you mean %s?" % guess) if guess else " (docs/signals.md lists them; `read %s` shows what yours offers)" % device
         return None, "%s is not a signal the %s offers%s" % (name, cls.title, hint), False
+
+    def _not_a_forecast(self, cls, name, parts):
+        """A problem for a name under a forecast's first part that is none of them
+        (`evcc.tariff.price`), naming those there are; else None."""
+        for pattern in cls.FORECASTS:
+            wanted = pattern.split(".")
+            if len(wanted) == len(parts) and wanted[0] == parts[0] and not cls.is_forecast(name):
+                for placeholder, words in cls.CHOICES:
+                    if wanted[1] == "<%s>" % placeholder:
+                        guess = close_to(parts[1], words)
+                        hint = ("; did you mean %s.%s.%s?" % (name.split(".")[0], parts[0], guess)) if guess else ""
+                        return "%s: %s has no such %s (it has %s)%s" % (name, cls.title, parts[0], ", ".join(words), hint)
+        return None
 
     def is_forecast(self, name):
         """True if the signal ``name`` is a forecast (its device's FORECASTS), False if
