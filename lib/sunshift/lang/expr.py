@@ -243,13 +243,9 @@ class Evaluator:
         """A question to a forecast (AHEAD): see forecast.py."""
         memos = self.memos.get(id(node))
         if memos is not None:
-            # cheapest's answer of a tick before, while it holds (see _asked).
-            answer = memos[1]
-            now = self.now
-            if answer[1] <= now < answer[2] and answer[4] is self.signals.forecasts.get(node[2]) and self.tod is not None:
-                drift = (self.tod - now) % 86400 - answer[3]
-                if -1 < drift < 1:
-                    return answer[0][0]
+            found = self._remembered(memos, self.signals.forecasts.get(node[2]))
+            if found is not None:
+                return found[0]
         found = self._asked(node)
         if found is None:
             return None
@@ -287,10 +283,9 @@ class Evaluator:
             if memos is None:
                 memos = self.memos[id(node)] = ([], [None, 0, 0, 0, None])
             answer = memos[1]
-            if answer[0] is not None and answer[1] <= now < answer[2] and answer[4] is fc and tod is not None:
-                drift = (tod - now) % 86400 - answer[3]
-                if -1 < drift < 1:
-                    return answer[0]
+            found = self._remembered(memos, fc)
+            if found is not None:
+                return found
         where = forecast.span(span[0], span[1], span[2], now, tod, chooses)
         if where is None:
             return None
@@ -318,6 +313,16 @@ class Evaluator:
                         until = moment
             answer[:] = [found, now, until, (tod - now) % 86400, fc]
         return found
+
+    def _remembered(self, memos, fc):
+        """cheapest's answer of a tick before while it holds (see _asked), or None."""
+        answer = memos[1]
+        now = self.now
+        if answer[0] is not None and answer[1] <= now < answer[2] and answer[4] is fc and self.tod is not None:
+            drift = (self.tod - now) % 86400 - answer[3]
+            if -1 < drift < 1:
+                return answer[0]
+        return None
 
     # --- reasons -----------------------------------------------------------
 
