@@ -75,6 +75,19 @@ def test_a_stream_gives_what_the_whole_body_gives_however_it_is_cut():
                 assert jsonpick.load(Chunks(doc, size), keep) == whole, (doc[:30], keep, size)
 
 
+def test_each_object_of_a_list_is_handed_over_as_it_is_read_and_not_kept():
+    # evcc's tariff: {"rates": [{...}, ...]}; the slots go to `each`, the list stays empty.
+    doc = b'{"rates": [' + b", ".join(b'{"start": "s%d", "end": "e%d", "value": %d.5, "other": [1, 2]}' % (k, k, k) for k in range(40)) + b'], "n": 40}'
+    for size in (1, 7, 512):
+        seen = []
+        answer = jsonpick.load(Chunks(doc, size), {"rates", "start", "end", "value", "n"}, seen.append)
+        assert answer == {"rates": [], "n": 40}
+        assert seen[0] == {"start": "s0", "end": "e0", "value": 0.5} and seen[-1]["value"] == 39.5 and len(seen) == 40
+    # A list of lists is kept as it is: only objects go to `each`.
+    seen = []
+    assert jsonpick.loads(b"[[1, 2, 0.3], [2, 3, 0.4]]", None, False, seen.append) == [[1, 2, 0.3], [2, 3, 0.4]] and seen == []
+
+
 def test_a_stream_is_read_through_one_small_buffer():
     doc = DOCS[2]
     stream = Chunks(doc, 100000)
