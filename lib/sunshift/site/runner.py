@@ -341,6 +341,8 @@ class Runner:
         None while the wall clock is not set (logged once)."""
         from .. import forecast  # here: a board whose devices give none never loads it
 
+        if type(fc) is not forecast.Forecast:
+            return fc  # not a forecast after all: as it came
         wall = self.wall()
         if port.utc_parts(wall)[0] < port.CLOCK_SET_FROM:
             if not self.unplaced:
