@@ -25,6 +25,8 @@ WRITES = [
     ("evcc.site.batteryDischargeControl", True, ("site", None, "batteryDischargeControl"), True),
     ("evcc.loadpoints.1.mode", "pv", ("loadpoints", 1, "mode"), "pv"),
     ("evcc.loadpoints.1.limitSoc", 70, ("loadpoints", 1, "limitSoc"), 70),
+    ("evcc.loadpoints.1.minSoc", 20, ("loadpoints", 1, "minSoc"), 20),
+    ("evcc.loadpoints.1.vehicle", "car", ("loadpoints", 1, "vehicleName"), "car"),
     ("evcc.loadpoints.1.limitEnergy", 12.5, ("loadpoints", 1, "limitEnergy"), 12.5),
     ("evcc.loadpoints.1.minCurrent", 8, ("loadpoints", 1, "minCurrent"), 8),
     ("evcc.loadpoints.1.maxCurrent", 10, ("loadpoints", 1, "maxCurrent"), 10),
@@ -220,3 +222,38 @@ def test_the_table_of_kinds_check_and_the_simulator_agree():
             with pytest.raises(RuleError) as e:
                 compile_sources([("t.rules", rule)], Catalog())
             assert "evcc would refuse this" in str(e.value), action
+
+
+def test_the_vehicle_on_a_loadpoint_is_chosen_taken_off_and_detected_over_rest():
+    """A two-car household: which car charges (POST /api/loadpoints/1/vehicle/van),
+    none (DELETE), let evcc find it (PATCH); a car evcc lacks is evcc's 400."""
+    with EvccSimulator(vehicles=("car", "van")) as sim:
+        evcc = Evcc("evcc", sim.url)
+        evcc.write("evcc.loadpoints.1.vehicle", "van")
+        assert sim.loadpoint(1)["vehicleName"] == "van" and sim.writes[-1] == ("rest", "evcc.loadpoints.1.vehicle", "van")
+        evcc.write("evcc.loadpoints.1.vehicle", "none")
+        assert sim.loadpoint(1)["vehicleName"] == ""
+        evcc.write("evcc.loadpoints.1.vehicle", "detect")
+        assert sim.loadpoint(1)["vehicleDetectionActive"] is True
+        with pytest.raises(DeviceError) as e:
+            evcc.write("evcc.loadpoints.1.vehicle", "bike")
+        assert str(e.value) == "evcc POST /api/loadpoints/1/vehicle/bike: evcc refused evcc.loadpoints.1.vehicle = bike: vehicle not found: bike"
+        evcc.write("evcc.loadpoints.1.minSoc", 25)
+        assert sim.loadpoint(1)["minSoc"] == 25 and sim.writes[-1] == ("rest", "evcc.loadpoints.1.minSoc", 25)
+    with pytest.raises(ValueRefused) as e:
+        check("evcc.loadpoints.1.vehicle", "vehicle", "my car")
+    assert "needs a vehicle's name as evcc knows it" in str(e.value)
+
+
+def test_the_vehicle_over_mqtt_and_detection_only_over_rest(broker):
+    topic = "evcc-v%d" % next(_ids)
+    with EvccSimulator(broker=("127.0.0.1", broker.port), topic=topic, interval=5, vehicles=("car", "van")) as sim:
+        client = mqtt_client(broker)
+        evcc = EvccMqtt("evcc", mqtt=client, topic=topic)
+        assert pump(client, [evcc], lambda: client.connected and sim.mqtt.connected.is_set())
+        evcc.write("evcc.loadpoints.1.vehicle", "van")
+        assert pump(client, [evcc], lambda: sim.loadpoint(1)["vehicleName"] == "van")
+        with pytest.raises(DeviceError) as e:
+            evcc.write("evcc.loadpoints.1.vehicle", "detect")
+        assert "evcc starts vehicle detection over REST only (PATCH /api/loadpoints/1/vehicle)" in str(e.value)
+        client.close()

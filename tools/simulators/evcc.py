@@ -80,6 +80,8 @@ def initial_state(loadpoints=1, vehicles=("car",)):
                 "connected": True,
                 "enabled": False,
                 "vehicleName": vehicles[0] if vehicles else "",
+                "vehicleDetectionActive": False,
+                "minSoc": 0,
                 "vehicleSoc": 35.0,
                 "limitSoc": 80,
                 "limitEnergy": 0.0,
@@ -286,7 +288,7 @@ class EvccSimulator(Simulator):
             return 200, "application/json", body.encode()
         if request.method == "GET" and request.path == "/api/health":
             return 200, "text/plain", b"OK"
-        if request.method in ("POST", "DELETE") and request.path.startswith("/api/"):
+        if request.method in ("POST", "DELETE", "PATCH") and request.path.startswith("/api/"):
             try:
                 result = self.rest_write(request.method, request.path[5:].split("/"))
             except BadValue as e:
@@ -316,6 +318,7 @@ class EvccSimulator(Simulator):
                 return _NOT_FOUND
             names = {
                 "mode": "mode",
+                "mintemp": "minSoc",  # evcc's route for a loadpoint's minimum SoC (server/http.go)
                 "limitsoc": "limitSoc",
                 "limitenergy": "limitEnergy",
                 "mincurrent": "minCurrent",
@@ -327,6 +330,17 @@ class EvccSimulator(Simulator):
                 return self.apply("rest", "loadpoints", n, names[rest[0]], rest[1])
             if method == "POST" and len(rest) == 3 and rest[0] in ("enable", "disable") and rest[1] == "threshold":
                 return self.apply("rest", "loadpoints", n, rest[0] + "Threshold", rest[2])
+            if rest[0] == "vehicle":
+                # POST selects a vehicle (400 if evcc has none of that name), DELETE
+                # takes it off, PATCH starts detection: each answers a JSON object.
+                if method == "POST" and len(rest) == 2:
+                    return {"vehicle": self.apply("rest", "loadpoints", n, "vehicle", rest[1])}
+                if method == "DELETE" and len(rest) == 1:
+                    self.apply("rest", "loadpoints", n, "vehicle", None)
+                    return {}
+                if method == "PATCH" and len(rest) == 1:
+                    self.apply("rest", "loadpoints", n, "vehicle", "detect")
+                    return {}
             if rest[:2] == ["plan", "energy"]:
                 if method == "POST" and len(rest) == 4:
                     return self.apply("rest", "loadpoints", n, "planEnergy", (rest[2], rest[3]))
@@ -400,6 +414,15 @@ class EvccSimulator(Simulator):
                 target[setting] = amount
                 target["planTime"] = when
                 answer = {} if value is None else {("energy" if setting == "planEnergy" else "soc"): amount, "time": when}
+            elif setting == "vehicle":
+                if value == "detect":
+                    target["vehicleDetectionActive"] = True
+                    answer = None
+                else:
+                    if value is not None and value not in self.state["vehicles"]:
+                        raise BadValue("vehicle not found: %s" % value)
+                    target["vehicleName"] = value or ""
+                    answer = value
             elif setting == "smartCostLimit" and value is None:
                 target[setting] = None
                 answer = None
@@ -417,6 +440,8 @@ class EvccSimulator(Simulator):
     def _convert(self, setting, raw):
         if raw is None:
             return None
+        if setting == "vehicle":
+            return None if raw in ("", "none", "null", "nil") else raw
         if setting == "mode":
             if raw == "smart" and self.smart_modes:
                 return "smart"

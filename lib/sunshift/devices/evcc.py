@@ -86,6 +86,14 @@ def utc_time(target, text):
     return text
 
 
+def _vehicle_name(text):
+    """True for a name evcc's route takes: letters, digits and _ . : - ([a-zA-Z0-9_.:-]+)."""
+    for c in text:
+        if not ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c in "_.:-"):
+            return False
+    return text != ""
+
+
 def check(target, kind, value):
     """The value as evcc takes it (a number, text, or for plans (amount, time));
     None deletes a plan or limit.  Raises ValueRefused with a clear reason."""
@@ -107,6 +115,14 @@ def check(target, kind, value):
         if isinstance(value, str) and value.lower() in NONE_WORDS:
             return None
         return _number(target, value, None, None, "a price per kWh")
+    if kind == "vehicle":
+        if isinstance(value, str) and value.lower() in NONE_WORDS:
+            return None
+        if isinstance(value, str) and value.lower() == "detect":
+            return "detect"
+        if not isinstance(value, str) or not _vehicle_name(value):
+            raise ValueRefused("%s needs a vehicle's name as evcc knows it (letters, digits, _ . : -), none or detect, not %s" % (target, clip_repr(value)))
+        return value
     if kind == "plan":
         if isinstance(value, str) and value.lower() in NONE_WORDS:
             return None
@@ -193,6 +209,8 @@ class Evcc(Adapter):
         ("site.smartCostLimit", "price"),
         ("site.batteryDischargeControl", "bool"),
         ("loadpoints.<n>.mode", "mode"),
+        ("loadpoints.<n>.minSoc", "soc"),
+        ("loadpoints.<n>.vehicle", "vehicle"),
         ("loadpoints.<n>.limitSoc", "soc"),
         ("loadpoints.<n>.limitEnergy", "kwh"),
         ("loadpoints.<n>.minCurrent", "amps"),
@@ -215,6 +233,7 @@ class Evcc(Adapter):
         ("bool", "bool", "true/false"),
         ("price", "any", "a price per kWh, or `none`"),
         ("plan", "text", '`"AMOUNT@TIME"` (UTC), or `none`'),
+        ("vehicle", "text", "a vehicle's name in evcc, `none` to take it off, `detect` to let evcc find it"),
     )
     NOT_WRITABLE = "not a writable evcc setting (docs/signals.md lists them)"
     # tariff_poll: how often the tariffs the rules read are fetched (evcc itself
@@ -362,8 +381,12 @@ class Evcc(Adapter):
         # The checked value to evcc over REST (evcc_mqtt.EvccMqtt publishes it instead).
         # REST has the site's settings at the top: /api/prioritysoc, /api/loadpoints/1/mode.
         path = ("" if scope == "site/" else scope) + REST_PATHS.get(name, name.lower())
+        if scope[:11] == "loadpoints/" and name == "minSoc":
+            path = scope + "mintemp"  # evcc's route for a loadpoint's minimum SoC (server/http.go)
         method = "POST"
-        if value is None:
+        if kind == "vehicle" and value == "detect":
+            method, url = "PATCH", "/api/" + path
+        elif value is None:
             method, url = "DELETE", "/api/" + path
         elif kind == "plan":
             url = "/api/%s/%s/%s" % (path, number_text(value[0]), value[1])

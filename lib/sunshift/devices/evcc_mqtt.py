@@ -6,6 +6,7 @@ on a board only when evcc is read over MQTT (devices/kinds.py).
 """
 
 from .. import port, units
+from ..errors import DeviceError
 from ..text import text_value
 from .evcc import TARIFFS, Evcc, number_text, value_text
 from .mqtt_feed import MqttFeed, publish, subscribe
@@ -114,6 +115,9 @@ class EvccMqtt(Evcc):
         return True
 
     def _send(self, target, scope, name, kind, value):
+        if kind == "vehicle" and value == "detect":
+            # evcc starts detection on PATCH /api/loadpoints/<n>/vehicle only: no MQTT setter.
+            raise DeviceError(self.name, "MQTT", "evcc starts vehicle detection over REST only (PATCH /api/%svehicle)" % scope, "refused")
         topic = "%s/%s%s/set" % (self.topic, scope, MQTT_SETTERS.get(name, name))
         if value is None:
             payload = "none"  # never an empty payload: evcc ignores those
