@@ -28,6 +28,7 @@ from array import array
 
 from . import jsonpick
 from .port import FLOAT_TYPECODE, const
+from .text import unix_of
 
 DAY = const(86400)
 # The most slots one forecast keeps (a board's room): three days of 15 minutes.
@@ -178,49 +179,6 @@ def with_past(new, earlier, now):
     for k in range(len(new)):
         b.add(new.starts[k], new.ends[k], new.values[k])
     return b.forecast()
-
-
-# --- times as devices write them -----------------------------------------------
-
-
-def _days_from_civil(y, m, d):
-    # Days since 1970-01-01 of a date in the proleptic Gregorian calendar.
-    if m <= 2:
-        y -= 1
-    era = (y if y >= 0 else y - 399) // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def unix_of(text):
-    """Unix seconds of an RFC 3339 time ("2026-06-21T08:00:00+02:00", "...Z",
-    with or without fractions of a second), or None if it is not one."""
-    if not isinstance(text, str) or len(text) < 20 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt " or text[13] != ":" or text[16] != ":":
-        return None
-    try:
-        y, mo, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
-        h, mi, s = int(text[11:13]), int(text[14:16]), int(text[17:19])
-    except ValueError:
-        return None
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and s < 61):
-        return None
-    k = 19
-    if k < len(text) and text[k] == ".":
-        k += 1
-        while k < len(text) and "0" <= text[k] <= "9":
-            k += 1
-    zone = text[k:]
-    if zone in ("Z", "z"):
-        offset = 0
-    elif len(zone) == 6 and zone[0] in "+-" and zone[3] == ":" and zone[1:3].isdigit() and zone[4:6].isdigit():
-        offset = int(zone[1:3]) * 3600 + int(zone[4:6]) * 60
-        if zone[0] == "-":
-            offset = -offset
-    else:
-        return None
-    return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset
 
 
 def add_rate(builder, item):

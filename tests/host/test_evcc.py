@@ -257,3 +257,23 @@ def test_the_vehicle_over_mqtt_and_detection_only_over_rest(broker):
             evcc.write("evcc.loadpoints.1.vehicle", "detect")
         assert "evcc starts vehicle detection over REST only (PATCH /api/loadpoints/1/vehicle)" in str(e.value)
         client.close()
+
+
+def test_phases_and_times_have_the_same_names_and_values_over_rest_and_mqtt(broker):
+    """evcc publishes three phases as l1..l3 with their sum, and times as Unix
+    seconds; its REST state has lists and RFC 3339.  A rule sees the same either way."""
+    topic = "evcc-p%d" % next(_ids)
+    with EvccSimulator(broker=("127.0.0.1", broker.port), topic=topic, interval=0.2) as sim:
+        with sim.state_lock:
+            sim.loadpoint(1)["chargeCurrents"] = [6.1, 6.2, 5.9]
+        Evcc("evcc", sim.url).write("evcc.loadpoints.1.planEnergy", "20@2026-06-21T05:00:00Z")
+        names = ["evcc.loadpoints.1.chargeCurrents", "evcc.loadpoints.1.chargeCurrents.l1", "evcc.loadpoints.1.chargeCurrents.l3", "evcc.loadpoints.1.planTime"]
+        rest = Evcc("evcc", sim.url).poll()
+        assert [rest[n] for n in names] == [18.2, 6.1, 5.9, 1782018000] and "evcc.loadpoints.1.chargeCurrents.1" not in rest
+        client = mqtt_client(broker)
+        evcc = EvccMqtt("evcc", mqtt=client, topic=topic)
+        seen = {}
+        assert pump(client, [evcc], lambda: seen.update(evcc.poll()) or all(n in seen for n in names))
+        for n in names:
+            assert abs(seen[n] - rest[n]) < 1e-6, (n, seen[n], rest[n])
+        client.close()

@@ -216,3 +216,14 @@ def test_enodes_problem_title_and_detail_are_clipped_and_escaped():
     assert "… (%d characters): ddd" % len(LONG) in text and "… (100000 characters))" in text
     e = enode_api.problem_error("enode", "POST /vehicles/v1/charging", 502, ("<html>" + "x" * 100000).encode())
     assert str(e).endswith("(HTTP 502, Enode said an HTML page)")
+
+
+def test_evccs_rest_values_are_named_and_given_as_its_mqtt_topics_give_them():
+    from sunshift.devices.evcc import state_signals
+
+    state = {"loadpoints": [{"chargeCurrents": [6.1, 6.2, 5.9], "planTime": "2026-06-21T07:00:00+02:00", "effectivePlanTime": "0001-01-01T00:00:00Z"}]}
+    signals = state_signals("evcc", state)
+    assert signals["evcc.loadpoints.1.chargeCurrents.l1"] == 6.1 and signals["evcc.loadpoints.1.chargeCurrents"] == 18.2
+    assert signals["evcc.loadpoints.1.planTime"] == 1782018000  # Unix seconds, as over MQTT
+    assert "evcc.loadpoints.1.effectivePlanTime" not in signals  # a zero time is no value
+    assert "evcc.loadpoints.1.chargeCurrents.1" not in signals

@@ -33,6 +33,7 @@ Every applied write is recorded in ``writes`` as (transport, target, value).
 """
 
 import argparse
+import calendar
 import copy
 import json
 import os
@@ -81,6 +82,7 @@ def initial_state(loadpoints=1, vehicles=("car",)):
                 "enabled": False,
                 "vehicleName": vehicles[0] if vehicles else "",
                 "vehicleDetectionActive": False,
+                "chargeCurrents": [0.0, 0.0, 0.0],
                 "minSoc": 0,
                 "vehicleSoc": 35.0,
                 "limitSoc": 80,
@@ -102,9 +104,11 @@ def initial_state(loadpoints=1, vehicles=("car",)):
 
 
 def text(value):
-    """A value as evcc publishes it over MQTT."""
+    """A value as evcc publishes it over MQTT: a time (RFC 3339 in the state) as Unix seconds."""
     if value is None:
         return ""
+    if isinstance(value, str) and UTC.match(value) and value.endswith("Z"):
+        return str(calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")))
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, float):
@@ -117,6 +121,11 @@ def topics(value, topic, out):
     if isinstance(value, dict):
         for key, item in value.items():
             topics(item, topic + "/" + key, out)
+    elif isinstance(value, list) and len(value) == 3 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        # evcc's publish(): three phases as l1..l3, their sum at the topic itself.
+        out.append((topic, text(float(sum(value)))))
+        for k, item in enumerate(value):
+            out.append(("%s/l%d" % (topic, k + 1), text(item)))
     elif isinstance(value, list):
         out.append((topic, str(len(value))))
         for k, item in enumerate(value):

@@ -18,6 +18,7 @@ is ``evcc_mqtt.EvccMqtt``, on a board only when evcc is read over MQTT.
 
 from .. import jsonpick, units
 from ..errors import DeviceError, ValueRefused, clip, clip_repr
+from ..text import unix_of
 from .adapter import DAY, TRANSPORT_KEY, Adapter, flatten
 from .webapi import WebApi
 
@@ -138,7 +139,8 @@ def check(target, kind, value):
 
 
 def state_signals(name, state):
-    """Signals from a GET /api/state answer (with or without evcc's old "result" wrapper)."""
+    """Signals from a GET /api/state answer (with or without evcc's old "result" wrapper),
+    named as evcc's MQTT topics name them (as_published)."""
     if isinstance(state, dict) and list(state) == ["result"]:
         state = state["result"]  # evcc before 0.207 wrapped every answer
     out = {}
@@ -153,7 +155,32 @@ def state_signals(name, state):
             flatten(value, name + ".vehicles", out)
         else:
             flatten(value, name + ".site." + key, out)
-    return out
+    return as_published(out)
+
+
+def as_published(signals):
+    """REST's values as evcc publishes them over MQTT (server/mqtt.go), so a rule
+    reads the same names and values either way: three phases (a list of three
+    numbers, `x.1` … `x.3`) as `x.l1` … `x.l3` and their sum as `x`; a time
+    (RFC 3339 over REST) as Unix seconds, a zero time as no value."""
+    phases = []
+    for key in signals:
+        value = signals[key]
+        if key.endswith(".1") and (key[:-2] + ".3") in signals and (key[:-2] + ".4") not in signals:
+            phases.append(key[:-2])
+        elif isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
+            seconds = unix_of(value)
+            if seconds is not None:
+                signals[key] = seconds if seconds > 0 else None
+    for base in phases:
+        values = [signals.get(base + ".%d" % k) for k in (1, 2, 3)]
+        if all(type(v) is int or type(v) is float for v in values) and (base + ".2") in signals:
+            for k in (1, 2, 3):
+                signals[base + ".l%d" % k] = signals.pop(base + ".%d" % k)
+            signals[base] = round(values[0] + values[1] + values[2], 3)  # as evcc publishes it: 3 decimals
+    for key in [k for k in signals if signals[k] is None]:
+        del signals[key]
+    return signals
 
 
 class Evcc(Adapter):
