@@ -56,19 +56,24 @@ STALE_KEY = ("stale_after", "duration", 1, DAY)  # the site's own stale_after to
 TRANSPORT_KEY = ("transport", "word", ("rest", "mqtt"))
 
 
-def flatten(value, prefix, out, max_list=16):
+def flatten(value, prefix, out, max_list=16, shape=None):
     """Add every leaf of a JSON value to ``out`` as prefix.key.key (lists from 1; nulls left out).
 
     Lists longer than ``max_list`` (tariff and forecast slots) are left out: no
     rule reads the 97th price slot, and a board has no room for them.
+    ``shape(value, prefix, out)``, if given, is asked first about every value
+    and list, and returns True when it has put the value in ``out`` its own way
+    (evcc's phases and times: evcc.as_published), in the same single pass.
     """
+    if shape is not None and not isinstance(value, dict) and shape(value, prefix, out):
+        return out
     if isinstance(value, dict):
         for key in value:
-            flatten(value[key], prefix + "." + key, out, max_list)
+            flatten(value[key], prefix + "." + key, out, max_list, shape)
     elif isinstance(value, list):
         if len(value) <= max_list:
             for k, item in enumerate(value):
-                flatten(item, "%s.%d" % (prefix, k + 1), out, max_list)
+                flatten(item, "%s.%d" % (prefix, k + 1), out, max_list, shape)
     elif value is not None:  # null is no value, as an empty MQTT payload is
         out[prefix] = value
     return out

@@ -150,37 +150,40 @@ def state_signals(name, state):
         value = state[key]
         if key == "loadpoints" and isinstance(value, list):
             for k, lp in enumerate(value):
-                flatten(lp, "%s.loadpoints.%d" % (name, k + 1), out)
+                flatten(lp, "%s.loadpoints.%d" % (name, k + 1), out, 16, as_published)
         elif key == "vehicles" and isinstance(value, dict):
-            flatten(value, name + ".vehicles", out)
+            flatten(value, name + ".vehicles", out, 16, as_published)
         else:
-            flatten(value, name + ".site." + key, out)
-    return as_published(out)
+            flatten(value, name + ".site." + key, out, 16, as_published)
+    return out
 
 
-def as_published(signals):
-    """REST's values as evcc publishes them over MQTT (server/mqtt.go), so a rule
-    reads the same names and values either way: three phases (a list of three
-    numbers, `x.1` … `x.3`) as `x.l1` … `x.l3` and their sum as `x`; a time
-    (RFC 3339 over REST) as Unix seconds, a zero time as no value."""
-    phases = []
-    for key in signals:
-        value = signals[key]
-        if key.endswith(".1") and (key[:-2] + ".3") in signals and (key[:-2] + ".4") not in signals:
-            phases.append(key[:-2])
-        elif isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
-            seconds = unix_of(value)
-            if seconds is not None:
-                signals[key] = seconds if seconds > 0 else None
-    for base in phases:
-        values = [signals.get(base + ".%d" % k) for k in (1, 2, 3)]
-        if all(type(v) is int or type(v) is float for v in values) and (base + ".2") in signals:
-            for k in (1, 2, 3):
-                signals[base + ".l%d" % k] = signals.pop(base + ".%d" % k)
-            signals[base] = round(values[0] + values[1] + values[2], 3)  # as evcc publishes it: 3 decimals
-    for key in [k for k in signals if signals[k] is None]:
-        del signals[key]
-    return signals
+def as_published(value, prefix, out):
+    """A REST value as evcc publishes it over MQTT (server/mqtt.go), so a rule reads
+    the same names and values either way; True if it was one of these (flatten's
+    ``shape``): three phases (a list of three numbers) as `prefix.l1` … `.l3` and
+    their sum as `prefix`; a time (RFC 3339 over REST) as Unix seconds, a zero
+    time as no value."""
+    if isinstance(value, list):
+        if len(value) != 3:
+            return False
+        total = 0
+        for item in value:
+            if type(item) is not int and type(item) is not float:
+                return False
+            total += item
+        out[prefix + ".l1"] = value[0]
+        out[prefix + ".l2"] = value[1]
+        out[prefix + ".l3"] = value[2]
+        out[prefix] = round(total, 3)  # as evcc publishes it: 3 decimals
+        return True
+    if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
+        seconds = unix_of(value)
+        if seconds is not None:
+            if seconds > 0:
+                out[prefix] = seconds
+            return True
+    return False
 
 
 class Evcc(Adapter):
