@@ -277,3 +277,13 @@ def test_phases_and_times_have_the_same_names_and_values_over_rest_and_mqtt(brok
         for n in names:
             assert abs(seen[n] - rest[n]) < 1e-6, (n, seen[n], rest[n])
         client.close()
+
+
+def test_a_reading_keeps_only_what_the_rules_read_and_still_knows_every_loadpoint():
+    with EvccSimulator(loadpoints=2, vehicles=("car", "van")) as sim:
+        evcc = Evcc("evcc", sim.url)
+        evcc.wanted = ("evcc.loadpoints.1.chargePower", "evcc.loadpoints.1.chargeCurrents.l2")
+        assert sorted(evcc.poll()) == ["evcc.loadpoints.1.chargeCurrents.l2", "evcc.loadpoints.1.chargePower"]
+        assert evcc.instances == (2, ["car", "van"])  # from the answer, not from the names kept
+        evcc.wanted = ()
+        assert len(evcc.poll()) > 60  # `read`: everything

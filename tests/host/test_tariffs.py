@@ -48,14 +48,14 @@ def test_a_tariff_is_read_as_a_forecast_with_its_times_and_offsets():
     with EvccSimulator() as sim:
         sim.set_tariff("grid", hourly())
         sim.offset = 3600  # evcc writes the site's local time: 2026-01-14T19:00:00+01:00
-        evcc, log = reader(sim, "evcc.tariff.grid")
+        evcc, log = reader(sim, "evcc.tariff.grid", "evcc.site.currency")
         signals = evcc.poll()
     fc = signals["evcc.tariff.grid"]
     assert isinstance(fc, Forecast) and len(fc) == 24
     assert fc.starts[0] == EVENING and fc.ends[-1] == EVENING + DAY
     assert abs(fc.at(EVENING + 8 * HOUR + 5) - 0.17) < 1e-9
     assert sim.tariff_gets == ["grid"] and log.lines == []
-    assert signals["evcc.site.currency"] == "EUR"  # the state's other values are there as ever
+    assert signals["evcc.site.currency"] == "EUR"  # the state's other values the rules read are there as ever
 
 
 def test_old_evcc_answers_with_result_and_price():
@@ -80,7 +80,7 @@ def test_only_the_tariffs_the_rules_read_and_only_every_tariff_poll():
 
 def test_a_tariff_evcc_lacks_or_fails_is_logged_and_the_state_stands():
     with EvccSimulator() as sim:
-        evcc, log = reader(sim, "evcc.tariff.grid", "evcc.tariff.planner")
+        evcc, log = reader(sim, "evcc.tariff.grid", "evcc.tariff.planner", "evcc.loadpoints.1.mode", "evcc.site.grid.power")
         signals = evcc.poll()
         assert "evcc.tariff.grid" not in signals and signals["evcc.loadpoints.1.mode"] == "off"
         assert log.lines == [

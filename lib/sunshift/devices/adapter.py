@@ -56,7 +56,7 @@ STALE_KEY = ("stale_after", "duration", 1, DAY)  # the site's own stale_after to
 TRANSPORT_KEY = ("transport", "word", ("rest", "mqtt"))
 
 
-def flatten(value, prefix, out, max_list=16, shape=None):
+def flatten(value, prefix, out, max_list=16, shape=None, keep=None):
     """Add every leaf of a JSON value to ``out`` as prefix.key.key (lists from 1; nulls left out).
 
     Lists longer than ``max_list`` (tariff and forecast slots) are left out: no
@@ -64,17 +64,19 @@ def flatten(value, prefix, out, max_list=16, shape=None):
     ``shape(value, prefix, out)``, if given, is asked first about every value
     and list, and returns True when it has put the value in ``out`` its own way
     (evcc's phases and times: evcc.as_published), in the same single pass.
+    With ``keep`` (names), only those go into ``out``: a board holds what the
+    rules read, not the device's every value.
     """
-    if shape is not None and not isinstance(value, dict) and shape(value, prefix, out):
+    if shape is not None and not isinstance(value, dict) and shape(value, prefix, out, keep):
         return out
     if isinstance(value, dict):
         for key in value:
-            flatten(value[key], prefix + "." + key, out, max_list, shape)
+            flatten(value[key], prefix + "." + key, out, max_list, shape, keep)
     elif isinstance(value, list):
         if len(value) <= max_list:
             for k, item in enumerate(value):
-                flatten(item, "%s.%d" % (prefix, k + 1), out, max_list, shape)
-    elif value is not None:  # null is no value, as an empty MQTT payload is
+                flatten(item, "%s.%d" % (prefix, k + 1), out, max_list, shape, keep)
+    elif value is not None and (keep is None or prefix in keep):  # null is no value, as an empty MQTT payload is
         out[prefix] = value
     return out
 

@@ -138,11 +138,17 @@ def check(target, kind, value):
     raise ValueRefused("%s cannot be written" % target)
 
 
-def state_signals(name, state):
-    """Signals from a GET /api/state answer (with or without evcc's old "result" wrapper),
-    named as evcc's MQTT topics name them (as_published)."""
+def unwrapped(state):
+    """A GET /api/state answer without evcc's old "result" wrapper (before 0.207)."""
     if isinstance(state, dict) and list(state) == ["result"]:
-        state = state["result"]  # evcc before 0.207 wrapped every answer
+        return state["result"]
+    return state
+
+
+def state_signals(name, state, keep=None):
+    """Signals from a GET /api/state answer (with or without evcc's old "result" wrapper),
+    named as evcc's MQTT topics name them (as_published); with ``keep``, only those."""
+    state = unwrapped(state)
     out = {}
     if not isinstance(state, dict):
         return out
@@ -150,15 +156,15 @@ def state_signals(name, state):
         value = state[key]
         if key == "loadpoints" and isinstance(value, list):
             for k, lp in enumerate(value):
-                flatten(lp, "%s.loadpoints.%d" % (name, k + 1), out, 16, as_published)
+                flatten(lp, "%s.loadpoints.%d" % (name, k + 1), out, 16, as_published, keep)
         elif key == "vehicles" and isinstance(value, dict):
-            flatten(value, name + ".vehicles", out, 16, as_published)
+            flatten(value, name + ".vehicles", out, 16, as_published, keep)
         else:
-            flatten(value, name + ".site." + key, out, 16, as_published)
+            flatten(value, name + ".site." + key, out, 16, as_published, keep)
     return out
 
 
-def as_published(value, prefix, out):
+def as_published(value, prefix, out, keep=None):
     """A REST value as evcc publishes it over MQTT (server/mqtt.go), so a rule reads
     the same names and values either way; True if it was one of these (flatten's
     ``shape``): three phases (a list of three numbers) as `prefix.l1` … `.l3` and
@@ -172,15 +178,17 @@ def as_published(value, prefix, out):
             if type(item) is not int and type(item) is not float:
                 return False
             total += item
-        out[prefix + ".l1"] = value[0]
-        out[prefix + ".l2"] = value[1]
-        out[prefix + ".l3"] = value[2]
-        out[prefix] = round(total, 3)  # as evcc publishes it: 3 decimals
+        for k in (1, 2, 3):
+            name = prefix + ".l%d" % k
+            if keep is None or name in keep:
+                out[name] = value[k - 1]
+        if keep is None or prefix in keep:
+            out[prefix] = round(total, 3)  # as evcc publishes it: 3 decimals
         return True
     if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
         seconds = unix_of(value)
         if seconds is not None:
-            if seconds > 0:
+            if seconds > 0 and (keep is None or prefix in keep):
                 out[prefix] = seconds
             return True
     return False
@@ -300,20 +308,24 @@ class Evcc(Adapter):
 
     def poll(self):
         """One GET /api/state as {signal: value}, and the tariffs the rules read when they are due."""
-        signals = state_signals(self.name, self.api.get_json("/api/state"))
-        currency = signals.get(self.name + ".site.currency")
-        if currency is not None:
+        state = unwrapped(self.api.get_json("/api/state"))
+        # What the rules read (and `read`: everything): a board keeps no more.
+        signals = state_signals(self.name, state, self.wanted or None)
+        if not isinstance(state, dict):
+            return signals
+        currency = state.get("currency")
+        if isinstance(currency, str):
             units.set_currency(currency)  # how reasons write a price: "0.19 €/kWh"
         self.read_tariffs(signals)
-        found = (0, [])
-        loadpoints, vehicles = self.name + ".loadpoints.", self.name + ".vehicles."
-        for name in signals:
-            if name.endswith(".mode") and signals[name] == "smart":
+        # Which loadpoints and vehicles evcc has, and whether it says "smart", from
+        # the answer itself: the signals kept may name none of them.
+        loadpoints = state.get("loadpoints")
+        vehicles = state.get("vehicles")
+        loadpoints = loadpoints if isinstance(loadpoints, list) else []
+        for lp in loadpoints:
+            if isinstance(lp, dict) and lp.get("mode") == "smart":
                 self.smart_modes = True
-            # Only the names that say which loadpoints and vehicles there are are split.
-            if name.startswith(loadpoints) or name.startswith(vehicles):
-                found = self.saw(name.split(".")[1:3], found)
-        self.instances = found
+        self.instances = (len(loadpoints), list(vehicles) if isinstance(vehicles, dict) else [])
         return signals
 
     def read_tariffs(self, signals):
