@@ -379,8 +379,7 @@ class Evcc(Adapter):
             answer = self.api.load("GET", path, body, TARIFF_KEYS, lambda item: forecast.add_rate(slots, item))
         finally:
             body.close()
-        if isinstance(answer, dict) and "result" in answer:
-            answer = answer["result"]
+        answer = unwrapped(answer)
         if not isinstance(answer, dict) or not isinstance(answer.get("rates"), list):
             raise DeviceError(self.name, "GET " + path, "bad answer: no list of rates", "body")
         if slots.skipped and not len(slots.starts):
