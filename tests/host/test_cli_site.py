@@ -61,7 +61,15 @@ def test_read_prints_every_signal_from_the_config(tmp_path):
         config = write_site(tmp_path, envoy, evcc, ems)
         r = sunshift("read", "envoy", "--config", config)
         assert r.returncode == 0, r.stderr
-        assert json.loads(r.stdout) == {"envoy.net_consumption": -11, "envoy.production": 488, "envoy.total_consumption": 477}
+        got = json.loads(r.stdout)
+        # The CTs from their readings, the energy counters, each inverter's last report.
+        assert {k: got[k] for k in ("envoy.net_consumption", "envoy.production", "envoy.total_consumption")} == {
+            "envoy.net_consumption": -36,
+            "envoy.production": 489,
+            "envoy.total_consumption": 453,
+        }
+        assert got["envoy.production.today"] == 4425 and got["envoy.import.lifetime"] == 3738205 and got["envoy.export.lifetime"] == 1776769
+        assert len([k for k in got if k.startswith("envoy.inverters.")]) == 7 and got["envoy.inverters.121823030072.power"] >= 0
         r = sunshift("read", "evcc", "--config", config)
         assert json.loads(r.stdout)["evcc.loadpoints.1.mode"] == "off"
         r = sunshift("read", "emsesp", "--config", config)
@@ -73,7 +81,9 @@ def test_read_prints_every_signal_from_the_config(tmp_path):
 def test_read_without_a_config(tmp_path):
     with EnvoySimulator("3.9.36") as envoy:
         r = sunshift("read", "envoy", "--url", envoy.url)
-        assert r.returncode == 0 and json.loads(r.stdout) == {"envoy.production": 1271}
+        got = json.loads(r.stdout)
+        assert r.returncode == 0 and got["envoy.production"] == 1271 and got["envoy.production.today"] == 1460
+        assert len([k for k in got if k.startswith("envoy.inverters.")]) == 12 and not [k for k in got if "battery" in k]
         envoy.fail("http503")
         r = sunshift("read", "envoy", "--url", envoy.url)
         assert r.returncode == 1 and "sunshift read envoy: envoy probe: the device failed (HTTP" in r.stderr

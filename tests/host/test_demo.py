@@ -71,7 +71,7 @@ def test_the_demo_decides_over_real_sockets_as_sim_does(tmp_path):
     # at a `for` timer's exact end, the demo at its next 10-second step.)
     assert [d[:4] for d in seen] == expected(simulated("sunny"))
     # The Envoy's dropout is told as it happens, and the rules go safe.
-    assert re.search(r"^13:20  envoy +envoy GET /production.json\?details=1: the device failed \(HTTP 503\)", r.stdout, re.M)
+    assert re.search(r"^13:20  envoy +envoy GET /ivp/meters/readings: the device failed \(HTTP 503\)", r.stdout, re.M)
     assert "13:26  envoy    answers again" in r.stdout
     assert [d for d in seen if d[0].startswith("13:2") and d[4].startswith("stale: envoy.net_consumption")]
     # The summary and the picture.

@@ -130,7 +130,7 @@ def test_a_device_that_answers_slowly_costs_only_its_own_polls(tmp_path, broker,
         # The others were polled on schedule: with threads, never waiting for evcc; in
         # turn (as on a board), waiting at most evcc's timeout.
         bound = timeout if threads else poll + timeout + 0.5
-        assert gaps(s.envoy, "/production.json", start) < bound
+        assert gaps(s.envoy, "/ivp/meters/readings", start) < bound
         assert gaps(s.ems, "/api/boiler", start) < bound
         assert took < (1.0 if threads else 2 * (poll + timeout) + 1.0), took
         s.evcc.heal()

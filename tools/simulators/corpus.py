@@ -119,6 +119,55 @@ def expected(variant, alternative=None):
     return out
 
 
+CT_SIGNALS = {"production": "envoy.production", "net-consumption": "envoy.net_consumption", "total-consumption": "envoy.total_consumption"}
+
+
+def expected_readings(variant):
+    """{signal: W} of a variant whose production CT is read from
+    /ivp/meters/readings: pyenphase's CT figures (ct_meters_w and its phases),
+    the total worked out as production + net (or net as total - production),
+    and the storage CT as the battery's power; {} for a variant without."""
+    expected(variant)
+    e = _expected[variant]
+    ct = e.get("ct_meters_w") or {}
+    if "production" not in ct:
+        return {}
+    out = {}
+    figures = [(CT_SIGNALS[kind], ct[kind], (e.get("ct_meters_phases_w") or {}).get(kind) or {}) for kind in CT_SIGNALS if kind in ct]
+    if "net-consumption" in ct and "total-consumption" not in ct:
+        lines = {}
+        for line, watts in ((e.get("ct_meters_phases_w") or {}).get("production") or {}).items():
+            lines[line] = watts + e["ct_meters_phases_w"]["net-consumption"][line]
+        figures.append(("envoy.total_consumption", ct["production"] + ct["net-consumption"], lines))
+    elif "total-consumption" in ct and "net-consumption" not in ct:
+        lines = {}
+        for line, watts in ((e.get("ct_meters_phases_w") or {}).get("total-consumption") or {}).items():
+            lines[line] = watts - e["ct_meters_phases_w"]["production"][line]
+        figures.append(("envoy.net_consumption", ct["total-consumption"] - ct["production"], lines))
+    for signal, watts, lines in figures:
+        out[signal] = watts
+        for line in lines:
+            out["%s.%s" % (signal, line)] = lines[line]
+    if "storage" in ct:
+        out["envoy.battery.power"] = ct["storage"]
+    return out
+
+
+POWER = ("envoy.production", "envoy.total_consumption", "envoy.net_consumption")
+
+
+def power(signals, want):
+    """The figures of a reading that expected.json can state: the CTs' power
+    and phases, and what else ``want`` names (the storage CT's power); not the
+    energy counters, the batteries' own reports or the inverters."""
+    out = {}
+    for name in signals:
+        at = name.rfind(".")
+        if name in POWER or name in want or (name[:at] in POWER and name[at + 1 : at + 2] == "L"):
+            out[name] = signals[name]
+    return out
+
+
 def alternatives(variant):
     """Names of a variant's single-endpoint alternatives in expected.json."""
     expected(variant)

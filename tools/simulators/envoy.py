@@ -10,8 +10,8 @@ capture.  Firmware 7 and later want HTTPS and a bearer token on everything
 but `/info`, as the real gateways do.
 
 ``set_power(production, consumption)`` turns it into a live Envoy: the
-production and consumption sections then carry those figures (net =
-consumption - production), for the end-to-end tests and the demo.
+production and consumption sections and the CTs' readings then carry those
+figures (net = consumption - production), for the end-to-end tests and the demo.
 """
 
 import argparse
@@ -85,9 +85,34 @@ class EnvoySimulator(Simulator):
                     _set_watts(entry, consumption - production)
         elif name == "api_v1_production" and isinstance(data, dict):
             data["wattsNow"] = production
+        elif name == "ivp_meters_readings" and isinstance(data, list):
+            watts = {"production": production, "net-consumption": consumption - production, "total-consumption": consumption}
+            kinds = self.meter_kinds()
+            for meter in data:
+                kind = kinds.get(meter.get("eid")) if isinstance(meter, dict) else None
+                if kind in watts:
+                    _set_reading(meter, watts[kind])
         else:
             return body
         return json.dumps(data, indent=2).encode()
+
+    def meter_kinds(self):
+        """{eid: measurementType} of the capture's /ivp/meters."""
+        status, _, body = answer(self.variant, "/ivp/meters", self.hide)
+        try:
+            meters = json.loads(body) if status == 200 else []
+        except ValueError:
+            meters = []
+        return {m.get("eid"): m.get("measurementType") for m in meters if isinstance(m, dict)}
+
+
+def _set_reading(meter, watts):
+    meter["activePower"] = meter["instantaneousDemand"] = watts
+    meter["timestamp"] = int(time.time())
+    channels = [c for c in meter.get("channels") or () if isinstance(c, dict) and c.get("voltage")]
+    for channel in channels:  # the phases the CT measures (a split-phase unit's third is empty)
+        channel["activePower"] = channel["instantaneousDemand"] = watts / len(channels)
+        channel["timestamp"] = meter["timestamp"]
 
 
 def _set_watts(entry, watts):

@@ -1,11 +1,24 @@
-"""The Enphase Envoy / IQ Gateway reader: production, consumption and grid (net) power.
+"""The Enphase Envoy / IQ Gateway reader: production, consumption, grid (net)
+and battery power, energy counters, and each inverter's power.
 
-Signals (W; net is + while importing, - while exporting), after the device's
-name in the site config (``envoy`` unless it is called otherwise):
+Signals (W; net is + while importing, - while exporting; a battery's power is
++ while discharging, - while charging), after the device's name in the site
+config (``envoy`` unless it is called otherwise):
 
     envoy.production           envoy.production.L1 ... L3        (per phase, where the Envoy gives them)
     envoy.total_consumption    envoy.total_consumption.L1 ... L3
     envoy.net_consumption      envoy.net_consumption.L1 ... L3
+    envoy.production.today     envoy.production.lifetime         (Wh; also total_consumption's)
+    envoy.import.lifetime      envoy.export.lifetime             (Wh, from the grid CT)
+    envoy.battery.power  .soc  .energy  .capacity               (W, %, Wh, Wh)
+    envoy.batteries.<serial>.power  .soc                          (each IQ Battery)
+    envoy.inverters.<serial>.power                                (each microinverter's last report)
+
+The CTs' figures come from /ivp/meters/readings where the unit has a
+production CT (the meters' own readings: smaller than the production report),
+else from the production report as pyenphase reads it.  What only the rules
+read (energy today, the battery, the inverters) is asked for only when a rule
+reads it, or by `read`.
 
 Envoys differ by firmware and by which current transformers (CTs) are fitted,
 so the reader probes once which endpoints this one answers and where each
@@ -14,7 +27,7 @@ library, whose captures from 28 firmware builds are our test corpus
 (tests/fixtures/envoy/README.md); every quirk below is named after it.
 """
 
-from .. import jsonpick
+from .. import jsonpick, port
 from ..errors import DeviceError, TransportError, clip_repr
 from .adapter import Adapter
 from .webapi import WebApi
@@ -23,16 +36,30 @@ REPORT = "/production.json?details=1"
 REPORT_PLAIN = "/production"
 V1 = "/api/v1/production"
 METERS = "/ivp/meters"
+READINGS = "/ivp/meters/readings"
+INVERTERS = "/api/v1/production/inverters"
+ENSEMBLE = "/ivp/ensemble/inventory"
+SECCTRL = "/ivp/ensemble/secctrl"
+BATTERIES = "/ivp/ensemble/power"
 INFO = "/info"
 
-_REPORT_KEYS = {"production", "consumption", "type", "activeCount", "measurementType", "wNow", "whLifetime", "lines"}
-_METER_KEYS = {"state", "measurementType", "phaseCount", "phaseMode"}
+_REPORT_KEYS = {"production", "consumption", "storage", "type", "activeCount", "measurementType", "lines"}
+_REPORT_KEYS.update(("wNow", "whLifetime", "whToday", "whLastSevenDays", "readingTime", "whNow", "percentFull"))
+_METER_KEYS = {"eid", "state", "measurementType", "phaseCount", "phaseMode"}
+_READING_KEYS = {"eid", "timestamp", "activePower", "actEnergyDlvd", "actEnergyRcvd", "channels"}
 _V1_KEYS = {"wattsNow", "wattHoursToday", "wattHoursSevenDays", "wattHoursLifetime"}
+_INVERTER_KEYS = {"serialNumber", "lastReportDate", "lastReportWatts"}
+_ENSEMBLE_KEYS = {"type", "devices", "serial_num"}
+_SECCTRL_KEYS = {"agg_soc", "ENC_agg_soc", "ENC_agg_avail_energy", "ACB_agg_energy", "Max_energy", "Enc_max_available_capacity"}
+# The Envoy spells the list "devices:" (with the colon) in /ivp/ensemble/power.
+_BATTERY_KEYS = {"devices:", "devices", "serial_num", "real_power_mw", "soc"}
 
 # Firmware from which api/v1/production goes stale on metered units without CTs.
 V1_STALE_FROM = (8, 2, 4264)
 # Firmware whose total-consumption section can be a copy of net-consumption.
 TOTAL_IS_NET_FROM = (8, 3, 5433)
+# What only the production report says, when the readings give the CT figures.
+REPORT_EXTRAS = ("production.today", "total_consumption.today", "total_consumption.lifetime", "battery")
 # Failed polls in a row before the endpoints are probed again.
 REPROBE_AFTER = 3
 
@@ -105,11 +132,107 @@ def info_tags(body):
 def meter_setup(meters):
     """From /ivp/meters: ({measurementType: phaseCount} of enabled CTs)."""
     enabled = {}
-    if isinstance(meters, list):
-        for m in meters:
-            if isinstance(m, dict) and m.get("state") == "enabled" and m.get("measurementType"):
-                enabled[m["measurementType"]] = m.get("phaseCount") or 1
+    for m in _enabled(meters):
+        count = m.get("phaseCount")
+        enabled[m["measurementType"]] = count if type(count) is int and count > 0 else 1
     return enabled
+
+
+def meter_eids(meters):
+    """From /ivp/meters: {eid: measurementType} of the enabled CTs, to find
+    their readings (firmware 8.3 also reads out CTs that are not enabled)."""
+    eids = {}
+    for m in _enabled(meters):
+        if m.get("eid") is not None:
+            eids[m["eid"]] = m["measurementType"]
+    return eids
+
+
+def _enabled(meters):
+    if not isinstance(meters, list):
+        return []
+    return [m for m in meters if isinstance(m, dict) and m.get("state") == "enabled" and m.get("measurementType")]
+
+
+def _number(value):
+    return type(value) is not bool and isinstance(value, (int, float)) and value - value == 0
+
+
+def meter_readings(readings, eids, phases):
+    """The CT figures of /ivp/meters/readings, named as signals without the
+    device ("production", "net_consumption.L1", "import.lifetime" …), and the
+    newest reading's Unix time (0 when none says).
+
+    Each enabled CT gives its power (activePower: + delivering, so + importing
+    on the grid CT and + discharging on the storage CT) and, with more than one
+    phase, each phase's from its channels.  Totals the Envoy does not measure
+    are worked out as its production report does: total = production + net
+    (with a storage CT too: the report's total includes what the battery takes).
+    """
+    by_type = {}
+    newest = 0
+    if isinstance(readings, list):
+        for meter in readings:
+            if isinstance(meter, dict) and meter.get("eid") in eids:
+                kind = eids[meter["eid"]]
+                if kind not in by_type:
+                    by_type[kind] = meter
+                    stamp = meter.get("timestamp")
+                    if _number(stamp) and stamp > newest:
+                        newest = stamp
+    out = {}
+    names = (("production", "production"), ("net-consumption", "net_consumption"), ("total-consumption", "total_consumption"), ("storage", "battery.power"))
+    lines = {}
+    for kind, name in names:
+        meter = by_type.get(kind)
+        if meter is None:
+            continue
+        out[name] = _watts(meter.get("activePower"), kind + " activePower")
+        lines[name] = _channels(meter, kind, phases) if phases > 1 and name != "battery.power" else None
+    production = by_type.get("production")
+    for kind, name, field in (
+        ("production", "production.lifetime", "actEnergyDlvd"),
+        ("net-consumption", "import.lifetime", "actEnergyDlvd"),
+        ("net-consumption", "export.lifetime", "actEnergyRcvd"),
+        ("total-consumption", "total_consumption.lifetime", "actEnergyDlvd"),
+    ):
+        meter = by_type.get(kind)
+        if meter is not None and _number(meter.get(field)):
+            out[name] = round(meter[field])
+    if production is not None:
+        raw = {}
+        for kind in ("production", "net-consumption", "total-consumption"):
+            if kind in by_type:
+                raw[kind] = by_type[kind].get("activePower")
+        if "total-consumption" not in by_type and "net-consumption" in by_type:
+            out["total_consumption"] = round(raw["production"] + raw["net-consumption"])
+            lines["total_consumption"] = _sum_lines(lines.get("production"), lines.get("net_consumption"), 1)
+        elif "net-consumption" not in by_type and "total-consumption" in by_type:
+            out["net_consumption"] = round(raw["total-consumption"] - raw["production"])
+            lines["net_consumption"] = _sum_lines(lines.get("total_consumption"), lines.get("production"), -1)
+    for name in lines:
+        for k in range(len(lines[name] or ())):
+            out["%s.L%d" % (name, k + 1)] = round(lines[name][k])
+    return out, newest
+
+
+def _channels(meter, kind, count):
+    """The first ``count`` channels' activePower (unrounded), or None."""
+    channels = meter.get("channels")
+    if not isinstance(channels, list) or not channels:
+        return None
+    out = []
+    for k, channel in enumerate(channels[:count]):
+        power = channel.get("activePower") if isinstance(channel, dict) else None
+        _watts(power, "%s channel %d activePower" % (kind, k + 1))
+        out.append(power)
+    return out
+
+
+def _sum_lines(a, b, sign):
+    if not a or not b:
+        return None
+    return [a[k] + sign * b[k] for k in range(min(len(a), len(b)))]
 
 
 def _active(entry):
@@ -275,15 +398,119 @@ def read_report(report, info, meters, signals):
     return True
 
 
+def acb_entry(report):
+    """The report's AC Battery section (storage[0], as pyenphase reads it) when
+    batteries are counted and it says how full they are, else None."""
+    entries = _entries(report, "storage")
+    if entries and _active(entries[0]) and "percentFull" in entries[0]:
+        return entries[0]
+    return None
+
+
+def report_energy(report, info, out):
+    """Energy today and lifetime (Wh) of the report's active production and
+    total-consumption CT sections into ``out``, where ``out`` has none yet."""
+    production = production_entry(report)
+    total, net = consumption_entries(report)
+    if total is not None and net is not None and total.get("whLifetime") == net.get("whLifetime") and (info.get("version") or ()) >= TOTAL_IS_NET_FROM:
+        total = None  # 8.3.5433's copy of the net section: not the house's energy
+    for entry, name in ((production, "production"), (total, "total_consumption")):
+        if entry is None:
+            continue
+        today, week, lifetime = entry.get("whToday"), entry.get("whLastSevenDays"), entry.get("whLifetime")
+        if _number(lifetime) and name + ".lifetime" not in out:
+            out[name + ".lifetime"] = round(lifetime)
+        # Firmware 8 counts no days for its consumption sections (today and the
+        # week 0.0 beside a lifetime), and 8.3.5433 gives the lifetime as today:
+        # neither is today's energy.
+        if _number(today) and week != 0 and today != lifetime and name + ".today" not in out:
+            out[name + ".today"] = round(today)
+
+
+def has_encharge(inventory):
+    """True when /ivp/ensemble/inventory lists IQ Batteries (Encharge)."""
+    if isinstance(inventory, list):
+        for item in inventory:
+            if isinstance(item, dict) and item.get("type") == "ENCHARGE" and item.get("devices"):
+                return True
+    return False
+
+
+def battery_figures(secctrl, batteries, acb, out):
+    """The home battery's figures into ``out``: ``secctrl`` is
+    /ivp/ensemble/secctrl (the Envoy's totals of IQ and AC Batteries), ``batteries``
+    /ivp/ensemble/power's devices (each IQ Battery), ``acb`` the report's AC
+    Battery section; each may be None.  A storage CT's power, already in
+    ``out``, stands: it measures what the batteries' own reports estimate.
+    """
+    power = None
+    socs = []
+    for battery in batteries or ():
+        if not isinstance(battery, dict) or battery.get("serial_num") is None:
+            continue
+        prefix = "batteries.%s." % battery["serial_num"]
+        if _number(battery.get("real_power_mw")):
+            out[prefix + "power"] = round(battery["real_power_mw"] / 1000)
+            power = (power or 0) + battery["real_power_mw"] / 1000
+        if _number(battery.get("soc")):
+            out[prefix + "soc"] = battery["soc"]
+            socs.append(battery["soc"])
+    if acb is not None:
+        if _number(acb.get("wNow")):
+            power = (power or 0) + acb["wNow"]
+    if power is not None and "battery.power" not in out:
+        out["battery.power"] = round(power)
+    if not isinstance(secctrl, dict):
+        secctrl = {}
+    # agg_soc is IQ and AC Batteries together (pyenphase's battery aggregate);
+    # ENC_agg_soc the IQ Batteries' alone.
+    for key in ("agg_soc", "ENC_agg_soc"):
+        if _number(secctrl.get(key)):
+            out["battery.soc"] = secctrl[key]
+            break
+    else:
+        if acb is not None and _number(acb.get("percentFull")):
+            out["battery.soc"] = acb["percentFull"]
+        elif socs:
+            out["battery.soc"] = round(sum(socs) / len(socs))
+    energy = secctrl.get("ENC_agg_avail_energy")
+    if _number(energy):
+        out["battery.energy"] = round(energy + (secctrl.get("ACB_agg_energy") if _number(secctrl.get("ACB_agg_energy")) else 0))
+    elif acb is not None and _number(acb.get("whNow")):
+        out["battery.energy"] = round(acb["whNow"])
+    for key in ("Max_energy", "Enc_max_available_capacity"):
+        if _number(secctrl.get(key)) and secctrl[key] > 0:
+            out["battery.capacity"] = round(secctrl[key])
+            break
+
+
+def newest_reading(report):
+    """The newest readingTime of the report's CT (eim) sections: the Envoy's
+    own clock at the report, or 0."""
+    newest = 0
+    for key in ("production", "consumption"):
+        for entry in _entries(report, key):
+            stamp = entry.get("readingTime")
+            if entry.get("type") == "eim" and _number(stamp) and stamp > newest:
+                newest = stamp
+    return newest
+
+
 class Plan:
     """Where this Envoy's figures come from, decided by the probe."""
 
     def __init__(self):
-        self.production = None  # REPORT, REPORT_PLAIN, V1, "inverters", "html"
-        self.consumption = None  # REPORT or REPORT_PLAIN
+        self.production = None  # READINGS, REPORT, REPORT_PLAIN, V1, "inverters", "html"
+        self.consumption = None  # READINGS, REPORT or REPORT_PLAIN
         self.meters = {}
+        self.eids = {}  # enabled CTs: {eid: measurementType}
         self.info = {}
         self.report_for_inverters = None
+        self.report = None  # the report that answered (REPORT or REPORT_PLAIN): energy today, AC Batteries
+        self.encharge = False  # IQ Batteries in the ensemble inventory
+        self.secctrl = False  # /ivp/ensemble/secctrl answers (battery totals)
+        self.acb = False  # the report counts AC Batteries
+        self.inverters = False  # /api/v1/production/inverters answers
 
 
 class Envoy(Adapter):
@@ -298,7 +525,23 @@ class Envoy(Adapter):
         ("total_consumption.L<n>", "W"),
         ("net_consumption", "W"),
         ("net_consumption.L<n>", "W"),
+        ("production.today", "Wh"),
+        ("production.lifetime", "Wh"),
+        ("total_consumption.today", "Wh"),
+        ("total_consumption.lifetime", "Wh"),
+        ("import.lifetime", "Wh"),
+        ("export.lifetime", "Wh"),
+        ("battery.power", "W"),
+        ("battery.soc", "%"),
+        ("battery.energy", "Wh"),
+        ("battery.capacity", "Wh"),
+        ("batteries.<name>.power", "W"),
+        ("batteries.<name>.soc", "%"),
+        ("inverters.<name>.power", "W"),
     )
+    # Inverter figures are as old as the inverters' last report (every 5 to 15
+    # minutes, none at night), which readingTime and lastReportDate say.
+    aged = True
     CONFIG_KEYS = (("url", "url"), ("insecure_tls", "bool"), ("token", "secret")) + Adapter.COMMON_KEYS
     URL_EXAMPLE = "https://192.168.1.20"
 
@@ -309,6 +552,9 @@ class Envoy(Adapter):
         self.failures = 0
         self.misses = []
         self.names = {}  # figure -> its signal name
+        self.ages = {}  # figure -> how old it is (s), for those the Envoy dates
+        self.probed_for = None  # the wanted signals the plan was probed for
+        self.unix_time = port.unix_time
 
     @classmethod
     def build(cls, name, spec, mqtt=None, session=None, log=None):
@@ -342,6 +588,7 @@ class Envoy(Adapter):
         plan = Plan()
         statuses = []
         self.misses = []
+        self.probed_for = self.wanted
         status, _, body = self.api.open("GET", INFO)
         try:
             statuses.append(status)
@@ -354,8 +601,19 @@ class Envoy(Adapter):
         meters, status = self._try_json(METERS, _METER_KEYS)
         statuses.append(status)
         plan.meters = meter_setup(meters)
+        plan.eids = meter_eids(meters)
         signals = {}
         reports = {}
+        if "production" in plan.eids.values():
+            # The meters' own readings: the CT figures without the report around them.
+            readings, status = self._try_json(READINGS, _READING_KEYS)
+            statuses.append(status)
+            figures = meter_readings(readings, plan.eids, phase_count(plan.meters))[0]
+            if "production" in figures:
+                plan.production = READINGS
+                signals["production"] = figures["production"]
+                if "net_consumption" in figures:
+                    plan.consumption = READINGS
         for path in (REPORT, REPORT_PLAIN):
             if plan.production is not None and plan.consumption is not None:
                 break  # the detailed report had both: the plain one is not needed
@@ -386,6 +644,21 @@ class Envoy(Adapter):
             status, _, body = self.api.call("GET", REPORT_PLAIN)
             if status == 200 and scrape_html(body) is not None:
                 plan.production = "html"
+        for path in (REPORT, REPORT_PLAIN):
+            if plan.report is None and path in reports:
+                plan.report = path
+        if plan.report is None and plan.production == READINGS and self._wants(*REPORT_EXTRAS):
+            # The readings had it all but what only the report says.
+            report = self._try_json(REPORT, _REPORT_KEYS)[0]
+            if isinstance(report, dict):
+                plan.report = REPORT
+                reports[REPORT] = report
+        plan.acb = plan.report is not None and acb_entry(reports[plan.report]) is not None
+        if (plan.production is not None or plan.consumption is not None) and self._wants("battery"):
+            plan.encharge = has_encharge(self._try_json(ENSEMBLE, _ENSEMBLE_KEYS)[0])
+            plan.secctrl = (plan.encharge or plan.acb) and isinstance(self._try_json(SECCTRL, _SECCTRL_KEYS)[0], dict)
+        if (plan.production is not None or plan.consumption is not None) and self._wants("inverters."):
+            plan.inverters = isinstance(self._try_json(INVERTERS, _INVERTER_KEYS)[0], list)
         if plan.production is None and plan.consumption is None:
             # A 401 is about the token only where tokens exist (firmware 7+);
             # older firmware answers 401 for installer-only pages.
@@ -412,6 +685,10 @@ class Envoy(Adapter):
     def poll(self):
         """One reading: {signal: W}.  Probes first, and again after repeated failures."""
         try:
+            if self.probed_for is not self.wanted:
+                # New rules may read what the plan does not fetch, and not what it kept names for.
+                self.plan = None
+                self.names = {}
             if self.plan is None or self.failures >= REPROBE_AFTER:
                 self.plan = None
                 self.probe()
@@ -427,6 +704,8 @@ class Envoy(Adapter):
         names = self.names
         wanted = self.wanted
         for figure in figures:
+            if figure[:10] == "inverters." and wanted and self.name + "." + figure not in wanted:
+                continue  # many serials: no name kept for those the rules do not read
             name = names.get(figure)
             if name is None:
                 name = self.name + "." + figure
@@ -436,12 +715,38 @@ class Envoy(Adapter):
             signals[name] = figures[figure]
         return signals
 
+    def _wants(self, *parts):
+        """True when the rules read a signal starting with one of ``parts`` (after
+        the device's name), or read everything (`read`)."""
+        if not self.wanted:
+            return True
+        skip = len(self.name) + 1
+        for name in self.wanted:
+            if name[: skip - 1] == self.name:
+                for part in parts:
+                    if name[skip : skip + len(part)] == part:
+                        return True
+        return False
+
+    def age_of(self, signal):
+        """How old ``signal`` is in seconds: the inverters' figures by their last
+        report, everything else as old as the poll (0)."""
+        return self.ages.get(signal[len(self.name) + 1 :], 0)
+
     def _read(self, plan):
         signals = {}
+        self.ages = {}
         report = None
+        v1 = None
         where = plan.production
         try:
-            if where in (REPORT, REPORT_PLAIN):
+            if where == READINGS:
+                figures = meter_readings(self.api.get_json(READINGS, _READING_KEYS), plan.eids, phase_count(plan.meters))[0]
+                if "production" not in figures:
+                    raise DeviceError(self.name, "GET " + READINGS, "the production CT's reading is missing", "body")
+                for name in figures:
+                    signals[name] = figures[name]
+            elif where in (REPORT, REPORT_PLAIN):
                 report = self.api.get_json(where, _REPORT_KEYS)
                 entry = production_entry(report)
                 if entry is None:
@@ -455,12 +760,16 @@ class Envoy(Adapter):
             elif where == V1:
                 v1 = self.api.get_json(V1, _V1_KEYS)
                 signals["production"] = _watts(v1.get("wattsNow") if isinstance(v1, dict) else None, "wattsNow")
+                for field, name in (("wattHoursToday", "production.today"), ("wattHoursLifetime", "production.lifetime")):
+                    if _number(v1.get(field)):
+                        signals[name] = round(v1[field])
             elif where == "inverters":
                 report = self.api.get_json(plan.report_for_inverters, _REPORT_KEYS)
                 entry = production_entry(report, "inverters")
                 if entry is None:
                     raise DeviceError(self.name, "GET " + plan.report_for_inverters, "the inverters section is missing or inactive", "body")
                 signals["production"] = _watts(entry.get("wNow"), "inverters wNow")
+                self._date("production", entry.get("readingTime"), newest_reading(report))
             elif where == "html":
                 status, _, body = self.api.call("GET", REPORT_PLAIN)
                 self.api.check_status("GET", REPORT_PLAIN, status, body)
@@ -468,11 +777,59 @@ class Envoy(Adapter):
                 if watts is None:
                     raise DeviceError(self.name, "GET " + REPORT_PLAIN, "the production page has no 'Currently' figure", "body")
                 signals["production"] = watts
-            if plan.consumption is not None:
+            if plan.consumption not in (None, READINGS):
                 if report is None or plan.consumption != where:
                     report = self.api.get_json(plan.consumption, _REPORT_KEYS)
                 if not read_report(report, plan.info, plan.meters, signals):
                     raise DeviceError(self.name, "GET " + plan.consumption, "the consumption CT sections are missing or inactive", "body")
+            if plan.report is not None and self._wants(*REPORT_EXTRAS):
+                if report is None or plan.report not in (where, plan.consumption, plan.report_for_inverters):
+                    report = self.api.get_json(plan.report, _REPORT_KEYS)
+                report_energy(report, plan.info, signals)
+            if self._wants("battery"):
+                self._battery(plan, report, signals)
+            if plan.inverters and self._wants("inverters."):
+                self._inverters(signals)
         except ValueError as e:
             raise DeviceError(self.name, "GET " + (plan.consumption or where), "bad answer: %s" % e, "body")
         return signals
+
+    def _battery(self, plan, report, signals):
+        """The home battery's figures (battery_figures) from what this Envoy has."""
+        batteries = None
+        if plan.encharge:
+            answer = self.api.get_json(BATTERIES, _BATTERY_KEYS)
+            if isinstance(answer, dict):
+                batteries = answer.get("devices:", answer.get("devices"))
+        secctrl = self.api.get_json(SECCTRL, _SECCTRL_KEYS) if plan.secctrl else None
+        acb = acb_entry(report) if plan.acb else None
+        if batteries is not None or secctrl is not None or acb is not None or "battery.power" in signals:
+            battery_figures(secctrl, batteries, acb, signals)
+
+    def _inverters(self, signals):
+        """Each microinverter's last report (W), dated by it."""
+        found = []
+
+        def each(inverter):
+            serial = inverter.get("serialNumber")
+            if serial is not None and _number(inverter.get("lastReportWatts")):
+                name = "inverters.%s.power" % serial
+                signals[name] = round(inverter["lastReportWatts"])
+                found.append((name, inverter.get("lastReportDate")))
+
+        self.api.get_json(INVERTERS, _INVERTER_KEYS, each)
+        for name, stamp in found:
+            self._date(name, stamp, 0)
+
+    def _date(self, figure, stamp, envoy_now):
+        """Age ``figure`` by its Unix time ``stamp``: against the Envoy's own
+        clock (``envoy_now``, the newest CT reading of the same answer) where it
+        has one, else against ours once it is set (a board's may not be yet)."""
+        if not _number(stamp) or stamp <= 0:
+            return
+        now = envoy_now
+        if not now:
+            now = self.unix_time()
+            if port.utc_parts(now)[0] < port.CLOCK_SET_FROM:
+                return
+        self.ages[figure] = max(0, now - stamp)
