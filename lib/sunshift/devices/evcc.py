@@ -232,7 +232,6 @@ class Evcc(Adapter):
         ("loadpoints.<n>.phasesActive", ""),
         ("loadpoints.<n>.planActive", "bool"),
         ("loadpoints.<n>.planOverrun", "s"),
-        ("loadpoints.<n>.planEnergy", "kWh"),
         ("loadpoints.<n>.effectivePlanSoc", "%"),
         ("loadpoints.<n>.planTime", ""),
         ("loadpoints.<n>.effectivePlanTime", ""),
