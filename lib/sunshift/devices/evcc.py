@@ -176,7 +176,7 @@ def as_published(value, prefix, out, keep=None):
     their sum as `prefix`; a time (RFC 3339 over REST) as Unix seconds, a zero
     time as no value.  A loadpoint's `plan` (its slots, a JSON text over MQTT) is
     left out: `<loadpoint>.plan.` names what GET /api/loadpoints/<n>/plan says."""
-    if prefix[-5:] == ".plan":
+    if prefix.endswith(".plan"):  # endswith: no slice made for every value a poll reads
         return True
     if isinstance(value, list):
         if len(value) != 3:
