@@ -108,6 +108,14 @@ for _n, _charging in ((1, True), (2, False)):
             "planEnergy": 0.0,
             "planTime": None,
             "offeredCurrent": 16.0 if _charging else 0.0,
+            "effectivePlanId": 0,
+            "effectivePlanTime": None,
+            "effectivePlanSoc": 0,
+            "plan": None,
+            "planActive": False,
+            "planProjectedStart": None,
+            "planProjectedEnd": None,
+            "planOverrun": 0,
         }
     )
 # EMS-ESP's GET /api/<device> as tools/simulators/emsesp.py answers it.

@@ -1,6 +1,7 @@
 """The evcc adapter against the evcc simulator, over REST and over MQTT (real Mosquitto)."""
 
 import itertools
+import json
 import urllib.error
 import urllib.request
 
@@ -287,3 +288,135 @@ def test_a_reading_keeps_only_what_the_rules_read_and_still_knows_every_loadpoin
         assert evcc.instances == (2, ["car", "van"])  # from the answer, not from the names kept
         evcc.wanted = ()
         assert len(evcc.poll()) > 60  # `read`: everything
+
+
+# --- the loadpoint's plan ---------------------------------------------------------
+
+EVENING = 1768413600  # 2026-01-14 18:00 UTC
+PLAN = ("evcc.loadpoints.1.plan.duration", "evcc.loadpoints.1.plan.power", "evcc.loadpoints.1.plan.planTime", "evcc.loadpoints.1.plan.planId")
+# The planner's keys of the state: the same names over REST and MQTT.
+PLANNER = (
+    "evcc.loadpoints.1.planActive",
+    "evcc.loadpoints.1.planProjectedStart",
+    "evcc.loadpoints.1.planProjectedEnd",
+    "evcc.loadpoints.1.planOverrun",
+    "evcc.loadpoints.1.effectivePlanTime",
+    "evcc.loadpoints.1.effectivePlanSoc",
+)
+
+
+class Log:
+    def __init__(self):
+        self.lines = []
+
+    def warn(self, source, text):
+        self.lines.append("%s: %s" % (source, text))
+
+
+def planning(sim, at=EVENING):
+    """The simulator at ``at`` with hourly grid prices (the night cheapest) and the car
+    asked to reach 80 % by 06:00 the next morning (local time, +01:00)."""
+    sim.clock = lambda: at
+    prices = (0.45, 0.39, 0.33, 0.30, 0.28, 0.27, 0.24, 0.19, 0.17, 0.18, 0.21, 0.29, 0.38)
+    sim.set_tariff("grid", [(EVENING + h * 3600, EVENING + (h + 1) * 3600, p) for h, p in enumerate(prices)])
+    Evcc("evcc", sim.url).write("evcc.vehicles.car.planSoc", "80@2026-01-15T05:00:00Z")
+
+
+def test_the_plan_is_read_only_when_a_rule_reads_it_and_then_at_every_poll():
+    with EvccSimulator() as sim:
+        planning(sim)
+        evcc = Evcc("evcc", sim.url)
+        evcc.wanted = ("evcc.loadpoints.1.mode", "evcc.loadpoints.1.planActive")
+        evcc.poll()
+        assert sim.plan_gets == []
+        evcc.wanted = PLAN
+        signals = evcc.poll()
+        evcc.poll()
+        assert sim.plan_gets == [1, 1]
+    # 45 % of 50 kWh at 3 × 16 A × 230 V: 7336 s; the plan's time in Unix seconds, as times are elsewhere.
+    assert [signals[n] for n in PLAN] == [7336, 11040.0, 1768453200, 1]
+    assert sorted(signals) == sorted(PLAN)
+
+
+def test_without_a_plan_evcc_answers_zero_and_no_plan_time():
+    with EvccSimulator() as sim:
+        status, _, body = sim.plan_answer(1)
+        assert status == 200 and json.loads(body) == {"planId": 0, "planTime": "0001-01-01T00:00:00Z", "duration": 0, "plan": None, "power": 11040.0}
+        evcc = Evcc("evcc", sim.url)
+        evcc.wanted = PLAN
+        signals = evcc.poll()
+    assert signals == {"evcc.loadpoints.1.plan.duration": 0, "evcc.loadpoints.1.plan.power": 11040.0, "evcc.loadpoints.1.plan.planId": 0}
+
+
+def test_the_plan_of_an_old_evcc_is_unwrapped():
+    with EvccSimulator(wrap_result=True) as sim:
+        planning(sim)
+        evcc = Evcc("evcc", sim.url)
+        evcc.wanted = PLAN
+        assert evcc.poll()["evcc.loadpoints.1.plan.duration"] == 7336
+
+
+def test_a_plan_that_fails_is_logged_once_with_its_endpoint_and_the_state_stands():
+    with EvccSimulator() as sim:
+        log = Log()
+        evcc = Evcc("evcc", sim.url, log=log)
+        evcc.wanted = ("evcc.loadpoints.3.plan.duration", "evcc.loadpoints.1.mode")
+        for _ in range(3):
+            assert evcc.poll() == {"evcc.loadpoints.1.mode": "off"}
+        assert log.lines == ["evcc: evcc GET /api/loadpoints/3/plan: not found (HTTP 404); evcc.loadpoints.3.plan.* keep the values they have"]
+        evcc.wanted = ("evcc.loadpoints.1.plan.duration", "evcc.loadpoints.1.mode")
+        sim.plan_fault = (500, "text/html", b"<html>Internal Server Error</html>")
+        evcc.poll()
+        sim.plan_fault = (200, "application/json", b"[1, 2]")
+        evcc.poll()
+        sim.plan_fault = None
+        assert evcc.poll()["evcc.loadpoints.1.plan.duration"] == 0
+        sim.plan_fault = (200, "application/json", b"[1, 2]")
+        evcc.poll()
+    assert log.lines[1:] == [
+        "evcc: evcc GET /api/loadpoints/1/plan: the device failed (HTTP 500); evcc.loadpoints.1.plan.* keep the values they have",
+        "evcc: evcc GET /api/loadpoints/1/plan: bad answer: not a plan; evcc.loadpoints.1.plan.* keep the values they have",
+        "evcc: evcc GET /api/loadpoints/1/plan: bad answer: not a plan; evcc.loadpoints.1.plan.* keep the values they have",  # again after a success
+    ]
+
+
+def test_the_planner_state_is_active_in_a_planned_slot():
+    with EvccSimulator() as sim:
+        planning(sim)
+        evcc = Evcc("evcc", sim.url)
+        evening = evcc.poll()
+        sim.clock = lambda: EVENING + 7 * 3600 + 60  # 02:01 local: the cheapest hours, planned
+        night = evcc.poll()
+        with sim.state_lock:
+            sim.loadpoint(1)["connected"] = False
+        unplugged = evcc.poll()
+    assert evening["evcc.loadpoints.1.planActive"] is False and night["evcc.loadpoints.1.planActive"] is True
+    # The cheapest hours before 06:00 local: 02:00 to 05:00 (+01:00), from now on.
+    assert evening["evcc.loadpoints.1.planProjectedStart"] == EVENING + 7 * 3600 and evening["evcc.loadpoints.1.planProjectedEnd"] == EVENING + 10 * 3600
+    assert night["evcc.loadpoints.1.planProjectedStart"] == EVENING + 7 * 3600 + 60 and night["evcc.loadpoints.1.planProjectedEnd"] == EVENING + 10 * 3600
+    assert night["evcc.loadpoints.1.effectivePlanTime"] == 1768453200 and night["evcc.loadpoints.1.effectivePlanSoc"] == 80
+    # Its slots are left out (`read`: the plan's own values are there, from GET …/plan).
+    assert sorted(n for n in night if n == "evcc.loadpoints.1.plan" or n.startswith("evcc.loadpoints.1.plan.")) == sorted(PLAN)
+    assert unplugged["evcc.loadpoints.1.planActive"] is False and "evcc.loadpoints.1.planProjectedStart" not in unplugged
+
+
+def test_the_plan_has_the_same_names_over_mqtt_with_the_plan_itself_over_rest(broker):
+    topic = "evcc-plan%d" % next(_ids)
+    with EvccSimulator(broker=("127.0.0.1", broker.port), topic=topic, interval=0.2) as sim:
+        planning(sim, EVENING + 7 * 3600 + 60)
+        rest = Evcc("evcc", sim.url)
+        rest.wanted = PLANNER + PLAN
+        want = rest.poll()
+        assert sorted(want) == sorted(PLANNER + PLAN)
+        client = mqtt_client(broker)
+        evcc = EvccMqtt("evcc", mqtt=client, topic=topic, url=sim.url, poll=0.2)
+        seen = {}
+        assert pump(client, [evcc], lambda: seen.update(evcc.poll()) or all(n in seen for n in PLANNER + PLAN))
+        assert sim.sent["%s/loadpoints/1/plan" % topic].startswith('[{"start": "2026-01-15T02:01:00+01:00"')  # evcc's JSON text ...
+        left = [n for n in seen if n == "evcc.loadpoints.1.plan" or (n.startswith("evcc.loadpoints.1.plan.") and n not in PLAN)]
+        assert left == []  # ... left out, as over REST
+        for name in PLANNER + PLAN:
+            assert seen[name] == want[name], name
+        client.close()
+    gets = len(sim.plan_gets)
+    assert gets >= 2  # every poll (0.2 s), not every turn of the loop

@@ -227,3 +227,47 @@ def test_evccs_rest_values_are_named_and_given_as_its_mqtt_topics_give_them():
     assert signals["evcc.loadpoints.1.planTime"] == 1782018000  # Unix seconds, as over MQTT
     assert "evcc.loadpoints.1.effectivePlanTime" not in signals  # a zero time is no value
     assert "evcc.loadpoints.1.chargeCurrents.1" not in signals
+
+
+# What evcc's planHandler answers (server/http_loadpoint_handler.go), a plan of two slots.
+EVCC_PLAN = (
+    b'{"planId": 1, "planTime": "2026-01-15T06:00:00+01:00", "duration": 7336, "plan": [{"start": "2026-01-15T02:00:00+01:00",'
+    b' "end": "2026-01-15T03:00:00+01:00", "value": 0.19}, {"start": "2026-01-15T03:00:00+01:00", "end": "2026-01-15T04:00:00+01:00",'
+    b' "value": 0.17}], "power": 11040.0}'
+)
+
+
+def test_evcc_plan_only_for_the_loadpoints_whose_plan_the_rules_read():
+    def handler(method, path, body):
+        if path == "/api/state":
+            return 200, b'{"loadpoints": [{"mode": "pv", "planActive": true, "plan": [{"start": "2026-01-15T02:00:00+01:00"}]}, {"mode": "off"}]}'
+        if path == "/api/loadpoints/2/plan":
+            return 200, EVCC_PLAN
+        return 404, b"404 page not found\n"
+
+    session = ScriptedSession(handler)
+    e = evcc.Evcc("evcc", "http://evcc.local:7070", session=session)
+    e.wanted = ("evcc.loadpoints.1.mode", "evcc.loadpoints.1.planActive")
+    assert e.poll() == {"evcc.loadpoints.1.mode": "pv", "evcc.loadpoints.1.planActive": True}
+    assert [r[1] for r in session.requests] == ["/api/state"]  # no rule reads a plan: no request
+    e.wanted = ("evcc.loadpoints.2.plan.duration", "evcc.loadpoints.2.plan.planTime", "evcc.loadpoints.2.plan.power")
+    assert e.poll() == {"evcc.loadpoints.2.plan.duration": 7336, "evcc.loadpoints.2.plan.planTime": 1768453200, "evcc.loadpoints.2.plan.power": 11040.0}
+    assert [r[1] for r in session.requests[1:]] == ["/api/state", "/api/loadpoints/2/plan"]
+    e.wanted = ()  # `read`: every loadpoint's plan, and the state's slot list left out (no plan.1.start)
+    got = e.poll()
+    assert got["evcc.loadpoints.2.plan.planId"] == 1 and "evcc.loadpoints.1.plan" not in got and "evcc.loadpoints.1.plan.1.start" not in got
+    assert [r[1] for r in session.requests[3:] if r[1].endswith("/plan") and "loadpoints" in r[1]] == ["/api/loadpoints/1/plan", "/api/loadpoints/2/plan"]
+
+
+def test_evcc_plan_topic_is_left_out_over_mqtt_as_over_rest():
+    e = evcc_mqtt.EvccMqtt("evcc", mqtt=Broker())
+    assert e.handle("evcc/loadpoints/1/plan", b'[{"start":"2026-01-15T02:00:00+01:00","end":"2026-01-15T03:00:00+01:00","value":0.19}]')
+    assert e.handle("evcc/loadpoints/1/planActive", b"true")
+    assert e.handle("evcc/loadpoints/1/planProjectedStart", b"1768438800")
+    assert e.handle("evcc/loadpoints/1/planStrategy/continuous", b"false")
+    assert e.poll() == {
+        "evcc.loadpoints.1.planActive": True,
+        "evcc.loadpoints.1.planProjectedStart": 1768438800,
+        "evcc.loadpoints.1.planStrategy.continuous": False,
+    }
+    assert e.seen == (1, [])

@@ -33,7 +33,7 @@ def test_every_kind_has_its_adapter_and_says_what_it_offers():
             assert cls.transport == ("mqtt" if len(kinds.modules(kind, transport)) == 2 else "rest")
         assert cls.SIGNALS and cls.CONFIG_KEYS and cls.POLL > 0 and cls.TIMEOUT > 0  # the schema: tests/portable/test_config.py
         for pattern, unit in cls.SIGNALS:
-            assert unit in ("W", "kW", "Wh", "%", "°C", "A", "/kWh", "g/kWh", "", "bool", "text", "any"), (kind, pattern, unit)
+            assert unit in ("W", "kW", "Wh", "%", "°C", "A", "s", "/kWh", "g/kWh", "", "bool", "text", "any"), (kind, pattern, unit)
             assert fits(pattern, example(pattern, cls.CHOICES), cls.CHOICES), (kind, pattern)
         for pattern, value in cls.TARGETS:
             assert cls.setting(example(pattern, cls.CHOICES)) == (pattern, value), (kind, pattern)

@@ -10,7 +10,8 @@ It behaves as evcc's source does (tools/simulators/README.md has the notes):
 * Setters: `POST /api/<setting>/<value>` for the site, `/api/loadpoints/<n>/...`
   and `/api/vehicles/<name>/...`; success is 200 with the value read back,
   a bad value 400 with `{"error": "..."}`, an unknown path 404 with Go's
-  `404 page not found`.  No token: evcc's setters have none.
+  `404 page not found` (so is `/api/health`: evcc 0.300.6 removed it).
+  No token: evcc's setters have none.
 * MQTT: the whole state is published retained under `evcc/` every
   ``interval`` seconds (values as text, lists as /1, /2 ...), `evcc/status` is
   `online` with `offline` as the last will; `<topic>/set` writes are applied,
@@ -28,6 +29,15 @@ It behaves as evcc's source does (tools/simulators/README.md has the notes):
   slot of now, by the simulator's clock ``clock``) and `currency`; MQTT has
   `site/forecast/<type>` as one JSON text of the rates (evcc 0.200 to
   0.313; `feedIn` spelt as evcc's Go field).
+* The planner (``planned``): a vehicle's `planSoc` (capacity ``capacity``) or a
+  loadpoint's `planEnergy` with its time gives the cheapest slots of the
+  planner (else grid) tariff before it.  `GET /api/loadpoints/<n>/plan`
+  answers `{"planId", "planTime", "duration", "plan", "power"}` as evcc's
+  planHandler: always 200 (no plan: planId 0, Go's zero time, plan null), a
+  loadpoint evcc lacks Go's text 404.  The state has the planner's keys
+  (`plan`, `planActive`, `planProjectedStart`/`End`, `planOverrun`,
+  `effectivePlanTime`/`Soc`/`Id`), the plan only while a vehicle is
+  connected; over MQTT `loadpoints/<n>/plan` is one JSON text of the slots.
 
 Every applied write is recorded in ``writes`` as (transport, target, value).
 """
@@ -96,6 +106,15 @@ def initial_state(loadpoints=1, vehicles=("car",)):
                 "planEnergy": 0.0,
                 "planTime": None,
                 "offeredCurrent": 0.0,
+                # What evcc's planner publishes (core/loadpoint_plan.go), kept by _plan_now().
+                "effectivePlanId": 0,
+                "effectivePlanTime": None,
+                "effectivePlanSoc": 0,
+                "plan": None,
+                "planActive": False,
+                "planProjectedStart": None,
+                "planProjectedEnd": None,
+                "planOverrun": 0,
             }
         )
     for name in vehicles:
@@ -107,8 +126,12 @@ def text(value):
     """A value as evcc publishes it over MQTT: a time (RFC 3339 in the state) as Unix seconds."""
     if value is None:
         return ""
-    if isinstance(value, str) and UTC.match(value) and value.endswith("Z"):
-        return str(calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")))
+    if isinstance(value, str) and UTC.match(value):
+        unix = calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S"))
+        if not value.endswith("Z"):
+            sign = -1 if value[-6] == "-" else 1
+            unix -= sign * (int(value[-5:-3]) * 3600 + int(value[-2:]) * 60)
+        return str(unix)
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, float):
@@ -120,6 +143,10 @@ def topics(value, topic, out):
     """[(topic, payload)] for a value, the way evcc splits state into topics."""
     if isinstance(value, dict):
         for key, item in value.items():
+            if key == "plan" and "/loadpoints/" in topic:
+                # api.Rates is a BytesMarshaler: one JSON text, empty for none (server/mqtt.go).
+                out.append((topic + "/plan", json.dumps(item) if item else ""))
+                continue
             topics(item, topic + "/" + key, out)
     elif isinstance(value, list) and len(value) == 3 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         # evcc's publish(): three phases as l1..l3, their sum at the topic itself.
@@ -176,6 +203,9 @@ class EvccSimulator(Simulator):
         self.tariff_gets = []  # the types asked for, in order
         self.rate_key = "value"  # "price": evcc before 0.203
         self.tariff_fault = None  # (status, content type, body) every tariff answers with, if set
+        self.capacity = 50.0  # kWh of every vehicle's battery, for the planner
+        self.plan_gets = []  # the loadpoints whose plan was asked for, in order
+        self.plan_fault = None  # (status, content type, body) every plan answers with, if set
 
     # --- life cycle ----------------------------------------------------------
 
@@ -195,6 +225,7 @@ class EvccSimulator(Simulator):
         if not mqtt:
             return
         with self.state_lock:
+            self._plan_now()
             state = copy.deepcopy(self.state)
         out = []
         for key, value in state.items():
@@ -281,6 +312,82 @@ class EvccSimulator(Simulator):
         """The state dictionary of loadpoint ``n`` (from 1)."""
         return self.state["loadpoints"][n - 1]
 
+    # --- the planner ------------------------------------------------------------------
+
+    def parse_time(self, value):
+        """Unix seconds of an RFC 3339 time (a plan's), None for none."""
+        return None if value is None else int(text(value))
+
+    def planned(self, lp):
+        """(planId, planTime, duration s, [(start, end, value)], power W, soc goal) of a
+        loadpoint, as evcc's planHandler works them out (state_lock held): a vehicle
+        with a SoC plans by its planSoc (capacity ``capacity`` kWh), else the
+        loadpoint's planEnergy; the slots are the cheapest of the planner tariff
+        (else grid) before the plan's time that add up to the duration, or without
+        a tariff the last hours before it."""
+        power = lp["maxCurrent"] * 230.0 * (1 if lp["phasesConfigured"] == 1 else 3)
+        vehicle = self.state["vehicles"].get(lp["vehicleName"])
+        if vehicle is not None:
+            when, goal = self.parse_time(vehicle["planTime"]), vehicle["planSoc"]
+            energy = max(0.0, goal - lp["vehicleSoc"]) / 100.0 * self.capacity
+        else:
+            when, goal = self.parse_time(lp["planTime"]), 0
+            energy = lp["planEnergy"]
+        if when is None:
+            return 0, None, 0, None, power, 0
+        duration = int(energy * 1000 / power * 3600)
+        now = self.clock()
+        rates = [r for r in self.tariffs.get("planner", self.tariffs.get("grid", ())) if r[1] > now and r[0] < when]
+        slots = []
+        if rates:
+            need = duration
+            for start, end, value in sorted(rates, key=lambda r: (r[2], r[0])):
+                if need <= 0:
+                    break
+                slots.append((max(start, now), min(end, when), value))
+                need -= min(end, when) - max(start, now)
+            slots.sort()
+        elif duration > 0:
+            slots = [(when - duration, when, 0.0)]
+        return 1, when, duration, slots or None, power, goal
+
+    def _plan_now(self):
+        # The planner's keys of the state, as core/loadpoint_plan.go publishes them:
+        # the plan only while a vehicle is connected.
+        now = self.clock()
+        for lp in self.state["loadpoints"]:
+            plan_id, when, duration, slots, _, goal = self.planned(lp)
+            lp["effectivePlanId"] = plan_id
+            lp["effectivePlanTime"] = None if when is None else self.rfc3339(when)
+            lp["effectivePlanSoc"] = goal
+            if not lp["connected"] or not slots:
+                slots = None
+            lp["plan"] = None if slots is None else [{"start": self.rfc3339(a), "end": self.rfc3339(b), "value": v} for a, b, v in slots]
+            lp["planActive"] = slots is not None and any(a <= now < b for a, b, _ in slots)
+            lp["planProjectedStart"] = None if slots is None else self.rfc3339(slots[0][0])
+            lp["planProjectedEnd"] = None if slots is None else self.rfc3339(slots[-1][1])
+            lp["planOverrun"] = max(0, duration - (when - int(now))) if slots is not None else 0
+
+    def plan_answer(self, n):
+        """(status, type, body) of GET /api/loadpoints/<n>/plan, as evcc's planHandler
+        (server/http_loadpoint_handler.go): always 200, without a plan planId 0, Go's
+        zero time, duration 0 and plan null; a loadpoint evcc lacks has no route (404)."""
+        self.plan_gets.append(n)
+        if self.plan_fault is not None:
+            return self.plan_fault
+        with self.state_lock:
+            if not 1 <= n <= len(self.state["loadpoints"]):
+                return 404, "text/plain; charset=utf-8", b"404 page not found\n"
+            plan_id, when, duration, slots, power, _ = self.planned(self.state["loadpoints"][n - 1])
+        body = {
+            "planId": plan_id,
+            "planTime": "0001-01-01T00:00:00Z" if when is None else self.rfc3339(when),
+            "duration": duration,
+            "plan": None if slots is None else [{"start": self.rfc3339(a), "end": self.rfc3339(b), "value": v} for a, b, v in slots],
+            "power": power,
+        }
+        return 200, "application/json", json.dumps({"result": body} if self.wrap_result else body).encode()
+
     # --- REST -----------------------------------------------------------------------
 
     def unauthorized(self, request):
@@ -289,14 +396,15 @@ class EvccSimulator(Simulator):
     def handle(self, request):
         if request.method == "GET" and request.path.startswith("/api/tariff/"):
             return self.tariff_answer(request.path[12:])
+        if request.method == "GET" and re.match(r"^/api/loadpoints/\d+/plan$", request.path):
+            return self.plan_answer(int(request.path.split("/")[3]))
         if request.method == "GET" and request.path == "/api/state":
             with self.state_lock:
                 if self.tariffs:
                     self._tariff_now()
+                self._plan_now()
                 body = json.dumps({"result": self.state} if self.wrap_result else self.state)
             return 200, "application/json", body.encode()
-        if request.method == "GET" and request.path == "/api/health":
-            return 200, "text/plain", b"OK"
         if request.method in ("POST", "DELETE", "PATCH") and request.path.startswith("/api/"):
             try:
                 result = self.rest_write(request.method, request.path[5:].split("/"))

@@ -26,6 +26,11 @@ MODES = ("off", "pv", "minpv", "now", "smart")
 # The tariffs evcc serves at /api/tariff/<type> (its "temperature", since 0.312, is not read).
 TARIFFS = ("grid", "feedin", "planner", "co2", "solar")
 TARIFF_KEYS = ("result", "rates", "start", "end", "value", "price")
+# What the rules may read of GET /api/loadpoints/<n>/plan (PlanResponse in evcc's
+# server/http_loadpoint_handler.go; "precondition" only from 0.203.4 to 0.300): its
+# list of slots ("plan") is not kept, the state's planActive and
+# planProjectedStart/End say what a rule can use of it.
+PLAN_KEYS = ("result", "planId", "planTime", "duration", "precondition", "power")
 
 # A target's REST path after /api/<scope> is its setting (the last part) in
 # lower case and its MQTT setter the setting itself, except where REST_PATHS
@@ -169,7 +174,10 @@ def as_published(value, prefix, out, keep=None):
     the same names and values either way; True if it was one of these (flatten's
     ``shape``): three phases (a list of three numbers) as `prefix.l1` … `.l3` and
     their sum as `prefix`; a time (RFC 3339 over REST) as Unix seconds, a zero
-    time as no value."""
+    time as no value.  A loadpoint's `plan` (its slots, a JSON text over MQTT) is
+    left out: `<loadpoint>.plan.` names what GET /api/loadpoints/<n>/plan says."""
+    if prefix.endswith(".plan"):  # endswith: no slice made for every value a poll reads
+        return True
     if isinstance(value, list):
         if len(value) != 3:
             return False
@@ -222,6 +230,17 @@ class Evcc(Adapter):
         ("loadpoints.<n>.offeredCurrent", "A"),
         ("loadpoints.<n>.phasesConfigured", ""),
         ("loadpoints.<n>.phasesActive", ""),
+        ("loadpoints.<n>.planActive", "bool"),
+        ("loadpoints.<n>.planOverrun", "s"),
+        ("loadpoints.<n>.effectivePlanSoc", "%"),
+        ("loadpoints.<n>.planTime", ""),
+        ("loadpoints.<n>.effectivePlanTime", ""),
+        ("loadpoints.<n>.planProjectedStart", ""),
+        ("loadpoints.<n>.planProjectedEnd", ""),
+        ("loadpoints.<n>.plan.duration", "s"),
+        ("loadpoints.<n>.plan.power", "W"),
+        ("loadpoints.<n>.plan.planTime", ""),
+        ("loadpoints.<n>.plan.planId", ""),
         ("vehicles.<name>.minSoc", "%"),
         ("vehicles.<name>.limitSoc", "%"),
         ("site.tariffGrid", "/kWh"),
@@ -289,6 +308,8 @@ class Evcc(Adapter):
         self.log = log
         self.tariff_every = tariff_every  # polls between two readings of the tariffs
         self.tariff_wait = 0  # polls until the next
+        self.plans = None  # (the wanted it was found for, the loadpoints whose plan the rules read)
+        self.plan_said = None  # the last failure of a plan logged (logged again only when it changes)
         self.need_url()
 
     @classmethod
@@ -317,6 +338,8 @@ class Evcc(Adapter):
         if isinstance(currency, str):
             units.set_currency(currency)  # how reasons write a price: "0.19 €/kWh"
         self.read_tariffs(signals)
+        loadpoints = state.get("loadpoints")
+        self.read_plans(signals, len(loadpoints) if isinstance(loadpoints, list) else 0)
         # Which loadpoints and vehicles evcc has, and whether it says "smart", from
         # the answer itself: the signals kept may name none of them.
         loadpoints = state.get("loadpoints")
@@ -346,6 +369,46 @@ class Evcc(Adapter):
                 except DeviceError as e:
                     if self.log is not None and self.wanted:
                         self.log.warn(self.name, "%s; %s keeps the forecast it has" % (e, name))
+
+    def plan_loadpoints(self, count):
+        """The loadpoints whose plan the rules read (`evcc.loadpoints.2.plan.duration`):
+        found once for each set of wanted names; without rules (`read`) all ``count``."""
+        wanted = self.wanted
+        if not wanted:
+            return range(1, count + 1)
+        if self.plans is None or self.plans[0] is not wanted:
+            prefix = self.name + ".loadpoints."
+            found = []
+            for name in wanted:
+                parts = name[len(prefix) :].split(".") if name.startswith(prefix) else ()
+                if len(parts) == 3 and parts[1] == "plan" and parts[0].isdigit() and int(parts[0]) not in found:
+                    found.append(int(parts[0]))
+            self.plans = (wanted, found)
+        return self.plans[1]
+
+    def read_plans(self, signals, count):
+        """Into ``signals``, at every poll: what GET /api/loadpoints/<n>/plan says of
+        each loadpoint whose plan the rules read, as `evcc.loadpoints.<n>.plan.duration`
+        (s), `.power` (W), `.planTime` (Unix s; none without a plan), `.planId`.
+        Every poll, as the state: the duration follows the vehicle's SoC.  A
+        failure is logged once (with its endpoint) until it changes; the rest stands."""
+        if self.api is None:
+            return
+        for n in self.plan_loadpoints(count):
+            path = "/api/loadpoints/%d/plan" % n
+            try:
+                answer = unwrapped(self.api.get_json(path, PLAN_KEYS))
+                if not isinstance(answer, dict):
+                    raise DeviceError(self.name, "GET " + path, "bad answer: not a plan", "body")
+            except DeviceError as e:
+                said = str(e)
+                if self.log is not None and self.wanted and said != self.plan_said:
+                    self.log.warn(self.name, "%s; %s.loadpoints.%d.plan.* keep the values they have" % (said, self.name, n))
+                self.plan_said = said
+                continue
+            self.plan_said = None
+            answer.pop("result", None)
+            flatten(answer, "%s.loadpoints.%d.plan" % (self.name, n), signals, 16, as_published, self.wanted or None)
 
     def tariffs_due(self):
         """True at the first poll and then every tariff_every-th (the polls come every `poll`)."""

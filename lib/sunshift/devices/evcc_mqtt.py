@@ -21,7 +21,7 @@ class EvccMqtt(Evcc):
 
     transport = "mqtt"
 
-    def __init__(self, name, mqtt, topic="evcc", url=None, timeout=Evcc.TIMEOUT, session=None, log=None, tariff_poll=Evcc.TARIFF_POLL):
+    def __init__(self, name, mqtt, topic="evcc", url=None, timeout=Evcc.TIMEOUT, session=None, log=None, tariff_poll=Evcc.TARIFF_POLL, poll=Evcc.POLL):
         self.name = name
         self.mqtt = mqtt
         self.topic = topic.rstrip("/")
@@ -31,6 +31,10 @@ class EvccMqtt(Evcc):
         self.log = log
         self.tariff_poll_ms = int(tariff_poll * 1000)
         self.tariff_at = None  # ticks_ms of the next reading of the tariffs
+        self.poll_ms = int(poll * 1000)  # how often the plans come over REST (evcc's url)
+        self.plan_at = None  # ticks_ms of the next reading of the plans
+        self.plans = None  # as Evcc's
+        self.plan_said = None
         self.feed = MqttFeed(self)
         self.smart_modes = False  # evcc 2026 reports "smart" where older releases said "pv"
         self.instances = None  # as Evcc's, once evcc has said all it has
@@ -42,19 +46,31 @@ class EvccMqtt(Evcc):
     def build(cls, name, spec, mqtt=None, session=None, log=None):
         """The adapter of a checked config entry read over MQTT."""
         timeout = spec.get("timeout", cls.TIMEOUT)
-        return cls(name, mqtt, spec.get("topic", "evcc"), spec.get("url"), timeout, session, log, spec.get("tariff_poll", cls.TARIFF_POLL))
+        tariff_poll = spec.get("tariff_poll", cls.TARIFF_POLL)
+        return cls(name, mqtt, spec.get("topic", "evcc"), spec.get("url"), timeout, session, log, tariff_poll, spec.get("poll", cls.POLL))
 
     def poll(self):
         """What arrived since the last call (see mqtt_feed.MqttFeed), and with evcc's
-        url the tariffs the rules read when they are due (Evcc.read_tariffs)."""
+        url the tariffs and plans the rules read when they are due (Evcc.read_tariffs,
+        Evcc.read_plans: every tariff_poll, every poll)."""
         signals = self.feed.take()
         if self.api is not None:
-            tariffs = {}
-            self.read_tariffs(tariffs)
-            if tariffs:
-                tariffs.update(signals)
-                return tariffs
+            fetched = {}
+            self.read_tariffs(fetched)
+            if self.plans_due():
+                self.read_plans(fetched, self.seen[0])
+            if fetched:
+                fetched.update(signals)
+                return fetched
         return signals
+
+    def plans_due(self):
+        """True at the first call and then every `poll` (GET /api/loadpoints/<n>/plan)."""
+        now = port.ticks_ms()
+        if self.plan_at is not None and port.ticks_diff(now, self.plan_at) < 0:
+            return False
+        self.plan_at = port.ticks_add(now, self.poll_ms)
+        return True
 
     def tariffs_due(self):
         """True at the first call and then every tariff_poll: the MQTT side takes
@@ -77,6 +93,11 @@ class EvccMqtt(Evcc):
             return True
         if rest.startswith("site/forecast/") and self.forecast(rest[14:], payload):
             return True
+        parts = rest.split("/") if rest.startswith("loadpoints/") or rest.startswith("vehicles/") else None
+        if parts is not None and len(parts) == 3 and parts[2] == "plan" and parts[0] == "loadpoints":
+            # A loadpoint's plan: its slots as one JSON text (evcc 0.211.1+), left out
+            # as over REST (evcc.as_published): `….plan.` names GET …/plan's values.
+            return True
         name = self.name + "." + rest.replace("/", ".")
         value = text_value(payload)
         self.feed.set(name, value)
@@ -91,8 +112,8 @@ class EvccMqtt(Evcc):
             self.rounds += 1
             if self.rounds > 1:
                 self.instances = self.seen
-        elif rest.startswith("loadpoints/") or rest.startswith("vehicles/"):
-            self.seen = self.saw(rest.split("/")[:2], self.seen)
+        elif parts is not None:
+            self.seen = self.saw(parts, self.seen)
         return True
 
     def forecast(self, kind, payload):
