@@ -61,7 +61,7 @@ def test_a_rejected_command_is_reported_with_command_and_value():
             ems.write("emsesp.boiler.dhw.seltemp", None)
         with pytest.raises(DeviceError) as raised:
             ems.write("emsesp.kettle.power", 1)
-        assert "not an EMS-ESP entity" in str(raised.value)
+        assert "not a writable EMS-ESP entity" in str(raised.value)
 
 
 def test_a_wrong_token_is_named_as_such():
