@@ -12,8 +12,13 @@ As EMS-ESP's source behaves (notes in tools/simulators/README.md):
   failed"}`).  Success is 200 `{}`; an unknown or read-only entity 404 `{"message":
   "no entity 'curtemp' in boiler"}`; a value the entity does not take 400
   `{"message": "Command seltemp: abc failed (Error)"}`.
-* Booleans read as "on"/"off" (EMS-ESP's default format) and take on/off,
-  true/false, 1/0.
+* Booleans read as "on"/"off" (EMS-ESP's default format; ``bool_format``
+  gives the others) and take on/off, true/false, 1/0.
+* The gateway's own: `analogsensor` (a relay, a PWM output, an ADC input),
+  `temperaturesensor`, `custom`; outputs written by name or by `setvalue`
+  with the GPIO as `id`; `GET /api/system/info` lists the devices and
+  `/api/<device>/entities`, `commands`, `info` answer as EMS-ESP 3.7.2 does,
+  `{entity}/{hc}` refused as it refuses it (docs/signals.md).
 * MQTT: `ems-esp/boiler_data` and `ems-esp/thermostat_data` (nested format) or
   one topic per circuit (`nested=False`: `ems-esp/boiler_data_dhw`), every
   ``interval`` seconds; `ems-esp/status` online, offline as the last will;
