@@ -130,3 +130,18 @@ def test_read_takes_a_token_from_a_file_or_the_environment_never_the_command_lin
         (tmp_path / "empty").write_text("\n")
         r = sunshift("read", "envoy", "--url", envoy.url, "--token-file", str(tmp_path / "empty"))
         assert r.returncode == 2 and "the file is empty" in r.stderr
+
+
+def test_read_emsesp_lists_every_device_the_gateway_has_and_what_is_writable(tmp_path):
+    with EmsEspSimulator(bool_format="1/0") as ems:
+        (tmp_path / "token").write_text("test-emsesp-token")
+        r = sunshift("read", "emsesp", "--url", ems.url, "--token-file", str(tmp_path / "token"))
+        assert r.returncode == 0, r.stderr
+        signals = json.loads(r.stdout)
+        paths = [q.path for q in ems.requests]
+    assert "/api/system/info" in paths and "/api/analogsensor/entities" in paths and "/api/custom/entities" in paths
+    assert signals["emsesp.analogsensor.relay1"] == 0 and signals["emsesp.temperaturesensor.outdoor"] == 7.5
+    assert signals["emsesp.custom.sgready"] is False and signals["emsesp.boiler.burngas"] is False  # 1/0, typed boolean by entities
+    assert signals["emsesp.boiler.dhw.seltemp"] == 50
+    assert "  emsesp.analogsensor.relay1  number 0-1" in r.stderr and "  emsesp.boiler.dhw.seltemp  number" in r.stderr
+    assert "emsesp.temperaturesensor.outdoor " not in r.stderr and "emsesp.boiler.dhw.curtemp " not in r.stderr

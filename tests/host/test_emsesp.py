@@ -61,7 +61,7 @@ def test_a_rejected_command_is_reported_with_command_and_value():
             ems.write("emsesp.boiler.dhw.seltemp", None)
         with pytest.raises(DeviceError) as raised:
             ems.write("emsesp.kettle.power", 1)
-        assert "not an EMS-ESP entity" in str(raised.value)
+        assert "not a writable EMS-ESP entity" in str(raised.value)
 
 
 def test_a_wrong_token_is_named_as_such():
@@ -118,3 +118,112 @@ def test_single_entities_can_be_read_one_by_one():
         with pytest.raises(DeviceError) as raised:
             EmsEsp("emsesp", sim.url, TOKEN, devices=(), entities=("boiler/dhw/nosuch",)).poll()
         assert raised.value.kind == "missing"
+
+
+def post(sim, path, body, token=TOKEN):
+    """A POST straight to the simulator: what EMS-ESP itself answers."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(sim.url + path, json.dumps(body).encode(), {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_sensors_and_custom_entities_are_read():
+    with EmsEspSimulator() as sim:
+        signals = EmsEsp("emsesp", sim.url, TOKEN, devices=("analogsensor", "temperaturesensor", "custom")).poll()
+    assert signals == {
+        "emsesp.analogsensor.relay1": 0,
+        "emsesp.analogsensor.heater": 0,
+        "emsesp.analogsensor.power_in": 1250,
+        "emsesp.temperaturesensor.outdoor": 7.5,
+        "emsesp.temperaturesensor.buffer_top": 45.2,
+        "emsesp.custom.sgready": False,
+        "emsesp.custom.hplimit": 100,
+        "emsesp.custom.flowmeter": 12.5,
+    }
+
+
+@pytest.mark.parametrize("form", ["on/off", "ON/OFF", "true/false text", "true/false", "1/0 text", "1/0"])
+def test_every_boolean_format_reads_as_booleans_where_the_entity_is_boolean(form):
+    with EmsEspSimulator(bool_format=form) as sim:
+        signals = EmsEsp("emsesp", sim.url, TOKEN).poll()
+        one = EmsEsp("emsesp", sim.url, TOKEN, devices=(), entities=("boiler/burngas",)).poll()
+    assert signals["emsesp.boiler.heatingactivated"] is True and signals["emsesp.boiler.dhw.charging"] is False
+    assert signals["emsesp.thermostat.hc1.mode"] == "auto" and signals["emsesp.boiler.dhw.seltemp"] == 50
+    # An entity the table does not declare: its type comes with a single entity's answer.
+    assert one == {"emsesp.boiler.burngas": False}
+    if form == "1/0":
+        assert signals["emsesp.boiler.burngas"] == 0 and type(signals["emsesp.boiler.burngas"]) is int  # undeclared: a number stays one
+
+
+def test_a_thermostat_mode_off_stays_text():
+    with EmsEspSimulator() as sim:
+        sim.set_value("thermostat", "hc1", "mode", "off")
+        assert EmsEsp("emsesp", sim.url, TOKEN).poll()["emsesp.thermostat.hc1.mode"] == "off"
+
+
+@pytest.mark.parametrize(
+    "target, value, stored",
+    [("emsesp.analogsensor.relay1", 1, 1), ("emsesp.analogsensor.relay1", True, 1), ("emsesp.analogsensor.heater", 140, 100)],
+)
+def test_analog_outputs_are_written_by_name(target, value, stored):
+    with EmsEspSimulator() as sim:
+        EmsEsp("emsesp", sim.url, TOKEN).write(target, value)
+        assert sim.requests[-1].path == "/api/analogsensor/" + target.split(".")[-1]
+        assert sim.writes == [("rest", target, stored)]  # PWM: EMS-ESP clamps to 0-100
+
+
+def test_analog_custom_and_sensor_writes_are_checked_and_refused_as_emsesp_does():
+    with EmsEspSimulator() as sim:
+        ems = EmsEsp("emsesp", sim.url, TOKEN)
+        with pytest.raises(ValueRefused) as raised:
+            ems.write("emsesp.analogsensor.relay1", "on please")
+        assert "is an analog output: it takes a number or true/false" in str(raised.value)
+        with pytest.raises(DeviceError) as raised:
+            ems.write("emsesp.temperaturesensor.outdoor", 20)
+        assert "temperature sensors are read-only" in str(raised.value)
+        with pytest.raises(DeviceError) as raised:
+            ems.write("emsesp.analogsensor.power_in", 1)  # an ADC input: no command of its name
+        assert str(raised.value).endswith("no entity 'power_in' in analogsensor")
+        ems.write("emsesp.custom.sgready", True)
+        ems.write("emsesp.custom.hplimit", 80)
+        assert sim.writes == [("rest", "emsesp.custom.sgready", "on"), ("rest", "emsesp.custom.hplimit", 80)]
+        # The document's form: setvalue with the GPIO as id.
+        assert post(sim, "/api/analogsensor/setvalue", {"value": 1, "id": 23}) == (200, {})
+        assert sim.analog["relay1"][2] == 1
+        assert post(sim, "/api/analogsensor/setvalue", {"value": 1}, token="wrong") == (401, {"message": "authentication failed"})
+
+
+def test_the_circuit_after_the_entity_is_sent_circuit_first():
+    with EmsEspSimulator() as sim:
+        # EMS-ESP 3.7 itself refuses the document's {entity}/{hc} order:
+        assert post(sim, "/api/thermostat/seltemp/hc1", {"value": 22}) == (404, {"message": "no entity 'seltemp/hc1' in thermostat"})
+        assert post(sim, "/api/thermostat", {"cmd": "seltemp", "data": 23, "hc": 1}) == (200, {})
+        ems = EmsEsp("emsesp", sim.url, TOKEN, devices=(), entities=("thermostat/seltemp/hc1",))
+        ems.write("emsesp.thermostat.seltemp.hc1", 22)
+        assert sim.requests[-1].path == "/api/thermostat/hc1/seltemp"
+        assert ems.poll() == {"emsesp.thermostat.hc1.seltemp": 22}
+    problem = EmsEsp.instance_problem(["thermostat", "seltemp", "hc1"], {}, True)
+    assert problem == "EMS-ESP names the circuit before the entity: write emsesp.thermostat.hc1.seltemp"
+
+
+@pytest.mark.parametrize("nested", [True, False], ids=["nested", "flat"])
+def test_sensors_over_mqtt_and_an_analog_output_written(broker, nested):
+    sim, client, ems = mqtt_pair(broker, nested)
+    try:
+        seen = {}
+        assert pump(client, [ems], lambda: seen.update(ems.poll()) or ("emsesp.custom.hplimit" in seen and "emsesp.temperaturesensor.outdoor" in seen))
+        assert seen["emsesp.temperaturesensor.outdoor"] == 7.5 and seen["emsesp.analogsensor.relay1"] == 0
+        assert seen["emsesp.custom.sgready"] is False
+        ems.write("emsesp.analogsensor.relay1", True)
+        assert pump(client, [ems], lambda: sim.writes == [("mqtt", "emsesp.analogsensor.relay1", 1)])
+        assert pump(client, [ems], lambda: ems.poll().get("emsesp.analogsensor.relay1") == 1)
+    finally:
+        client.close()
+        sim.stop()

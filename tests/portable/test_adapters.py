@@ -271,3 +271,45 @@ def test_evcc_plan_topic_is_left_out_over_mqtt_as_over_rest():
         "evcc.loadpoints.1.planStrategy.continuous": False,
     }
     assert e.seen == (1, [])
+
+
+def test_emsesp_boolean_forms_and_circuit_order():
+    n = emsesp.normalise
+    assert [n(v) for v in ("on", "OFF", "true", "FALSE", "yes", "no")] == [True, False, True, False, True, False]
+    assert n(1) == 1 and n("1") == "1" and n(1, "bool") is True and n("0", "bool") is False and n(0.5, "bool") == 0.5
+    assert n("off", "text") == "off" and n(True, "text") is True
+    assert emsesp.EmsEsp.unit_of("emsesp.boiler.dhw.charging") == "bool"
+    assert emsesp.EmsEsp.unit_of("emsesp.thermostat.hc2.mode") == "text"
+    assert emsesp.EmsEsp.unit_of("emsesp.boiler.burngas") is None
+    assert [emsesp.is_circuit(w) for w in ("hc1", "dhw", "dhw10", "ahs1", "hs16", "hstemp", "dhwx", "seltemp")] == [True] * 5 + [False] * 3
+    assert emsesp.circuit_first(["thermostat", "seltemp", "hc2"]) == ["thermostat", "hc2", "seltemp"]
+    kept = ["thermostat", "hc2", "seltemp"]
+    assert emsesp.circuit_first(kept) is kept and emsesp.circuit_first(["boiler", "dhw", "seltemp"]) == ["boiler", "dhw", "seltemp"]
+
+
+def test_emsesp_sensor_targets_and_values():
+    e = emsesp.EmsEsp
+    assert e.setting(["analogsensor", "relay1"]) == ("analogsensor.<name>", "output")
+    assert e.setting(["custom", "sgready"]) == ("custom.<name>", "entity")
+    assert e.setting(["temperaturesensor", "outdoor"]) is None
+    assert e.check_value("emsesp.analogsensor.relay1", "output", True) is True
+    assert e.check_value("emsesp.analogsensor.heater", "output", 42.5) == 42.5
+    for bad in ("on", None, 1e9, float("nan")):
+        err = raises(ValueRefused, e.check_value, "emsesp.analogsensor.relay1", "output", bad)
+        assert "is an analog output" in str(err)
+
+
+def test_emsesp_mqtt_sensor_topics():
+    e = emsesp_mqtt.EmsEspMqtt("emsesp", mqtt=Broker())
+    e.handle("ems-esp/analogsensor_data", b'{"23": {"name": "relay1", "value": "on"}, "33": {"name": "heater", "value": 40.5}}')
+    e.handle("ems-esp/temperaturesensor_data", b'{"28_1767_7B13_2502": {"name": "outdoor", "temp": 7.5}}')
+    e.handle("ems-esp/custom_data", b'{"sgready": "OFF", "hplimit": 80}')
+    e.handle("ems-esp/thermostat_data_hc1", b'{"mode": "off"}')
+    assert e.poll() == {
+        "emsesp.analogsensor.relay1": 1,
+        "emsesp.analogsensor.heater": 40.5,
+        "emsesp.temperaturesensor.outdoor": 7.5,
+        "emsesp.custom.sgready": False,
+        "emsesp.custom.hplimit": 80,
+        "emsesp.thermostat.hc1.mode": "off",
+    }

@@ -6,7 +6,7 @@ only when EMS-ESP is read over MQTT (devices/kinds.py).
 """
 
 from .adapter import flatten
-from .emsesp import EmsEsp, normalise
+from .emsesp import SENSORS, EmsEsp, normalise
 from .mqtt_feed import MqttFeed, json_value, publish, subscribe
 
 
@@ -57,15 +57,36 @@ class EmsEspMqtt(EmsEsp):
         if after.startswith("/"):
             text = payload.decode() if isinstance(payload, bytes) else payload
             value = json_value(text)
-            self.feed.set(prefix + "." + after[1:].replace("/", "."), normalise(text if value is None else value))
+            name = prefix + "." + after[1:].replace("/", ".")
+            self.feed.set(name, self.reading(name, text if value is None else value))
             return True
         data = json_value(payload)
         if isinstance(data, dict):
             found = {}
-            flatten(data, prefix, found)
+            if rest[:cut] in SENSORS:
+                # Nested, EMS-ESP keys its sensors by GPIO or 1-Wire id:
+                # {"23": {"name": "relay1", "value": "on"}}, {"28_1767_7B13_2502": {"name": "outdoor", "temp": 7.5}}
+                for key in data:
+                    item = data[key]
+                    if isinstance(item, dict) and isinstance(item.get("name"), str):
+                        reading = item.get("value", item.get("temp"))
+                        if reading is not None:
+                            found[prefix + "." + item["name"]] = reading
+                    elif item is not None:
+                        found[prefix + "." + key] = item
+            else:
+                flatten(data, prefix, found)
             for key in found:
-                self.feed.set(key, normalise(found[key]))
+                self.feed.set(key, self.reading(key, found[key]))
         return True
+
+    def reading(self, name, value):
+        """A value as REST gives it: booleans normalised, an analog sensor's
+        digital state 1/0 (MQTT says "on"/"off" where GET /api/analogsensor says 1/0)."""
+        value = normalise(value, self.unit_of(name) if isinstance(value, (str, int)) else None)
+        if type(value) is bool and name.startswith(self.name + ".analogsensor."):
+            return 1 if value else 0
+        return value
 
     def _send(self, path, value):
         topic = "%s/%s" % (self.base, path)

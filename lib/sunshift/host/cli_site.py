@@ -156,7 +156,12 @@ def cmd_read(args, out, err):
             mqtt_spec["client_id"] = "%s-read-%s" % (mqtt_spec.get("client_id", "sunshift"), _pid())
             mqtt = mqtt_client(mqtt_spec, None)
         adapter = kinds.build(name, spec, mqtt)
-        if mqtt is None:
+        writable = ()
+        if mqtt is None and spec["type"] == "emsesp":
+            from .emsesp_read import survey  # the gateway's generic commands: what it has, what is writable
+
+            signals, writable = survey(adapter, lambda text: write(err, "sunshift read %s: %s" % (name, text)))
+        elif mqtt is None:
             signals = adapter.poll()
         else:
             signals = _listen(adapter, mqtt, float(options.get("--listen", 5)))
@@ -171,6 +176,8 @@ def cmd_read(args, out, err):
         write(err, "sunshift read %s: %s" % (name, e))
         return 1
     write(out, _json_object(signals))
+    if writable:
+        write(err, "%s: writable (EMS-ESP's entities):\n%s" % (name, "\n".join("  %s  %s" % entry for entry in writable)))
     return 0
 
 
