@@ -1110,12 +1110,13 @@ class EnodeSim(Simulator):
         day = start - start % 86400
         while day <= end:
             kwh = cost = 0.0
+            money = "costSum" if which == "charging" else "earningsSum"
             for device in mine:
-                figures = {"kwhSum": 10.0, "costSum": 15.0} if day < today else {"kwhSum": 0.0, "costSum": 0.0}
+                figures = {"kwhSum": 10.0, money: 15.0} if day < today else {"kwhSum": 0.0, money: 0.0}
                 if day >= today:
                     figures.update(self.statistics.get((type_, device["id"]), {}))
                 kwh += figures["kwhSum"]
-                cost += figures.get("costSum", figures.get("earningsSum", 0.0))
+                cost += figures[money]
             bucket = {"kw": {"min": 0, "max": 11.0, "mean": round(kwh / 24, 3)}, "kwhSum": round(kwh, 3), "price": {"min": 1.2, "max": 1.8, "mean": 1.5}}
             if which == "charging":
                 bucket.update(costSum=round(cost, 3), nonSmartPrice={"min": 1.3, "max": 2.0, "mean": 1.7}, nonSmartCostSum=round(cost * 1.2, 3))
