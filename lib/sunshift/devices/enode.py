@@ -23,9 +23,11 @@ it: a rule switches charging at home, not at a public charger.
 docs/enode.md lists every signal and target; tools/simulators/enode-notes.md
 is what this is built from, with the places where Enode's reference is silent.
 The parts of Enode's API that stand alone (commands, problems, the token,
-locations) are enode_api.py; this module is some 650 lines because reading,
-writing, following actions and finding the home share one client: its token,
-its pause after a 429 and its log.
+locations) are enode_api.py, the readings beside the device objects (smart
+charging status, schedules, statistics) enode_reads.py; this module is some
+900 lines because reading, writing, following actions, finding the home and
+telling an outage of Enode (/health/ready) from a device's fault share one
+client: its token, its pause after a 429 and its log.
 """
 
 from .. import port
