@@ -637,7 +637,7 @@ def test_a_rest_only_site_gets_no_mqtt_modules(rig):
     for name in ("lang/lexer.py", "lang/syntax.py", "lang/link.py", "lang/ruleset.py"):
         assert name not in modules  # a board runs compiled rules
     assert "no MQTT" in done.stdout
-    assert "left out: devices/emsesp_mqtt, devices/enode, devices/enode_api, devices/evcc_mqtt, devices/mqtt_feed, " in done.stdout
+    assert "left out: devices/emsesp_mqtt, devices/enode, devices/enode_api, devices/enode_reads, devices/evcc_mqtt, devices/mqtt_feed, " in done.stdout
     assert "net/backoff, net/link, net/mqtt, site/catalog, site/mqtt (--all-modules" in done.stdout
     assert on_board(rig.board) == [n[:-3] + ".mpy" for n in modules]
 

@@ -16,6 +16,7 @@ from simulators.enode import (
     CLIENT_ID,
     CLIENT_SECRET,
     HVAC_ID,
+    INVERTER_ID,
     LOCATION_ID,
     METER_ID,
     OTHER_LOCATION_ID,
@@ -462,6 +463,103 @@ def test_the_base_faults_still_work(sim, api):
         answer.json()
     sim.heal()
     assert api.get("/meters/" + METER_ID).json()["id"] == METER_ID
+
+
+# --- smart charging, schedules, statistics, health --------------------------------------
+
+
+def put(api, path, body):
+    return api("PUT", path, body)
+
+
+def test_a_smart_charging_policy_is_read_set_and_a_plan_then_refuses_manual_charging(sim, api):
+    path = "/vehicles/%s/smart-charging-policy" % VEHICLE_ID
+    assert api.get(path).json() == {"isEnabled": False, "deadline": None, "minimumChargeLimit": 0}
+    assert api.get("/vehicles/%s/smart-charging-status" % VEHICLE_ID).json()["state"] == "DISABLED"
+    assert "HH:MM" in is_problem(put(api, path, {"isEnabled": True, "deadline": "7am"}), 400, "bad-request")["detail"]
+    assert "charge limit" in is_problem(put(api, path, {"minimumChargeLimit": 95}), 400, "bad-request")["detail"]
+    is_problem(put(api, path, {"isEnabled": True, "colour": "red"}), 400, "bad-request")
+    assert put(api, path, {"isEnabled": True, "deadline": "07:00", "minimumChargeLimit": 20}).json() == {
+        "isEnabled": True,
+        "deadline": "07:00",
+        "minimumChargeLimit": 20,
+    }
+    assert api.get("/vehicles/" + VEHICLE_ID).json()["smartChargingPolicy"]["deadline"] == "07:00"
+    status = api.get("/vehicles/%s/smart-charging-status" % VEHICLE_ID).json()
+    assert status["state"] == "PLAN:EXECUTING:STOPPED" and status["consideration"]["atChargingLocation"] is True
+    plan = status["plan"]
+    assert plan["estimatedFinishAt"].endswith("T07:00:00Z") and plan["endedAt"] is None
+    assert api.get("/vehicles/%s/smart-charging-plans/latest" % VEHICLE_ID).json()["id"] == plan["id"]
+    assert api.get("/vehicles/%s/smart-charging-plans/%s" % (VEHICLE_ID, plan["id"])).json() == plan
+    is_problem(api.get("/vehicles/%s/smart-charging-plans/nope" % VEHICLE_ID), 404, "not-found")
+    is_problem(api.post("/vehicles/%s/charging" % VEHICLE_ID, {"action": "START"}), 422, "enode-controlled-entity")
+    assert api.post("/vehicles/%s/smart-override" % VEHICLE_ID).status == 200
+    assert api.get("/vehicles/%s/smart-charging-status" % VEHICLE_ID).json()["state"] == "PLAN:EXECUTING:OVERRIDDEN"
+    # Switched off (isEnabled left out takes its default, false): the plan ends, manual charging goes.
+    assert put(api, path, {"deadline": "07:00"}).json()["isEnabled"] is False
+    assert api.get("/vehicles/%s/smart-charging-plans/latest" % VEHICLE_ID).json()["finalState"] == "PLAN:ENDED:DISABLED"
+    assert api.post("/vehicles/%s/charging" % VEHICLE_ID, {"action": "STOP"}).status == 200
+    is_problem(api.get("/vehicles/%s/smart-charging-status" % CHARGER_ID), 404, "not-found")
+
+
+def test_schedules_are_made_listed_read_and_an_enabled_one_controls_its_charger(sim, api):
+    base = "/users/%s/schedules" % USER_ID
+    assert api.get(base).json() == {"data": [], "pagination": {"after": None, "before": None}}
+    rule = {"hourMinute": {"from": "23:00", "to": "06:00"}, "shouldCharge": True}
+    made = api.post(base, {"isEnabled": True, "defaultShouldCharge": False, "rules": [rule], "targetId": CHARGER_ID, "targetType": "charger"})
+    assert made.status == 200, made.body
+    schedule = made.json()
+    assert schedule["targetId"] == CHARGER_ID and schedule["rules"] == [rule]
+    assert [s["id"] for s in api.get(base).json()["data"]] == [schedule["id"]]
+    assert api.get("/schedules/" + schedule["id"]).json() == schedule
+    status = api.get("/schedules/%s/status" % schedule["id"]).json()
+    assert status["scheduleId"] == schedule["id"] and status["state"] in ("ALIGNED", "MISALIGNED")
+    assert [t["shouldCharge"] for t in status["upcomingTransitions"]] in ([True, False], [False, True])
+    assert len(status["upcomingTransitions"]) == 2 and status["isChargingExpectedParts"]["isPluggedIn"] is True
+    is_problem(api.post("/chargers/%s/charging" % CHARGER_ID, {"action": "START"}), 422, "enode-controlled-entity")
+    assert put(api, "/schedules/" + schedule["id"], {"isEnabled": False}).json()["isEnabled"] is False
+    assert api.get("/schedules/%s/status" % schedule["id"]).json()["state"] == "DISABLED"
+    assert api.post("/chargers/%s/charging" % CHARGER_ID, {"action": "START"}).status == 200
+    assert (
+        "shouldCharge"
+        in is_problem(api.post(base, {"isEnabled": True, "defaultShouldCharge": True, "rules": [{}], "targetType": "vehicle"}), 400, "bad-request")["detail"]
+    )
+    is_problem(
+        api.post(base, {"isEnabled": True, "defaultShouldCharge": True, "rules": [], "targetId": OTHER_VEHICLE_ID, "targetType": "vehicle"}), 404, "not-found"
+    )
+    assert api("DELETE", "/schedules/" + schedule["id"]).status == 204
+    is_problem(api.get("/schedules/" + schedule["id"]), 404, "not-found")
+    is_problem(api.get("/schedules"), 404, "not-found")  # moved under the user in 2023-08-01
+
+
+def test_statistics_by_utc_day_for_one_device_or_all(sim, api):
+    today = time.strftime("%Y-%m-%dT00:00:00.000Z", time.gmtime())
+    yesterday = time.strftime("%Y-%m-%dT00:00:00.000Z", time.gmtime(time.time() - 86400))
+    base = "/users/%s/statistics/" % USER_ID
+    assert "startDate" in is_problem(api.get(base + "charging"), 400, "bad-request")["detail"]
+    sim.set_statistics("vehicle", VEHICLE_ID, kwhSum=12.5, costSum=30.1)
+    one = api.get(base + "charging?startDate=%s&resolution=DAY&type=vehicle&id=%s" % (today, VEHICLE_ID)).json()
+    assert len(one) == 1 and (one[0]["kwhSum"], one[0]["costSum"], one[0]["date"]) == (12.5, 30.1, today.replace(".000", ""))
+    both = api.get(base + "charging?startDate=%s&type=vehicle" % yesterday).json()
+    assert [b["kwhSum"] for b in both] == [20.0, 12.5]  # two vehicles' days: 10 kWh each yesterday
+    assert api.get(base + "charging?startDate=%s&type=charger&id=%s" % (today, CHARGER_ID)).json()[0]["kwhSum"] == 0
+    sim.set_statistics("inverter", INVERTER_ID, kwhSum=18.0, earningsSum=9.5)
+    made = api.get(base + "production?startDate=%s&id=%s" % (today, INVERTER_ID)).json()
+    assert (made[0]["kwhSum"], made[0]["earningsSum"]) == (18.0, 9.5) and "costSum" not in made[0]
+    is_problem(api.get(base + "charging?startDate=%s&type=vehicle&id=%s" % (today, OTHER_VEHICLE_ID)), 404, "not-found")
+    is_problem(api.get(base + "charging?startDate=%s&type=battery" % today), 400, "bad-request")
+
+
+def test_health_ready_is_204_and_an_outage_is_503_everywhere_but_the_token(sim, api):
+    ready = api.get("/health/ready")
+    assert ready.status == 204 and ready.body == b""
+    sim.outage()
+    down = api.get("/health/ready")
+    assert down.status == 503 and down.body == b""
+    is_problem(api.get("/vehicles/" + VEHICLE_ID), 503, "service-unavailable")
+    assert token_request(sim).status == 200
+    sim.outage(False)
+    assert api.get("/health/ready").status == 204
 
 
 def test_over_tls():

@@ -316,3 +316,97 @@ def test_over_tls_with_the_simulators_certificate(tmp_path):
         loop.until(lambda: loop.value("enode.batteries.home.chargeState.batteryLevel") == 80, 5)
         assert cloud.url.startswith("https://") and cloud.tokens_issued == 1
         loop.runner.close()
+
+
+SMART_OFF_RULE = """
+rule no_smart "The rules charge the car, not Enode's smart charging"
+  when enode.vehicles.car.chargeState.isPluggedIn
+  then enode.vehicles.car.smartCharging = false
+"""
+STATS_RULE = """
+rule charged_enough "Today's charging is counted"
+  when enode.vehicles.car.statistics.today.kwhSum > 10kWh
+  then enode.batteries.home.operationMode = IMPORT_FOCUS
+  else enode.batteries.home.operationMode = SELF_RELIANCE
+"""
+
+
+def smart_on(cloud):
+    cloud.set_value("vehicles", VEHICLE_ID, "smartChargingPolicy", {"isEnabled": True, "deadline": "07:00", "minimumChargeLimit": 10})
+
+
+def test_a_422_from_smart_charging_names_the_target_that_switches_it_off(tmp_path):
+    with EnodeSim() as cloud:
+        smart_on(cloud)  # a plan: Enode refuses manual charging
+        loop = Loop(write_site(tmp_path, cloud, CAR_RULE))
+        loop.until(lambda: "could not set true" in loop.text(), 10)
+        line = next(line for line in loop.lines if "could not set true" in line)
+        assert "HTTP 422" in line and "its smart charging policy is on" in line, line
+        assert "enode.vehicles.car.smartCharging = false switches Enode's smart charging off" in line, line
+        loop.runner.close()
+
+
+def test_a_rule_switches_smart_charging_off_and_the_car_then_charges(tmp_path):
+    with EnodeSim(action_delay=0.2) as cloud:
+        smart_on(cloud)
+        loop = Loop(write_site(tmp_path, cloud, SMART_OFF_RULE + CAR_RULE))
+        loop.until(lambda: cloud.device("vehicles", VEHICLE_ID)["smartChargingPolicy"]["isEnabled"] is False, 10)
+        puts = [r for r in cloud.requests if r.method == "PUT"]
+        assert len(puts) == 1 and json.loads(puts[0].body) == {"isEnabled": False, "deadline": "07:00", "minimumChargeLimit": 10}
+        assert cloud.device("vehicles", VEHICLE_ID)["smartChargingPolicy"]["deadline"] == "07:00"  # only the switch changed
+        assert "Enode's smart charging is off" in loop.text()
+        # The start comes after the switch (the rules' order), so Enode takes it.
+        loop.until(lambda: cloud.device("vehicles", VEHICLE_ID)["chargeState"]["isCharging"], 10)
+        assert "HTTP 422" not in loop.text()
+        assert loop.polled("enode.vehicles.car.smartChargingPolicy.isEnabled") is False
+        loop.turn_for(0.5)
+        assert len([r for r in cloud.requests if r.method == "PUT"]) == 1  # read back as written: not again
+        loop.runner.close()
+
+
+def test_enode_down_is_logged_once_stales_every_signal_and_recovers_by_itself(tmp_path):
+    with EnodeSim() as cloud:
+        loop = Loop(write_site(tmp_path, cloud, BATTERY_RULE, poll=0.1))
+        loop.until(lambda: loop.value("enode.batteries.home.chargeState.batteryLevel") == 80, 5)
+        cloud.outage()
+        loop.until(lambda: loop.value("enode.batteries.home.chargeState.batteryLevel") is None, 5)  # stale at once, not after 30 min
+        loop.turn_for(1.5)
+        down = [line for line in loop.lines if "Enode is down" in line]
+        assert len(down) == 1, loop.text()
+        assert "GET /health/ready answered HTTP 503" in down[0] and "so this is Enode, not a device" in down[0], down[0]
+        assert len([r for r in cloud.requests if r.path == "/health/ready"]) >= 3  # asked each poll, nothing else
+        cloud.outage(False)
+        cloud.set_value("batteries", BATTERY_ID, "chargeState.batteryLevel", 75)
+        loop.until(lambda: loop.value("enode.batteries.home.chargeState.batteryLevel") == 75, 10)
+        assert "Enode is up again (GET /health/ready answered HTTP 204)" in loop.text()
+        assert "enode: answers again" in loop.text()
+        loop.runner.close()
+
+
+def test_statistics_are_read_every_statistics_poll_not_every_poll(tmp_path):
+    with EnodeSim(action_delay=0.2) as cloud:
+        cloud.set_statistics("vehicle", VEHICLE_ID, kwhSum=12.5, costSum=30.1)
+        loop = Loop(write_site(tmp_path, cloud, STATS_RULE, poll=0.1, statistics_poll=60))
+        loop.until(lambda: loop.value("enode.vehicles.car.statistics.today.kwhSum") == 12500, 5)
+        loop.until(lambda: cloud.device("batteries", BATTERY_ID)["config"]["operationMode"] == "IMPORT_FOCUS", 10)
+        loop.turn_for(1.0)
+        asked = [r for r in cloud.requests if "/statistics/" in r.path]
+        assert len(asked) == 1, [r.path for r in asked]
+        assert asked[0].path == "/users/%s/statistics/charging" % USER_ID and asked[0].query.endswith("&resolution=DAY&type=vehicle&id=" + VEHICLE_ID)
+        assert not [r for r in cloud.requests if "smart-charging-status" in r.path or "schedules" in r.path]  # the rules read neither
+        loop.runner.close()
+
+
+def test_read_shows_smart_charging_schedules_and_statistics(tmp_path):
+    with EnodeSim() as cloud:
+        cloud.add_schedule("vehicles", VEHICLE_ID, rules=[{"hourMinute": {"from": "01:00", "to": "05:00"}, "shouldCharge": True}])
+        cloud.set_statistics("vehicle", VEHICLE_ID, kwhSum=3.5, costSum=7.0)
+        path = write_site(tmp_path, cloud, BATTERY_RULE)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        r = subprocess.run([sys.executable, MAIN, "read", "enode", "--config", path], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        signals = json.loads(r.stdout)
+        assert signals["enode.vehicles.car.smartChargingStatus.state"] == "DISABLED"
+        assert signals["enode.vehicles.car.schedule.isEnabled"] is True and signals["enode.vehicles.car.schedule.count"] == 1
+        assert signals["enode.vehicles.car.schedule.upcomingTransitions.1.at"].endswith(("T01:00:00Z", "T05:00:00Z"))
+        assert (signals["enode.vehicles.car.statistics.today.kwhSum"], signals["enode.vehicles.car.statistics.today.costSum"]) == (3500, 7.0)

@@ -63,6 +63,9 @@ class Cloud:
             "locations": [{"id": HOME, "userId": "u1", "name": "Home", "latitude": 59.91, "longitude": 10.72, "timezoneName": "Europe/Oslo"}],
         }
         self.actions = {}
+        self.down = False  # /health/ready answers 503
+        self.today = [{"kwhSum": 12.5, "costSum": 30.1, "estimatedSavings": None, "date": "2026-11-21T00:00:00.000Z"}]
+        self.status = {"vehicleId": CAR, "state": "PLAN:EXECUTING:STOPPED", "plan": {"id": "p1", "startAt": "2026-11-22T03:00:00Z"}, "smartOverride": None}
 
     def request(self, method, url, headers=None, body=None, timeout=5):
         path = url[url.find("/", 8) :]
@@ -76,6 +79,16 @@ class Cloud:
             return 200, {}, json.dumps({"access_token": token, "expires_in": 3599, "token_type": "bearer"}).encode()
         if headers.get("Authorization", "")[7:] not in self.valid:
             return 401, {}, b'{"title": "Unauthorized", "detail": "The request contained an invalid or expired token."}'
+        if path == "/health/ready":
+            return (503, {}, b"") if self.down else (204, {}, b"")
+        if path.startswith("/users/u1/statistics/"):
+            return 200, {}, json.dumps(self.today).encode()
+        if path.endswith("/smart-charging-status"):
+            return 200, {}, json.dumps(self.status).encode()
+        if path.endswith("/smart-charging-policy"):
+            return 200, {}, body
+        if path.startswith("/schedules/"):
+            return 200, {}, b'{"scheduleId": "s1", "state": "ALIGNED", "isChargingExpected": false}'
         if path.startswith("/users/u1/"):
             kind = path.split("/")[3].split("?")[0]
             items = self.devices.get(kind, [])
@@ -185,7 +198,7 @@ def test_signals_follow_pages_and_carry_the_age_of_their_data():
     assert signals["enode.vehicles.car.chargeState.batteryLevel"] == 55  # from the second page
     assert "enode.batteries.home.capabilities.importFocus.isCapable" not in signals
     assert "enode.batteries.home.chargeState.chargeRate" not in signals  # null is no value
-    assert [p for p in cloud.paths() if "vehicles" in p] == ["/users/u1/vehicles?pageSize=50", "/users/u1/vehicles?pageSize=50&after=1"]
+    assert [p for p in cloud.paths() if p.startswith("/users/u1/vehicles")] == ["/users/u1/vehicles?pageSize=50", "/users/u1/vehicles?pageSize=50&after=1"]
     assert adapter.age_of("enode.batteries.home.chargeState.batteryLevel") == 100  # lastSeen 11:58:20, now 12:00
     assert adapter.age_of("enode.vehicles.car.chargeState.batteryLevel") is None  # not reachable: stale at once
     assert adapter.age_of("enode.vehicles.car.isReachable") == 0
@@ -509,3 +522,118 @@ def test_enodes_kilowatts_are_read_as_watts_like_every_power_in_a_rule():
     assert signals["enode.batteries.home.chargeState.chargeRate"] == -2350
     assert signals["enode.vehicles.car.chargeState.chargeRate"] == 7200
     assert signals["enode.batteries.home.chargeState.batteryLevel"] == 80  # a percentage stays as it is
+
+
+# --- smart charging, schedules, statistics, Enode's health ------------------------------
+
+
+def test_the_smart_charging_switch_keeps_the_deadline_and_is_read_back():
+    assert enode.command("vehicles", "smartCharging", "V", "off", "t") == ("PUT", "/vehicles/V/smart-charging-policy", {"isEnabled": False})
+    assert "true (on) or false (off)" in str(raises(ValueRefused, enode.command, "vehicles", "smartCharging", "V", 2, "x.smartCharging"))
+    log = Log()
+    adapter, cloud = make(log=log)
+    cloud.devices["vehicles"][1]["smartChargingPolicy"] = {"isEnabled": False, "deadline": "07:00", "minimumChargeLimit": 20}
+    adapter.wanted = ["enode.vehicles.car.chargeState.batteryLevel"]
+    assert adapter.poll()["enode.vehicles.car.smartChargingPolicy.deadline"] == "07:00"
+    adapter.write("enode.vehicles.car.smartCharging", True)
+    put = cloud.calls[-1]
+    assert put[0] == "PUT" and put[1] == "/vehicles/%s/smart-charging-policy" % CAR
+    assert json.loads(put[3]) == {"isEnabled": True, "deadline": "07:00", "minimumChargeLimit": 20}
+    assert "smart charging is on (deadline 07:00)" in log.text() and not adapter.pending  # no action to follow
+    assert adapter.report_of("enode.vehicles.car.smartCharging") == "enode.vehicles.car.smartChargingPolicy.isEnabled"
+
+
+def test_a_422_names_what_controls_the_device_and_the_target_that_switches_it_off():
+    adapter, cloud = make()
+    cloud.devices["vehicles"][1]["smartChargingPolicy"] = {"isEnabled": True, "deadline": "07:00"}
+    adapter.poll()
+    cloud.queue = [(422, {}, b'{"title": "Enode Controlled Entity", "detail": "Vehicle has active Smart Charging Plan"}')]
+    e = raises(DeviceError, adapter.write, "enode.vehicles.car.charging", True)
+    assert e.kind == "conflict" and e.retry_after == 300
+    assert "its smart charging policy is on: enode.vehicles.car.smartCharging = false switches" in str(e), str(e)
+    assert "enode.vehicles.car.smartOverride = true" in str(e)
+
+
+def test_smart_charging_schedules_and_statistics_are_asked_for_only_when_rules_read_them():
+    adapter, cloud = make()
+    adapter.wanted = ["enode.vehicles.car.chargeState.batteryLevel"]
+    adapter.poll()
+    assert not [p for p in cloud.paths() if "smart-charging" in p or "schedules" in p or "statistics" in p]
+    adapter.wanted = ["enode.vehicles.car.smartChargingStatus.state", "enode.vehicles.car.schedule.isEnabled", "enode.vehicles.car.statistics.today.kwhSum"]
+    cloud.devices["schedules"] = [{"id": "s1", "isEnabled": True, "defaultShouldCharge": False, "rules": [{"shouldCharge": True}], "targetId": CAR}]
+    signals = adapter.poll()
+    assert signals["enode.vehicles.car.smartChargingStatus.state"] == "PLAN:EXECUTING:STOPPED"
+    assert signals["enode.vehicles.car.smartChargingStatus.plan.startAt"] == "2026-11-22T03:00:00Z"
+    assert signals["enode.vehicles.car.smartChargingStatus.smartOverride.isActive"] is False
+    assert "enode.vehicles.car.smartChargingStatus.vehicleId" not in signals and "enode.vehicles.car.smartChargingStatus.plan.id" not in signals
+    assert signals["enode.vehicles.car.schedule.isEnabled"] is True and signals["enode.vehicles.car.schedule.count"] == 1
+    assert signals["enode.vehicles.car.schedule.rules"] == 1 and signals["enode.vehicles.car.schedule.state"] == "ALIGNED"
+    assert signals["enode.vehicles.car.statistics.today.kwhSum"] == 12500  # kWh read as Wh, like every energy in a rule
+    assert signals["enode.vehicles.car.statistics.today.costSum"] == 30.1
+    assert "enode.vehicles.car.statistics.today.estimatedSavings" not in signals  # null is no value
+    stats = [p for p in cloud.paths() if "/statistics/" in p]
+    assert stats == ["/users/u1/statistics/charging?startDate=2026-11-21T00:00:00.000Z&resolution=DAY&type=vehicle&id=" + CAR]
+    assert "/schedules/s1/status" in cloud.paths()
+    assert adapter.age_of("enode.vehicles.car.smartChargingStatus.state") == 0  # Enode's own state, though the car is unreachable
+
+
+def test_statistics_are_asked_for_every_statistics_poll_and_when_the_day_changes():
+    clock = Clock()
+    adapter, cloud = make(clock=clock, statistics_poll=900)
+    adapter.wanted = ["enode.vehicles.car.statistics.today.kwhSum"]
+    now = [NOW_UNIX]
+    adapter.unix_time = lambda: now[0]
+    asked = lambda: len([p for p in cloud.paths() if "/statistics/" in p])  # noqa: E731
+    assert adapter.poll()["enode.vehicles.car.statistics.today.kwhSum"] == 12500
+    cloud.today[0]["kwhSum"] = 20
+    clock.ms += 120000
+    assert adapter.poll()["enode.vehicles.car.statistics.today.kwhSum"] == 12500 and asked() == 1  # as last read
+    assert adapter.age_of("enode.vehicles.car.statistics.today.kwhSum") == 120
+    clock.ms += 780000
+    assert adapter.poll()["enode.vehicles.car.statistics.today.kwhSum"] == 20000 and asked() == 2
+    now[0] = NOW_UNIX + 12 * 3600  # past midnight UTC: a new day, asked at once
+    cloud.today = []  # nothing counted yet today
+    clock.ms += 1000
+    assert adapter.poll()["enode.vehicles.car.statistics.today.kwhSum"] == 0 and asked() == 3
+    assert cloud.paths()[-1].startswith("/users/u1/statistics/charging?startDate=2026-11-22T00:00:00.000Z&")
+
+
+def test_enode_down_is_one_error_that_stales_everything_and_ends_by_itself():
+    clock = Clock()
+    log = Log()
+    adapter, cloud = make(clock=clock, log=log)
+    adapter.poll()
+    adapter.write("enode.batteries.home.operationMode", "IMPORT_FOCUS")
+    cloud.down = True
+    cloud.queue = [(503, {}, b'{"title": "Service Unavailable"}')]  # the list fails, then /health/ready says 503
+    e = raises(DeviceError, adapter.poll)
+    assert e.kind == "outage" and e.stale is True and e.endpoint == "GET /health/ready"
+    assert str(e).startswith("enode GET /health/ready: Enode is down: GET /health/ready answered HTTP 503 after GET /users/u1/vehicles")
+    calls = len(cloud.calls)
+    e2 = raises(DeviceError, adapter.poll)  # still down: only /health/ready is asked
+    assert e2.kind == "outage" and cloud.paths()[calls:] == ["/health/ready"]
+    refused = raises(DeviceError, adapter.write, "enode.batteries.home.operationMode", "SELF_RELIANCE")
+    assert refused.kind == "busy" and "Enode is down" in str(refused) and refused.retry_after == 60
+    clock.ms += 600000
+    adapter.work(clock.ms)
+    assert cloud.paths()[-1] == "/health/ready"  # the pending action is not looked at meanwhile
+    cloud.down = False
+    assert adapter.poll()["enode.batteries.home.chargeState.batteryLevel"] == 80
+    assert "Enode is up again (GET /health/ready answered HTTP 204)" in log.text()
+    adapter.write("enode.batteries.home.operationMode", "SELF_RELIANCE")  # goes again
+
+
+def test_a_5xx_while_enode_is_up_is_the_device_not_an_outage():
+    log = Log()
+    adapter, cloud = make(log=log, user=None)
+    cloud.queue = [(200, {}, b'{"access_token": "t", "expires_in": 3599}'), (502, {}, b'{"title": "Bad Gateway"}')]
+    cloud.valid.add("t")
+    signals = adapter.poll()  # the car fails; Enode says it is ready; the battery is read
+    assert "enode.vehicles.car.chargeState.batteryLevel" not in signals and signals["enode.batteries.home.chargeState.batteryLevel"] == 80
+    assert "Enode itself is up (GET /health/ready), so this is the device or its vendor" in log.text()
+    assert "has no vehicle" not in log.text()
+    assert adapter.poll()["enode.vehicles.car.chargeState.batteryLevel"] == 55
+    assert "warn enode.vehicles.car enode GET /vehicles/%s: " % CAR in log.text() and "info enode.vehicles.car answers again" in log.text()
+    e = enode.problem_error("enode", "GET /x", 500, b"")
+    cloud.queue = [(500, {}, b""), (404, {}, b"")]  # no /health/ready (an older Enode): the failure stands
+    assert raises(DeviceError, make(cloud=cloud)[0].poll).kind == e.kind

@@ -19,9 +19,20 @@ assumption, the comment here says so; the README lists them all.
   the device) ``action_delay`` seconds later, worked out on the next request;
   `GET /{kind}/actions/{id}`, `POST /{kind}/actions/{id}/cancel`, and the
   vehicle smart override.
+* Smart charging: `GET`/`PUT /vehicles/{id}/smart-charging-policy`,
+  `GET /vehicles/{id}/smart-charging-status` and
+  `GET /vehicles/{id}/smart-charging-plans/{id|latest}`; a vehicle whose policy is
+  on (with a deadline, plugged in at a location) is in a plan and refuses manual
+  charging with 422, as one under an enabled schedule does.
+* Schedules: `GET`/`POST /users/{userId}/schedules`, `GET`/`PUT`/`DELETE
+  /schedules/{id}` and `GET /schedules/{id}/status`.
+* Statistics: `GET /users/{userId}/statistics/charging` and `.../production`,
+  bucketed by UTC day.
+* `GET /health/ready`: 204, or 503 during an ``outage`` (when every other API
+  request answers 503 too).
 * Errors are RFC 7807 problems (`application/problem+json`, type/title/detail).
 
-Tests drive it with ``set_value``, ``expire_tokens``, ``controlled``,
+Tests drive it with ``outage``, ``add_schedule``, ``set_statistics``, ``set_value``, ``expire_tokens``, ``controlled``,
 ``fail_actions``, ``rate_limit``, ``problem_next``, ``place`` (a vehicle or
 charger moved to another location, or to none) and ``add_location``, and read ``requests``,
 ``tokens_issued``, ``refresh_hints``, ``actions`` and ``versions_seen``.
@@ -30,6 +41,7 @@ charger moved to another location, or to none) and ``add_location``, and read ``
 import argparse
 import base64
 import binascii
+import calendar
 import json
 import os
 import secrets
@@ -106,6 +118,47 @@ VALIDATION = "Payload validation failed"  # the 400 title in the reference's exa
 def iso(unix_seconds):
     """An ISO 8601 UTC time as Enode writes it: "2026-11-21T12:00:00Z"."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix_seconds))
+
+
+def _is_hour_minute(text):
+    """True for a time of day "HH:MM"."""
+    if not (isinstance(text, str) and len(text) == 5 and text[2] == ":" and text[:2].isdigit() and text[3:].isdigit()):
+        return False
+    return int(text[:2]) < 24 and int(text[3:]) < 60
+
+
+def _unix(text):
+    """Unix seconds of an ISO 8601 UTC time, or None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+
+
+def _should_charge(schedule, at):
+    """What a charge schedule wants at Unix time ``at``: the first rule that
+    applies (its hourMinute, weekdays from 0 Monday, and timestamps), else the
+    default (L4303-4330).  In UTC."""
+    parts = time.gmtime(at)
+    minute = parts.tm_hour * 60 + parts.tm_min
+    for rule in schedule["rules"]:
+        if rule.get("weekdays") is not None and parts.tm_wday not in rule["weekdays"]:
+            continue
+        if rule.get("fromTimestamp") and at < (_unix(rule["fromTimestamp"]) or 0):
+            continue
+        if rule.get("toTimestamp") and at >= (_unix(rule["toTimestamp"]) or 0):
+            continue
+        window = rule.get("hourMinute")
+        if window:
+            start = int(window["from"][:2]) * 60 + int(window["from"][3:])
+            end = int(window["to"][:2]) * 60 + int(window["to"][3:])
+            inside = start <= minute < end if start < end else (minute >= start or minute < end)  # `to` may be on the next day
+            if not inside:
+                continue
+        return rule["shouldCharge"]
+    return schedule["defaultShouldCharge"]
 
 
 def capable(flag=True):
@@ -320,6 +373,10 @@ class EnodeSim(Simulator):
         self._rate_limited = 0
         self._retry_after = 1
         self._problems = []  # [[status, path prefix, count left]]
+        self.charge_schedules = []  # Enode's charge schedules, in listing order
+        self.plans = {}  # vehicle id -> [smart charging plans], newest last
+        self.statistics = {}  # (type, device id) -> today's figures set by a test
+        self.down = False  # Enode's outage: every API request 503, /health/ready too
 
     # --- what a test drives ---------------------------------------------------------
 
@@ -401,6 +458,26 @@ class EnodeSim(Simulator):
         with self.state_lock:
             self._problems.append([status, path_prefix, count])
 
+    def outage(self, flag=True):
+        """Enode is down: /health/ready and every other API request answer 503
+        (the token endpoint, a service of its own, still answers)."""
+        with self.state_lock:
+            self.down = flag
+
+    def add_schedule(self, kind, device_id, enabled=True, default_should_charge=False, rules=()):
+        """A charge schedule for a vehicle or charger of USER_ID, as POST
+        /users/{userId}/schedules makes it; its ID."""
+        with self.state_lock:
+            body = {"isEnabled": enabled, "defaultShouldCharge": default_should_charge, "rules": list(rules)}
+            body.update(targetId=device_id, targetType=TARGET_TYPES[kind])
+            return self._new_schedule(USER_ID, body)["id"]
+
+    def set_statistics(self, type_, device_id, **figures):
+        """Today's figures of one device's statistics (``type_`` "vehicle",
+        "charger" or "inverter"): kwhSum=12.5, costSum=30.1, ..."""
+        with self.state_lock:
+            self.statistics.setdefault((type_, device_id), {}).update(figures)
+
     def set_action_delay(self, seconds):
         """How long new actions stay PENDING."""
         with self.state_lock:
@@ -466,6 +543,11 @@ class EnodeSim(Simulator):
         if sent:
             self.versions_seen.add(sent)
         headers = {"Enode-Version": sent or VERSION}  # the reference: responses carry it (notes §1)
+        if self.down:
+            if request.path == "/health/ready":
+                return 503, None, b"", headers  # the reference shows no body for it (L5240)
+            problem = Problem(503)
+            return 503, PROBLEM_TYPE, problem.body(), headers
         try:
             token = request.bearer()
             if token is None or self.tokens.get(token, 0) <= time.monotonic():
@@ -506,6 +588,12 @@ class EnodeSim(Simulator):
             return 200, self._list(parts[1], parts[2], parse_qs(request.query))
         if kind == "locations" or (kind == "users" and parts[-1:] == ["locations"]):
             return 200, self._locations(method, parts, parse_qs(request.query))
+        if method == "GET" and parts == ["health", "ready"]:
+            return 204, None
+        if kind == "schedules" or (kind == "users" and parts[2:3] == ["schedules"]):
+            return self._schedules(request, parts)
+        if method == "GET" and kind == "users" and len(parts) == 4 and parts[2] == "statistics" and parts[3] in ("charging", "production"):
+            return 200, self._statistics(parts[1], parts[3], parse_qs(request.query))
         if kind in TARGET_TYPES and len(parts) >= 3 and parts[1] == "actions":
             action = self._actions.get(parts[2])
             if action is None or action["targetType"] != TARGET_TYPES[kind]:
@@ -537,6 +625,12 @@ class EnodeSim(Simulator):
             return 200, self._follow_schedule(device)
         if kind == "vehicles" and command == "smart-override" and method in ("POST", "DELETE"):
             return 200, self._smart_override(device, method)
+        if kind == "vehicles" and command == "smart-charging-policy" and method in ("GET", "PUT"):
+            return 200, self._policy(device, request if method == "PUT" else None)
+        if route == ("GET", "vehicles", "smart-charging-status"):
+            return 200, self._smart_status(device)
+        if method == "GET" and kind == "vehicles" and len(parts) == 4 and parts[2] == "smart-charging-plans":
+            return 200, self._plan(device, parts[3])
         raise Problem(404, "No route for %s %s." % (method, request.path))
 
     def _find(self, kind, device_id, missing=None):
@@ -640,7 +734,7 @@ class EnodeSim(Simulator):
         body = self._body(request, ("action",)) if request is not None else {"action": "START"}
         what = self._choice(body, "action", ("START", "STOP"))
         self._require(device, "startCharging" if what == "START" else "stopCharging")
-        if (kind, device["id"]) in self._controlled and not override:
+        if self._is_controlled(kind, device) and not override:
             raise Problem(422)
         if kind == "vehicles":
             # Vehicles reuse a PENDING action of the same kind and cancel one of the
@@ -775,6 +869,264 @@ class EnodeSim(Simulator):
             "vendor": device["vendor"],
         }
         return self.overrides[device["id"]]
+
+    # --- smart charging -------------------------------------------------------------
+
+    def _is_controlled(self, kind, device):
+        """True if manual charging is refused with 422 (L7940, L1908): told so by a
+        test, a vehicle in a smart charging plan, or an enabled schedule for it."""
+        if (kind, device["id"]) in self._controlled:
+            return True
+        if kind == "vehicles" and self._smart_state(device).startswith("PLAN:EXECUTING"):
+            return True
+        return any(s["isEnabled"] and s["targetId"] == device["id"] for s in self.charge_schedules)
+
+    def _policy(self, vehicle, request):
+        """GET, or PUT (L8762): the fields are all optional; isEnabled and
+        minimumChargeLimit take their documented defaults (false, 0) when left
+        out, and a deadline left out stays (the reference gives it no default)."""
+        policy = vehicle["smartChargingPolicy"]
+        if request is None:
+            return policy
+        body = self._body(request, ("isEnabled", "deadline", "minimumChargeLimit"))
+        enabled = body.get("isEnabled", False)
+        if not isinstance(enabled, bool):
+            raise bad_body('"isEnabled" must be a boolean')
+        deadline = body.get("deadline", policy["deadline"])
+        if deadline is not None and not _is_hour_minute(deadline):
+            raise bad_body('"deadline" must be a time of day "HH:MM"')
+        minimum = body.get("minimumChargeLimit", 0)
+        if isinstance(minimum, bool) or not isinstance(minimum, (int, float)) or not 0 <= minimum <= vehicle["chargeState"]["chargeLimit"]:
+            raise bad_body('"minimumChargeLimit" must be a percentage from 0 to the charge limit (%s)' % vehicle["chargeState"]["chargeLimit"])
+        policy.update(isEnabled=enabled, deadline=deadline, minimumChargeLimit=minimum)
+        if not enabled:
+            for plan in self.plans.get(vehicle["id"], ()):
+                if plan["endedAt"] is None:
+                    plan.update(endedAt=iso(time.time()), finalState="PLAN:ENDED:DISABLED")
+        return policy
+
+    def _smart_state(self, vehicle):
+        """The vehicle's smart charging state.  Assumption: the reference lost the
+        enum (L9009); these are the states of Enode's public docs that the
+        simulator can be in."""
+        policy, state = vehicle["smartChargingPolicy"], vehicle["chargeState"]
+        if not policy["isEnabled"]:
+            return "DISABLED"
+        if not (state["isPluggedIn"] and vehicle.get("chargingLocationId") and policy["deadline"]):
+            return "CONSIDERING"
+        override = self.overrides.get(vehicle["id"])
+        if override is not None and override["endedAt"] is None:
+            return "PLAN:EXECUTING:OVERRIDDEN"
+        return "PLAN:EXECUTING:STOPPED"
+
+    def _smart_status(self, vehicle):
+        """GET /vehicles/{id}/smart-charging-status (L8965)."""
+        state = self._smart_state(vehicle)
+        charge = vehicle["chargeState"]
+        plan = self._current_plan(vehicle) if state.startswith("PLAN:") else None
+        override = self.overrides.get(vehicle["id"])
+        return {
+            "updatedAt": iso(time.time()),
+            "vehicleId": vehicle["id"],
+            "userId": vehicle["userId"],
+            "vendor": vehicle["vendor"],
+            "state": state,
+            "stateChangedAt": vehicle["lastSeen"],
+            "consideration": {
+                "isPluggedIn": charge["isPluggedIn"],
+                "isCharging": charge["isCharging"],
+                "atChargingLocation": vehicle.get("chargingLocationId") is not None,
+                "hasTimeEstimate": True,
+            },
+            "plan": plan,
+            "smartOverride": override,
+        }
+
+    def _current_plan(self, vehicle):
+        """The plan in force, made when the vehicle first needs one: stop now,
+        start so as to be done by the deadline (UTC here; Enode uses the
+        location's time zone, L8745)."""
+        plans = self.plans.setdefault(vehicle["id"], [])
+        if plans and plans[-1]["endedAt"] is None:
+            return plans[-1]
+        now = time.time()
+        hour, minute = (int(x) for x in vehicle["smartChargingPolicy"]["deadline"].split(":"))
+        finish = now - now % 86400 + hour * 3600 + minute * 60
+        if finish <= now:
+            finish += 86400
+        plan = {
+            "id": str(uuid.uuid4()),
+            "vehicleId": vehicle["id"],
+            "userId": vehicle["userId"],
+            "locationId": vehicle.get("chargingLocationId"),
+            "vendor": vehicle["vendor"],
+            "currency": "NOK",
+            "nonSmartCost": 17.2,
+            "smartCost": 12.8,
+            "stopAt": iso(now),
+            "startAt": iso(finish - 3 * 3600),
+            "estimatedFinishAt": iso(finish),
+            "stopConfirmedAt": None,
+            "startConfirmedAt": None,
+            "endedAt": None,
+            "finalState": None,
+            "failureCondition": None,
+            "externalStart": None,
+            "chargingLocationId": vehicle.get("chargingLocationId"),
+        }
+        plans.append(plan)
+        return plan
+
+    def _plan(self, vehicle, plan_id):
+        """GET /vehicles/{id}/smart-charging-plans/{id}, `latest` the newest (L8568)."""
+        plans = self.plans.get(vehicle["id"], [])
+        if plan_id == "latest" and plans:
+            return plans[-1]
+        for plan in plans:
+            if plan["id"] == plan_id:
+                return plan
+        raise Problem(404, "Smart Charging Plan not found.")
+
+    # --- schedules ------------------------------------------------------------------
+
+    def _schedules(self, request, parts):
+        """A user's charge schedules (L4241-4873, under /users/{userId} from
+        2023-08-01, L4243): list and create there, get, replace, delete and the
+        status under /schedules/{id}.  The old /schedules list is gone."""
+        method = request.method
+        if parts[0] == "users":
+            if len(parts) == 3 and method == "GET":
+                return 200, self._page([s for s in self.charge_schedules if s["userId"] == parts[1]], parse_qs(request.query))
+            if len(parts) == 3 and method == "POST":
+                return 200, self._new_schedule(parts[1], self._schedule_body(request))
+            raise Problem(404, "No route for %s %s." % (method, request.path))
+        schedule = next((s for s in self.charge_schedules if len(parts) > 1 and s["id"] == parts[1]), None)
+        if schedule is None:
+            raise Problem(404, "Schedule not found.")
+        if len(parts) == 2 and method == "GET":
+            return 200, schedule
+        if len(parts) == 2 and method == "PUT":
+            schedule.update(self._schedule_body(request, schedule))
+            return 200, schedule
+        if len(parts) == 2 and method == "DELETE":
+            self.charge_schedules.remove(schedule)
+            return 204, None
+        if len(parts) == 3 and parts[2] == "status" and method == "GET":
+            return 200, self._schedule_status(schedule)
+        raise Problem(404, "No route for %s %s." % (method, request.path))
+
+    def _schedule_body(self, request, old=None):
+        keys = ("isEnabled", "defaultShouldCharge", "rules", "targetId", "targetType", "locationId")
+        body = self._body(request, keys)
+        wanted = dict(old or {})
+        wanted.update(body)
+        for name in ("isEnabled", "defaultShouldCharge"):
+            if not isinstance(wanted.get(name), bool):
+                raise bad_body('"%s" is required and must be a boolean' % name)
+        if not isinstance(wanted.get("rules"), list):
+            raise bad_body('"rules" is required and must be an array')
+        for rule in wanted["rules"]:
+            if not isinstance(rule, dict) or not isinstance(rule.get("shouldCharge"), bool):
+                raise bad_body('every rule needs "shouldCharge" (a boolean)')
+            window = rule.get("hourMinute")
+            if window is not None and not (isinstance(window, dict) and _is_hour_minute(window.get("from")) and _is_hour_minute(window.get("to"))):
+                raise bad_body('"hourMinute" needs "from" and "to" as "HH:MM"')
+        if wanted.get("targetType") not in ("vehicle", "charger"):
+            raise bad_body('"targetType" must be one of [vehicle, charger]')
+        return body
+
+    def _new_schedule(self, user_id, body):
+        kind = "vehicles" if body["targetType"] == "vehicle" else "chargers"
+        device = self._find(kind, body.get("targetId"), Problem(404, "The target of the schedule was not found."))
+        if device["userId"] != user_id:
+            raise Problem(404, "The target of the schedule was not found.")
+        schedule = {"id": str(uuid.uuid4()), "userId": user_id, "locationId": body.get("locationId")}
+        schedule.update(body)
+        self.charge_schedules.append(schedule)
+        return schedule
+
+    def _schedule_status(self, schedule):
+        """GET /schedules/{id}/status (L4759).  Assumption: the state enum is lost
+        (L4787); ALIGNED, MISALIGNED and DISABLED are Enode's public words.
+        Rules are read in UTC (Enode: the location's zone)."""
+        kind = "vehicles" if schedule["targetType"] == "vehicle" else "chargers"
+        device = self._find(kind, schedule["targetId"])
+        charge = device["chargeState"]
+        now = time.time()
+        should = _should_charge(schedule, now)
+        needs = not charge.get("isFullyCharged", False)
+        expected = should and needs and bool(charge["isPluggedIn"])
+        if not schedule["isEnabled"]:
+            state = "DISABLED"
+        else:
+            state = "ALIGNED" if bool(charge["isCharging"]) == expected else "MISALIGNED"
+        transitions = []
+        at, last = now - now % 60, should
+        while len(transitions) < 2 and at < now + 7 * 86400:  # a maximum of 2 (L4826)
+            at += 60
+            value = _should_charge(schedule, at)
+            if value != last:
+                transitions.append({"at": iso(at), "shouldCharge": value})
+                last = value
+        return {
+            "scheduleId": schedule["id"],
+            "scheduleType": "CHARGE",
+            "changedAt": iso(now),
+            "state": state,
+            "isCharging": bool(charge["isCharging"]),
+            "isChargingExpected": expected,
+            "isChargingExpectedParts": {"needsCharge": needs, "isPluggedIn": bool(charge["isPluggedIn"]), "shouldCharge": should},
+            "upcomingTransitions": transitions,
+            "externalStart": None,
+        }
+
+    # --- statistics -----------------------------------------------------------------
+
+    def _statistics(self, user_id, which, query):
+        """GET /users/{userId}/statistics/charging or /production (L5591, L5947):
+        one bucket per UTC day from startDate to endDate (default now).
+        Assumption: only resolution DAY is simulated."""
+        start = _unix(query.get("startDate", [None])[0])
+        if start is None:
+            raise bad_body('"startDate" is required, an ISO 8601 time like 2021-03-21T00:15:00.000Z')
+        end = _unix(query.get("endDate", [iso(time.time())])[0])
+        if end is None:
+            raise bad_body('"endDate" must be an ISO 8601 time')
+        resolution = query.get("resolution", ["DAY"])[0]
+        if resolution != "DAY":
+            raise bad_body('"resolution" %s is not simulated (DAY is)' % resolution)
+        default = "vehicle" if which == "charging" else "inverter"
+        type_ = query.get("type", [default])[0]
+        kinds = {"vehicle": "vehicles", "charger": "chargers"} if which == "charging" else {"inverter": "inverters"}
+        if type_ not in kinds:
+            raise bad_body('"type" must be one of [%s]' % ", ".join(kinds))
+        mine = [d for d in self.devices[kinds[type_]] if d["userId"] == user_id]
+        if "id" in query:
+            mine = [d for d in mine if d["id"] == query["id"][0]]
+            if not mine:
+                raise Problem(404, "The requested asset wasn't found.")
+        today = time.time() - time.time() % 86400
+        buckets = []
+        day = start - start % 86400
+        while day <= end:
+            kwh = cost = 0.0
+            money = "costSum" if which == "charging" else "earningsSum"
+            for device in mine:
+                figures = {"kwhSum": 10.0, money: 15.0} if day < today else {"kwhSum": 0.0, money: 0.0}
+                if day >= today:
+                    figures.update(self.statistics.get((type_, device["id"]), {}))
+                kwh += figures["kwhSum"]
+                cost += figures[money]
+            bucket = {"kw": {"min": 0, "max": 11.0, "mean": round(kwh / 24, 3)}, "kwhSum": round(kwh, 3), "price": {"min": 1.2, "max": 1.8, "mean": 1.5}}
+            if which == "charging":
+                bucket.update(costSum=round(cost, 3), nonSmartPrice={"min": 1.3, "max": 2.0, "mean": 1.7}, nonSmartCostSum=round(cost * 1.2, 3))
+                bucket.update(estimatedSavings=round(cost * 0.2, 3) if kwh else None, smartSession=False)
+            else:
+                bucket["earningsSum"] = round(cost, 3)
+            bucket["date"] = iso(day)
+            buckets.append(bucket)
+            day += 86400
+        return buckets
 
     # --- actions --------------------------------------------------------------------
 

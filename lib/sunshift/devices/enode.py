@@ -23,15 +23,18 @@ it: a rule switches charging at home, not at a public charger.
 docs/enode.md lists every signal and target; tools/simulators/enode-notes.md
 is what this is built from, with the places where Enode's reference is silent.
 The parts of Enode's API that stand alone (commands, problems, the token,
-locations) are enode_api.py; this module is some 650 lines because reading,
-writing, following actions and finding the home share one client: its token,
-its pause after a 429 and its log.
+locations) are enode_api.py, the readings beside the device objects (smart
+charging status, schedules, statistics) enode_reads.py; this module is some
+900 lines because reading, writing, following actions, finding the home and
+telling an outage of Enode (/health/ready) from a device's fault share one
+client: its token, its pause after a 429 and its log.
 """
 
 from .. import port
 from ..errors import DeviceError, SunshiftError, clip
 from ..text import is_alias
 from ..units import is_number
+from . import enode_reads as reads
 from .adapter import Adapter, flatten
 from .enode_api import (
     BUSY_FIRST,
@@ -68,6 +71,14 @@ HOME_PAGE = 5
 # long each time, up to ACTION_CHECK_MAX (Enode confirms in ~20 s, sometimes 5 min).
 ACTION_CHECK_FIRST = 2
 ACTION_CHECK_MAX = 60
+# How often today's statistics are asked for (the config's statistics_poll):
+# Enode counts them from its own 10-minute data, so every poll would buy nothing.
+STATISTICS_POLL = 900
+# Failures that may be Enode itself (a 5xx from its API): /health/ready then
+# tells an outage of Enode from a fault of one device or endpoint.
+OUTAGE_KINDS = ("server", "busy")
+# How long a write waits while Enode is down before the engine tries it again.
+DOWN_RETRY = 60
 
 
 class Action:
@@ -109,6 +120,20 @@ class Enode(Adapter):
         ("chargers.<name>.chargeState.maxCurrent", "A"),
         ("vehicles.<name>.atHome", "bool"),
         ("chargers.<name>.atHome", "bool"),
+        ("vehicles.<name>.smartChargingPolicy.isEnabled", "bool"),
+        ("vehicles.<name>.smartChargingPolicy.deadline", "text"),
+        ("vehicles.<name>.smartChargingPolicy.minimumChargeLimit", "%"),
+        ("vehicles.<name>.smartChargingStatus.state", "text"),
+        ("vehicles.<name>.smartChargingStatus.smartOverride.isActive", "bool"),
+        ("vehicles.<name>.smartChargingStatus.plan.startAt", "text"),
+        ("<chargeable>.<name>.schedule.isEnabled", "bool"),
+        ("<chargeable>.<name>.schedule.count", ""),
+        ("<chargeable>.<name>.schedule.state", "text"),
+        ("<chargeable>.<name>.schedule.isChargingExpected", "bool"),
+        ("<counted>.<name>.statistics.today.kwhSum", "Wh"),
+        ("<chargeable>.<name>.statistics.today.costSum", ""),
+        ("<chargeable>.<name>.statistics.today.estimatedSavings", ""),
+        ("inverters.<name>.statistics.today.earningsSum", ""),
         ("batteries.<name>.chargeState.batteryLevel", "%"),
         ("batteries.<name>.chargeState.chargeRate", "W"),
         ("batteries.<name>.config.operationMode", "text"),
@@ -130,6 +155,7 @@ class Enode(Adapter):
         ("batteries.<name>.operationMode", "operationMode"),
         ("hvacs.<name>.hold", "hold"),
         ("vehicles.<name>.smartOverride", "smartOverride"),
+        ("vehicles.<name>.smartCharging", "smartCharging"),
     )
     VALUES = (
         ("charging", "bool", "true (start) / false (stop)"),
@@ -137,8 +163,9 @@ class Enode(Adapter):
         ("operationMode", "text", "`IMPORT_FOCUS`, `EXPORT_FOCUS`, `TIME_OF_USE`, `SELF_RELIANCE`"),
         ("hold", "text", '`"HEAT 21"`, `"COOL 24"`, `"AUTO 19 24"`, `"OFF"` or `FOLLOW_SCHEDULE`'),
         ("smartOverride", "bool", "true / false"),
+        ("smartCharging", "bool", "true (on) / false (off)"),
     )
-    CHOICES = (("kind", KINDS),)
+    CHOICES = (("kind", KINDS), ("chargeable", PLACED), ("counted", reads.STAT_KINDS))
     NOT_WRITABLE = "not a writable Enode setting (docs/enode.md lists them)"
     # Its entry in the config (docs/enode.md) and the defaults: Enode's cloud
     # refreshes its data about every 10 minutes, so asking every two minutes is
@@ -153,6 +180,7 @@ class Enode(Adapter):
         ("version", "text"),
         ("home_location", "text"),
         ("refresh_after", "duration", 10, 86400),
+        ("statistics_poll", "duration", 60, 86400),
         ("insecure_tls", "bool"),
         ("client_id", "secret"),
         ("client_secret", "secret"),
@@ -194,6 +222,7 @@ class Enode(Adapter):
         device["aliases"] = aliases
         device["environment"] = device.get("environment", "production")
         device["refresh_after"] = device.get("refresh_after", 600)
+        device["statistics_poll"] = device.get("statistics_poll", STATISTICS_POLL)
         if not device["client_id"] or not device["client_secret"]:
             check.fail('needs {"client_id": "...", "client_secret": "..."} (your Enode client) under %r in the secrets file' % check.name)
         return device
@@ -218,6 +247,7 @@ class Enode(Adapter):
             spec.get("insecure_tls", False),
             home=spec.get("home_location"),
             charge_away=spec.get("charge_away", ()),
+            statistics_poll=spec.get("statistics_poll", STATISTICS_POLL),
         )
 
     @classmethod
@@ -253,6 +283,7 @@ class Enode(Adapter):
         unix_time=None,
         home=None,
         charge_away=(),
+        statistics_poll=STATISTICS_POLL,
     ):
         self.name = name
         self.user = user
@@ -284,19 +315,30 @@ class Enode(Adapter):
         self.home_problem = None
         self.charge_away = charge_away
         self.places = {}  # "enode.kind.alias" -> ID of its location, None at none; absent: not said
+        # What the 422 refusal names as its cause, and the smart charging switch keeps.
+        self.policies = {}  # "enode.vehicles.alias" -> its smartChargingPolicy as last read
+        self.scheduled = {}  # "enode.kind.alias" -> True when an enabled schedule names it
+        self.owners = {}  # "enode.kind.alias" -> its userId (statistics and schedules are per user)
+        # Today's statistics, asked for every statistics_poll: prefix -> (signals, ticks fetched, UTC day).
+        self.statistics_poll = statistics_poll
+        self.stats = {}
+        self.down = None  # the DeviceError saying Enode is down, while /health/ready says so
+        self.faults = {}  # "enode.kind.alias" -> True once its fault (Enode up) was logged
 
     # --- calls ----------------------------------------------------------------
 
-    def request(self, method, path, body=None):
+    def request(self, method, path, body=None, probe=False):
         """(status, body bytes) of one API call with the token and the pinned version.
 
         A 401 fetches a new token and tries once more; 429 and 503 make every
         call wait (Retry-After, else a growing pause with jitter); every other
-        failure raises a DeviceError naming the endpoint.
+        failure raises a DeviceError naming the endpoint.  A ``probe``
+        (/health/ready) goes even while Enode asked us to wait, and its 503 is
+        an answer, not a reason to wait.
         """
         where = "%s %s" % (method, path)
         now = self.ticks_ms()
-        if self.busy_until is not None and port.ticks_diff(self.busy_until, now) > 0:
+        if not probe and self.busy_until is not None and port.ticks_diff(self.busy_until, now) > 0:
             wait = port.ticks_diff(self.busy_until, now) // 1000 + 1
             raise DeviceError(self.name, where, "Enode asked us to wait; next try in %d s" % wait, "busy", wait)
         text = None if body is None else port.json_dumps(body)
@@ -325,6 +367,8 @@ class Enode(Adapter):
                 self.token.forget()  # expired or revoked early: one fresh token, then give up
                 continue
             break
+        if probe:
+            return status, data
         if status in (429, 503):
             raise self._slow_down(where, status, answer_headers, data, now)
         self.busy_delay = 0
@@ -348,6 +392,7 @@ class Enode(Adapter):
         self.busy_until = port.ticks_add(now, int(wait * 1000))
         error = problem_error(self.name, where, status, data, "; waiting %d s" % (wait + 0.5))
         error.retry_after = int(wait + 0.999)
+        error.status = status  # a 503 may be Enode down (poll asks /health/ready)
         return error
 
     def call_json(self, method, path, body=None):
@@ -362,7 +407,50 @@ class Enode(Adapter):
     # --- reading --------------------------------------------------------------
 
     def poll(self):
-        """Every aliased device's readings as {signal: value}; ages() says how old each is."""
+        """Every aliased device's readings as {signal: value}; ages() says how old each is.
+
+        While Enode is down (/health/ready answers 503) every poll asks only that,
+        and fails with the one "Enode is down" error (one log line, every Enode
+        signal stale at once); a 5xx from any other call asks it too, so that an
+        outage of Enode is told from a fault of one device or endpoint."""
+        if self.down is not None:
+            self._check_up(None)
+        try:
+            out = self._poll()
+        except DeviceError as e:
+            if e.kind == "server" or (e.kind == "busy" and getattr(e, "status", None) == 503):
+                self._check_up(e)
+            raise
+        self._up("its API answers again")
+        return out
+
+    def _up(self, how):
+        if self.down is not None:
+            self.down = None
+            self.busy_until, self.busy_delay = None, 0
+            self._log("info", self.name, "Enode is up again (%s)" % how)
+
+    def _check_up(self, cause):
+        """Ask GET /health/ready: while Enode says it is not ready, raise the
+        outage error (``cause``, the failure that made us ask, in its words);
+        when it is ready (or cannot be asked), return."""
+        try:
+            status, _ = self.request("GET", "/health/ready", probe=True)
+        except DeviceError:
+            status = None  # no answer at all: our network as likely as Enode; the cause stands
+        if status is None or 300 <= status < 500:
+            return  # no answer, or none that says (a 404 where an older Enode has no such path)
+        if 200 <= status < 300:
+            self._up("GET /health/ready answered HTTP %d" % status)
+            return
+        if self.down is None:
+            why = " after %s failed (%s)" % (cause.endpoint, clip(cause.message, 60)) if cause is not None else ""
+            text = "Enode is down: GET /health/ready answered HTTP %d%s, so this is Enode, not a device" % (status, why)
+            self.down = DeviceError(self.name, "GET /health/ready", text, "outage", DOWN_RETRY)
+            self.down.stale = True  # the runner makes the device's signals stale at once
+        raise self.down
+
+    def _poll(self):
         out = {}
         self.ages = {}
         unix_now = self.unix_time()
@@ -375,6 +463,9 @@ class Enode(Adapter):
             for alias in names:
                 prefix = "%s.%s.%s" % (self.name, kind, alias)
                 device = found.get(names[alias])
+                if device is None and names[alias] in found:
+                    continue  # a fault of its own, logged once
+                self._fine(prefix)
                 if device is None:
                     if not self.missing.get(prefix):
                         self.missing[prefix] = True
@@ -391,19 +482,119 @@ class Enode(Adapter):
         if self.home is not None:
             for prefix in self.places:
                 out[prefix + ".atHome"] = self.places[prefix] == self.home
+        self._more(out, unix_now if clock_set else None)
         self._hint()
         return out
+
+    # --- smart charging, schedules, statistics ----------------------------------
+
+    def _asked(self, start):
+        """True if the rules read a signal starting with ``start`` (always for `read`)."""
+        if not self.wanted:
+            return True
+        for name in self.wanted:
+            if name.startswith(start):
+                return True
+        return False
+
+    def _more(self, out, unix_now):
+        """The readings beside the device objects (enode_reads), each only when
+        the rules read it: a vehicle's smart charging status, the schedule of a
+        vehicle or charger, and today's statistics every statistics_poll."""
+        schedules = False  # not asked yet this poll (None: could not be)
+        for kind in reads.STAT_KINDS:
+            names = self.aliases.get(kind, {})
+            for alias in names:
+                prefix = "%s.%s.%s" % (self.name, kind, alias)
+                if prefix not in self.ages:
+                    continue  # Enode has no such device (logged)
+                if kind == "vehicles" and self._asked(prefix + ".smartChargingStatus."):
+                    status = self._extra(prefix, reads.status_path(names[alias]))
+                    if isinstance(status, dict):
+                        reads.put_status(status, prefix, out)
+                if kind != "inverters" and self._asked(prefix + ".schedule."):
+                    if schedules is False:
+                        user = self.user or self.owners.get(prefix)
+                        schedules = reads.schedules_of(self._extra(self.name + ".schedules", reads.schedules_path(user))) if user else None
+                    if schedules is not None:
+                        self._schedule(prefix, names[alias], schedules, out)
+                if unix_now is not None and self._asked(prefix + ".statistics."):
+                    self._statistics(prefix, kind, names[alias], unix_now, out)
+
+    def _extra(self, key, path):
+        """The JSON answer of GET ``path``, or None when it fails (logged once per
+        ``key`` and endpoint); an outage of Enode, or its asking us to wait, fails the poll."""
+        try:
+            answer = self.call_json("GET", path)
+        except DeviceError as e:
+            if e.kind == "server" or (e.kind == "busy" and getattr(e, "status", None) == 503):
+                self._check_up(e)
+            if e.kind == "busy":
+                raise
+            self._once(key + " " + path.split("?")[0], "%s; those signals go stale" % e)
+            return None
+        self._fine(key + " " + path.split("?")[0])
+        return answer
+
+    def _schedule(self, prefix, device_id, schedules, out):
+        count, enabled = reads.schedule_for(schedules, device_id)
+        self.scheduled[prefix] = enabled is not None
+        status = None
+        if enabled is not None and isinstance(enabled.get("id"), str):
+            status = self._extra(prefix, "/schedules/%s/status" % quote(enabled["id"]))
+        reads.put_schedule(count, enabled, status, prefix, out)
+
+    def _statistics(self, prefix, kind, device_id, unix_now, out):
+        """Today's statistics of one device into ``out``: asked for every
+        statistics_poll (a failure too waits that long) and when the UTC day
+        changes; in between, as last read, as old as that reading."""
+        now = self.ticks_ms()
+        day = reads.day_of(unix_now)
+        kept = self.stats.get(prefix)  # (signals, ticks read, UTC day, ticks asked)
+        if kept is not None and kept[2] != day:
+            kept = None  # yesterday's figures are not today's
+        if kept is None or port.ticks_diff(now, kept[3]) >= self.statistics_poll * 1000:
+            user = self.user or self.owners.get(prefix)
+            answer = self._extra(prefix, reads.statistics_path(user, kind, device_id, day)) if user else None
+            got = {}
+            if reads.put_statistics(answer, prefix, got):
+                kept = (got, now, day, now)
+            else:
+                kept = (kept[0], kept[1], day, now) if kept is not None else ({}, now, day, now)
+            self.stats[prefix] = kept
+        for name in kept[0]:
+            out[name] = kept[0][name]
+
+    def _once(self, key, text):
+        """Log a fault of one device or endpoint once, until it answers again."""
+        if not self.faults.get(key):
+            self.faults[key] = True
+            self._log("warn", key.split(" ")[0], text)
+
+    def _fine(self, key):
+        if self.faults.pop(key, None):
+            self._log("info", key.split(" ")[0], "answers again")
 
     def _devices(self, kind, names):
         """{Enode ID: device object} for one kind: the user's list (every page) or one GET per ID."""
         found = {}
         if self.user is None:
             for alias in names:
-                status, data = self.request("GET", "/%s/%s" % (kind, names[alias]))
+                path = "/%s/%s" % (kind, names[alias])
+                status, data = self.request("GET", path)
                 if status == 404:
                     continue
                 if not 200 <= status < 300:
-                    raise problem_error(self.name, "GET /%s/%s" % (kind, names[alias]), status, data)
+                    error = problem_error(self.name, "GET " + path, status, data)
+                    if error.kind == "server":
+                        self._check_up(error)  # raises when Enode itself is down
+                    if error.kind not in ("server", "vendor"):
+                        raise error
+                    # Enode is up: this device (or its vendor) fails; the others are read.
+                    found[names[alias]] = None
+                    why = "Enode itself is up (GET /health/ready), so this is the device or its vendor: its signals go stale"
+                    self._once("%s.%s.%s" % (self.name, kind, alias), "%s; %s" % (error, why))
+                    continue
                 device = self.api.parse("GET", "/%s/..." % kind, data)
                 if isinstance(device, dict):
                     found[device.get("id")] = device
@@ -434,6 +625,11 @@ class Enode(Adapter):
             value = out.get(name)
             if is_number(value):
                 out[name] = round(value * 1000, 3)
+        if isinstance(device.get("userId"), str):
+            self.owners[prefix] = device["userId"]  # schedules and statistics are the user's
+        policy = device.get("smartChargingPolicy")
+        if isinstance(policy, dict):
+            self.policies[prefix] = policy
         seen = iso_unix(device.get("lastSeen"))
         if device.get("isReachable") is False:
             self.ages[prefix] = None  # Enode cannot reach it: what it last said is not now
@@ -521,6 +717,8 @@ class Enode(Adapter):
             return "%s.%s.%s.chargeState.isCharging" % tuple(parts[:3])
         if len(parts) == 4 and parts[3] == "operationMode":
             return "%s.%s.%s.config.operationMode" % tuple(parts[:3])
+        if len(parts) == 4 and parts[3] == "smartCharging":
+            return "%s.%s.%s.smartChargingPolicy.isEnabled" % tuple(parts[:3])
         return None
 
     def age_of(self, signal):
@@ -528,8 +726,14 @@ class Enode(Adapter):
         device is unreachable (the signal is stale at once)."""
         if signal.endswith(".isReachable") or signal.endswith(".lastSeen"):
             return 0  # these say how things are now
-        parts = signal.split(".", 3)
-        return self.ages.get(".".join(parts[:3]), 0)
+        parts = signal.split(".", 4)
+        prefix = ".".join(parts[:3])
+        if len(parts) > 4 and parts[3] in ("smartChargingStatus", "schedule"):
+            return 0  # Enode's own state, worked out now, not the vendor's data
+        if len(parts) > 4 and parts[3] == "statistics":
+            kept = self.stats.get(prefix)
+            return 0 if kept is None else max(0, port.ticks_diff(self.ticks_ms(), kept[1]) // 1000)
+        return self.ages.get(prefix, 0)
 
     def _hint(self):
         """Ask Enode to refresh a device whose data the rules read and is older
@@ -582,6 +786,11 @@ class Enode(Adapter):
         kind, setting, device_id = self.resolve(target)
         method, path, body = command(kind, setting, device_id, value, target)
         self._check_start(target, kind, method, path, body)
+        if self.down is not None:
+            raise DeviceError(self.name, target, "not sent: Enode is down (GET /health/ready); tried again when it is up", "busy", DOWN_RETRY)
+        if setting == "smartCharging":
+            self._switch_smart(target, body, method, path)
+            return
         now = self.ticks_ms()
         pending = self.pending.get(target)
         if pending is not None:
@@ -593,7 +802,7 @@ class Enode(Adapter):
             self._log("info", target, "no smart override was active")
             return
         if not 200 <= status < 300:
-            raise problem_error(self.name, "%s %s" % (method, path), status, data)
+            raise problem_error(self.name, "%s %s" % (method, path), status, data, self._way_out(target, kind) if status == 422 else "")
         answer = self.api.parse(method, path, data) if data else None
         if not isinstance(answer, dict):
             raise DeviceError(self.name, "%s %s" % (method, path), "bad answer: not an Enode action", "body")
@@ -616,6 +825,42 @@ class Enode(Adapter):
         self.pending[target] = Action(target, value, action_kind, action_id, now)
         self._log("info", target, "Enode action %s created (%s %s); following it" % (clip(action_id), method, path))
 
+    def _way_out(self, target, kind):
+        """What a 422 refusal adds: what controls the device, as far as we read
+        it, and the target that switches it off."""
+        prefix = target.rsplit(".", 1)[0]
+        policy = self.policies.get(prefix)
+        smart = isinstance(policy, dict) and policy.get("isEnabled") is True
+        if kind == "vehicles" and (smart or not self.scheduled.get(prefix)):
+            said = "its smart charging policy is on" if smart else "smart charging or a schedule"
+            return "; %s: %s.smartCharging = false switches Enode's smart charging off, %s.smartOverride = true charges now despite it" % (said, prefix, prefix)
+        if self.scheduled.get(prefix):
+            return "; an enabled Enode schedule controls it (%s.schedule.isEnabled): disable it in the Enode app" % prefix
+        return "; turn Enode's smart features for it off in the Enode app"
+
+    def _switch_smart(self, target, body, method, path):
+        """Switch a vehicle's smart charging (PUT .../smart-charging-policy): the
+        deadline and minimum as last read go along, so only isEnabled changes.
+        Enode answers with the policy; there is no action to follow."""
+        prefix = target.rsplit(".", 1)[0]
+        known = self.policies.get(prefix) or {}
+        for key in ("deadline", "minimumChargeLimit"):
+            if known.get(key) is not None:
+                body[key] = known[key]
+        status, data = self.request(method, path, body)
+        if not 200 <= status < 300:
+            raise problem_error(self.name, "%s %s" % (method, path), status, data)
+        answer = self.api.parse(method, path, data) if data else None
+        if not isinstance(answer, dict) or not isinstance(answer.get("isEnabled"), bool):
+            raise DeviceError(self.name, "%s %s" % (method, path), "bad answer: not a smart charging policy", "body")
+        self.policies[prefix] = answer
+        on = answer["isEnabled"]
+        text = "Enode's smart charging is %s" % ("on" if on else "off")
+        if on and not answer.get("deadline"):
+            self._log("warn", target, text + ", but without a deadline it plans nothing: set one in the Enode app")
+        else:
+            self._log("info", target, text + (" (deadline %s)" % clip(answer["deadline"]) if on else ""))
+
     def _cancel(self, action):
         """Cancel our pending action; an action that already ended cannot be (409), which is fine."""
         del self.pending[action.target]
@@ -635,6 +880,8 @@ class Enode(Adapter):
     def work(self, now_ms=None):
         """Look at every pending action that is due; log the ones that ended.  Never raises."""
         now = self.ticks_ms() if now_ms is None else now_ms
+        if self.down is not None:
+            return  # Enode is down: its actions are looked at when it is up
         for target in list(self.pending):
             action = self.pending[target]
             if port.ticks_diff(now, action.next_ms) < 0:

@@ -40,11 +40,7 @@ PROBLEMS = {
     405: ("vendor", "the vendor's service is unavailable"),
     408: ("vendor", "the vendor did not answer Enode in time"),
     409: ("vendor", "the vendor rejected the command"),
-    422: (
-        "conflict",
-        "the device is controlled by Enode smart charging or a schedule and takes no manual commands"
-        " (turn that off in the Enode app, or start charging with the vehicle's smartOverride target)",
-    ),
+    422: ("conflict", "the device is controlled by Enode smart charging or a schedule and takes no manual commands"),
     424: ("vendor", "the vendor's API failed"),
     429: ("busy", "Enode asks us to slow down"),
     500: ("server", "Enode failed"),
@@ -195,6 +191,10 @@ def command(kind, setting, device_id, value, target):
     if setting == "smartOverride":
         on = _switch(target, value, True, False)
         return ("POST" if on else "DELETE"), base + "smart-override", None
+    if setting == "smartCharging":
+        # Not an action: Enode answers with the policy.  The adapter adds the
+        # deadline and minimum it last read, so a switch changes nothing else.
+        return "PUT", base + "smart-charging-policy", {"isEnabled": _switch(target, value, True, False)}
     raise ValueRefused("%s cannot be written" % target)
 
 
@@ -203,7 +203,8 @@ def _switch(target, value, on, off):
         return on
     if value is False or (isinstance(value, str) and value.lower() in ("off", "stop", "false")):
         return off
-    raise ValueRefused("%s needs true (start) or false (stop), not %s" % (target, clip_repr(value)))
+    words = "true (on) or false (off)" if target.endswith(".smartCharging") else "true (start) or false (stop)"
+    raise ValueRefused("%s needs %s, not %s" % (target, words, clip_repr(value)))
 
 
 def _hold(base, target, value):

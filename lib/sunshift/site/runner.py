@@ -481,6 +481,11 @@ class Runner:
         before = health.kind
         if error is not None:
             health.failed(error)
+            if getattr(error, "stale", False):
+                # The device says its values are no longer true (Enode is down): stale now.
+                for signal in self.wanted:
+                    if signal.startswith(name + ".") and signal in self.engine.signals.values:
+                        self.engine.signals.drop(signal)
             if error.kind == "timeout":
                 self.timing_out[name] = True
                 if self.polls is None:  # polled in threads, a timeout costs the loop nothing: no back-off
