@@ -44,6 +44,11 @@ def test_a_misspelt_signal_is_an_error_with_did_you_mean():
     assert "`read emsesp` shows whether yours offers it" in found(rule("emsesp.boiler.wwtemp > 50"))[0]
     assert "not a signal the EMS-ESP offers" in errors(rule("emsesp.boilr.dhw.curtemp > 50"))[0]
     assert found(rule("evcc.loadpoints.1.vehicleSoc < 40% and emsesp.boiler.dhw.curtemp < 55")) == []
+    # Names of the user's own making (a custom entity) and a named forecast: no warning.
+    assert found(rule("emsesp.custom.sgready == 1 and evcc.tariff.planner < 0.3")) == []
+    # The Envoy's battery, energy counters and inverters are listed names with units.
+    assert found(rule("envoy.battery.soc < 20% and envoy.production.today > 10kWh and envoy.inverters.1218.power > 100W")) == []
+    assert "did you mean envoy.battery.soc" in errors(rule("envoy.battery.sco < 20%"))[0]
 
 
 def test_a_target_no_device_has_and_a_value_it_would_refuse():

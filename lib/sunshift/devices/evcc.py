@@ -342,7 +342,6 @@ class Evcc(Adapter):
         self.read_plans(signals, len(loadpoints) if isinstance(loadpoints, list) else 0)
         # Which loadpoints and vehicles evcc has, and whether it says "smart", from
         # the answer itself: the signals kept may name none of them.
-        loadpoints = state.get("loadpoints")
         vehicles = state.get("vehicles")
         loadpoints = loadpoints if isinstance(loadpoints, list) else []
         for lp in loadpoints:

@@ -94,7 +94,7 @@ class Catalog:
                 problem = cls.instance_problem(parts, spec, True) if self.configured else None
                 if problem:
                     return None, "%s: %s" % (name, problem), False
-                if unit == "any":
+                if unit == "any" and pattern[-1:] == "*":
                     wrong = self._not_a_forecast(cls, name, parts)
                     if wrong:
                         return None, wrong, False
