@@ -9,7 +9,8 @@ The site of tools/bench_site/site.json (examples/site.json with evcc over
 REST) runs through the Runner: the Envoy, evcc and EMS-ESP adapters and ten
 rules (the shipped rules/ plus tools/bench_site/extra.rules).  The devices are
 replayed without sockets: the Envoy answers from the capture corpus with its
-largest production.json (8.3.5167_3rd-pv, 8,791 bytes), evcc and EMS-ESP with
+largest production.json (8.3.5167_3rd-pv, 8,791 bytes; its CTs are polled from
+/ivp/meters/readings, 7,133 bytes, since issue 18), evcc and EMS-ESP with
 bodies of the simulators' shapes (tools/simulators/evcc.py, emsesp.py).
 
 On CPython it also prints the size of the compiled package a deploy copies for
@@ -403,7 +404,7 @@ MEASURE = [
     step("micropython: rules compiled (the PC's work, as deploy does it)", compile_rules, counted=False, site=False),
     step("micropython: rules load (compiled: 10 rules, 1 let)", load_rules),
     step("micropython: adapters and engine (Runner)", make_runner),
-    step("micropython: first poll envoy (probe, production.json)", first_poll("envoy")),
+    step("micropython: first poll envoy (probe, meters/readings)", first_poll("envoy")),
     step("micropython: first poll evcc (/api/state)", first_poll("evcc")),
     step("micropython: first poll emsesp (boiler, thermostat)", first_poll("emsesp")),
     step("micropython: first tick and its writes", first_tick),
