@@ -30,6 +30,7 @@ def test_the_probe_then_polls_only_what_it_needs():
     reader.poll()
     assert session.requests[probed:] == [("GET", "/ivp/meters/readings")]
     assert reader.plan.production == envoy.READINGS and reader.plan.consumption == envoy.READINGS
+    assert reader.plan.reading_keys == {"eid", "activePower"}  # no phases, no counters: a board keeps less
     # Rules that read today's energy as well: the report too (probed again for them).
     reader.wanted = ["envoy.net_consumption", "envoy.production.today"]
     reader.poll()
@@ -37,6 +38,11 @@ def test_the_probe_then_polls_only_what_it_needs():
     got = reader.poll()
     assert session.requests[probed:] == [("GET", "/ivp/meters/readings"), ("GET", "/production.json?details=1")]
     assert got == {"envoy.net_consumption": -36, "envoy.production.today": 4425}
+    # Phases and counters the rules read: the channels and the counters are kept.
+    reader = envoy.Envoy("envoy", "https://envoy.local", "test-envoy-token", session=ReplaySession("8.2.4286_with_3cts_and_battery_split"))
+    reader.wanted = ["envoy.total_consumption.L2", "envoy.export.lifetime"]
+    assert reader.poll() == {"envoy.total_consumption.L2": 4508, "envoy.export.lifetime": 4173334}  # 3568.843 + 939.597 W
+    assert "channels" in reader.plan.reading_keys and "actEnergyRcvd" in reader.plan.reading_keys
 
 
 def test_without_a_production_ct_the_report_gives_the_figures():

@@ -46,7 +46,9 @@ INFO = "/info"
 _REPORT_KEYS = {"production", "consumption", "storage", "type", "activeCount", "measurementType", "lines"}
 _REPORT_KEYS.update(("wNow", "whLifetime", "whToday", "whLastSevenDays", "readingTime", "whNow", "percentFull"))
 _METER_KEYS = {"eid", "state", "measurementType", "phaseCount", "phaseMode"}
-_READING_KEYS = {"eid", "timestamp", "activePower", "actEnergyDlvd", "actEnergyRcvd", "channels"}
+# What a poll keeps of /ivp/meters/readings (reading_keys adds the phases'
+# channels and the energy counters where the rules read them).
+_READING_KEYS = {"eid", "activePower", "channels", "actEnergyDlvd", "actEnergyRcvd"}
 _V1_KEYS = {"wattsNow", "wattHoursToday", "wattHoursSevenDays", "wattHoursLifetime"}
 _INVERTER_KEYS = {"serialNumber", "lastReportDate", "lastReportWatts"}
 _ENSEMBLE_KEYS = {"type", "devices", "serial_num"}
@@ -160,8 +162,7 @@ def _number(value):
 
 def meter_readings(readings, eids, phases):
     """The CT figures of /ivp/meters/readings, named as signals without the
-    device ("production", "net_consumption.L1", "import.lifetime" …), and the
-    newest reading's Unix time (0 when none says).
+    device ("production", "net_consumption.L1", "import.lifetime" …).
 
     Each enabled CT gives its power (activePower: + delivering, so + importing
     on the grid CT and + discharging on the storage CT) and, with more than one
@@ -170,16 +171,12 @@ def meter_readings(readings, eids, phases):
     (with a storage CT too: the report's total includes what the battery takes).
     """
     by_type = {}
-    newest = 0
     if isinstance(readings, list):
         for meter in readings:
             if isinstance(meter, dict) and meter.get("eid") in eids:
                 kind = eids[meter["eid"]]
                 if kind not in by_type:
                     by_type[kind] = meter
-                    stamp = meter.get("timestamp")
-                    if _number(stamp) and stamp > newest:
-                        newest = stamp
     out = {}
     names = (("production", "production"), ("net-consumption", "net_consumption"), ("total-consumption", "total_consumption"), ("storage", "battery.power"))
     lines = {}
@@ -213,7 +210,7 @@ def meter_readings(readings, eids, phases):
     for name in lines:
         for k in range(len(lines[name] or ())):
             out["%s.L%d" % (name, k + 1)] = round(lines[name][k])
-    return out, newest
+    return out
 
 
 def _channels(meter, kind, count):
@@ -504,6 +501,7 @@ class Plan:
         self.consumption = None  # READINGS, REPORT or REPORT_PLAIN
         self.meters = {}
         self.eids = {}  # enabled CTs: {eid: measurementType}
+        self.reading_keys = _READING_KEYS  # what the polls keep of the readings
         self.info = {}
         self.report_for_inverters = None
         self.report = None  # the report that answered (REPORT or REPORT_PLAIN): energy today, AC Batteries
@@ -608,9 +606,15 @@ class Envoy(Adapter):
             # The meters' own readings: the CT figures without the report around them.
             readings, status = self._try_json(READINGS, _READING_KEYS)
             statuses.append(status)
-            figures = meter_readings(readings, plan.eids, phase_count(plan.meters))[0]
+            figures = meter_readings(readings, plan.eids, phase_count(plan.meters))
             if "production" in figures:
                 plan.production = READINGS
+                # A board's poll keeps only what the rules read of each meter.
+                plan.reading_keys = set(("eid", "activePower"))
+                if self._wants("production.L", "net_consumption.L", "total_consumption.L"):
+                    plan.reading_keys.add("channels")
+                if self._wants("production.lifetime", "import.", "export.", "total_consumption.lifetime"):
+                    plan.reading_keys.update(("actEnergyDlvd", "actEnergyRcvd"))
                 signals["production"] = figures["production"]
                 if "net_consumption" in figures:
                     plan.consumption = READINGS
@@ -741,7 +745,7 @@ class Envoy(Adapter):
         where = plan.production
         try:
             if where == READINGS:
-                figures = meter_readings(self.api.get_json(READINGS, _READING_KEYS), plan.eids, phase_count(plan.meters))[0]
+                figures = meter_readings(self.api.get_json(READINGS, plan.reading_keys), plan.eids, phase_count(plan.meters))
                 if "production" not in figures:
                     raise DeviceError(self.name, "GET " + READINGS, "the production CT's reading is missing", "body")
                 for name in figures:
