@@ -30,7 +30,7 @@ def test_the_probe_then_polls_only_what_it_needs():
     reader.poll()
     assert session.requests[probed:] == [("GET", "/ivp/meters/readings")]
     assert reader.plan.production == envoy.READINGS and reader.plan.consumption == envoy.READINGS
-    assert reader.plan.reading_keys == {"eid", "activePower"}  # no phases, no counters: a board keeps less
+    assert reader.plan.reading_keys == ("eid", "activePower")  # no phases, no counters: a board keeps less
     # Rules that read today's energy as well: the report too (probed again for them).
     reader.wanted = ["envoy.net_consumption", "envoy.production.today"]
     reader.poll()

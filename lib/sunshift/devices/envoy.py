@@ -43,18 +43,34 @@ SECCTRL = "/ivp/ensemble/secctrl"
 BATTERIES = "/ivp/ensemble/power"
 INFO = "/info"
 
-_REPORT_KEYS = {"production", "consumption", "storage", "type", "activeCount", "measurementType", "lines"}
-_REPORT_KEYS.update(("wNow", "whLifetime", "whToday", "whLastSevenDays", "readingTime", "whNow", "percentFull"))
-_METER_KEYS = {"eid", "state", "measurementType", "phaseCount", "phaseMode"}
+# What each answer keeps (jsonpick.load's ``keep``): tuples, which a frozen
+# module holds in flash where a set would take the heap.
+_REPORT_KEYS = (
+    "production",
+    "consumption",
+    "storage",
+    "type",
+    "activeCount",
+    "measurementType",
+    "lines",
+    "wNow",
+    "whLifetime",
+    "whToday",
+    "whLastSevenDays",
+    "readingTime",
+    "whNow",
+    "percentFull",
+)
+_METER_KEYS = ("eid", "state", "measurementType", "phaseCount", "phaseMode")
 # What a poll keeps of /ivp/meters/readings (reading_keys adds the phases'
 # channels and the energy counters where the rules read them).
-_READING_KEYS = {"eid", "activePower", "channels", "actEnergyDlvd", "actEnergyRcvd"}
-_V1_KEYS = {"wattsNow", "wattHoursToday", "wattHoursSevenDays", "wattHoursLifetime"}
-_INVERTER_KEYS = {"serialNumber", "lastReportDate", "lastReportWatts"}
-_ENSEMBLE_KEYS = {"type", "devices", "serial_num"}
-_SECCTRL_KEYS = {"agg_soc", "ENC_agg_soc", "ENC_agg_avail_energy", "ACB_agg_energy", "Max_energy", "Enc_max_available_capacity"}
+_READING_KEYS = ("eid", "activePower", "channels", "actEnergyDlvd", "actEnergyRcvd")
+_V1_KEYS = ("wattsNow", "wattHoursToday", "wattHoursSevenDays", "wattHoursLifetime")
+_INVERTER_KEYS = ("serialNumber", "lastReportDate", "lastReportWatts")
+_ENSEMBLE_KEYS = ("type", "devices", "serial_num")
+_SECCTRL_KEYS = ("agg_soc", "ENC_agg_soc", "ENC_agg_avail_energy", "ACB_agg_energy", "Max_energy", "Enc_max_available_capacity")
 # The Envoy spells the list "devices:" (with the colon) in /ivp/ensemble/power.
-_BATTERY_KEYS = {"devices:", "devices", "serial_num", "real_power_mw", "soc"}
+_BATTERY_KEYS = ("devices:", "devices", "serial_num", "real_power_mw", "soc")
 
 # Firmware from which api/v1/production goes stale on metered units without CTs.
 V1_STALE_FROM = (8, 2, 4264)
@@ -610,11 +626,11 @@ class Envoy(Adapter):
             if "production" in figures:
                 plan.production = READINGS
                 # A board's poll keeps only what the rules read of each meter.
-                plan.reading_keys = set(("eid", "activePower"))
+                plan.reading_keys = ("eid", "activePower")
                 if self._wants("production.L", "net_consumption.L", "total_consumption.L"):
-                    plan.reading_keys.add("channels")
+                    plan.reading_keys += ("channels",)
                 if self._wants("production.lifetime", "import.", "export.", "total_consumption.lifetime"):
-                    plan.reading_keys.update(("actEnergyDlvd", "actEnergyRcvd"))
+                    plan.reading_keys += ("actEnergyDlvd", "actEnergyRcvd")
                 signals["production"] = figures["production"]
                 if "net_consumption" in figures:
                     plan.consumption = READINGS
