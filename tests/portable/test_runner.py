@@ -332,3 +332,21 @@ def test_evccs_loadpoints_and_vehicles_are_known_from_a_whole_reading():
     e = raises(ValueRefused, adapter.validate, "evcc.vehicles.van.minSoc", 20)
     assert str(e) == "evcc.vehicles.van.minSoc is for vehicle 'van', but evcc reports car"
     assert adapter.validate("evcc.vehicles.car.minSoc", 20)[2] == 20
+
+
+def test_an_envoys_inverter_figure_is_as_old_as_their_report():
+    # 7.3.466's CTs are off: production comes from the inverters' section, whose
+    # readingTime is 63 s before the CT sections of the same report. The engine
+    # gets it dated so, and a rule allowing 30 s takes it as stale.
+    devices = {"envoy": {"url": "https://envoy.local", "poll": 1}, "evcc": {"url": "http://evcc.local", "poll": 1}}
+    site = config.Site({"devices": devices}, {"envoy": {"token": "test-envoy-token"}})
+    lines = []
+    fake = FakeEvcc()
+    text = "rule sun\n  when envoy.production > 100W\n  then evcc.loadpoints.1.mode = pv\n  else evcc.loadpoints.1.mode = off\n  stale after 30s\n"
+    sessions = {"envoy": ReplaySession("7.3.466_metered_disabled_cts"), "evcc": ScriptedSession(fake)}
+    runner = Runner(site, port.Log(sink=lines.append, stamp=lambda: "T"), ruleset=rules(text), sessions=sessions)
+    runner.step(1000, None, 0)
+    assert runner.engine.signals.times["envoy.production"] == 1000 - 63
+    assert runner.engine.signals.values["envoy.production"] > 100
+    assert fake.posts == ["off"]  # stale: the safe branch, though the figure says the sun shines
+    assert any("stale: envoy.production is 1m3s old (limit 30s)" in line for line in lines), lines
