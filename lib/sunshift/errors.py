@@ -153,9 +153,11 @@ class DeviceError(SunshiftError):
     episode; the same timeout on every poll is not).  ``retry_after`` is how
     long a refused write should wait before the engine repeats it (None: the
     dispatcher's default), when the device says or its refusal needs a person.
+    ``stale`` says the device's values are no longer true (Enode down): the
+    runner makes its signals stale at once rather than when they age out.
     """
 
-    def __init__(self, device, endpoint, message, kind="error", retry_after=None):
+    def __init__(self, device, endpoint, message, kind="error", retry_after=None, stale=False):
         # Bounded and escaped whatever went in (the clips where a device's text
         # does are the first defence): the message goes to the log and the terminal.
         message = clip(message, MAX_MESSAGE)
@@ -165,6 +167,7 @@ class DeviceError(SunshiftError):
         self.message = message
         self.kind = kind
         self.retry_after = retry_after
+        self.stale = stale
 
 
 class ConfigError(SunshiftError):

@@ -56,6 +56,15 @@ def normalise(value, unit=None):
     return value
 
 
+def may_be_bool(value):
+    """True for a value whose reading depends on the entity's unit (a boolean
+    word, 1/0): only these need unit_of, not every number of a poll."""
+    kind = type(value)
+    if kind is int:
+        return value == 0 or value == 1
+    return kind is str and (value in _TRUE or value in _FALSE or value == "1" or value == "0")
+
+
 def is_circuit(word):
     """True for an EMS-ESP circuit tag: hc1, dhw, dhw2, ahs1, hs3 ..."""
     for head in _CIRCUITS:
@@ -82,7 +91,7 @@ def device_signals(name, device, data, unit_of=None):
         flatten(data, "%s.%s" % (name, device), out)
     for key in out:
         value = out[key]
-        if isinstance(value, (str, int)):  # only these can be a boolean form
+        if may_be_bool(value):
             out[key] = normalise(value, unit_of(key) if unit_of else None)
     return out
 

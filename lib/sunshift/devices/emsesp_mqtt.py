@@ -6,7 +6,7 @@ only when EMS-ESP is read over MQTT (devices/kinds.py).
 """
 
 from .adapter import flatten
-from .emsesp import SENSORS, EmsEsp, normalise
+from .emsesp import SENSORS, EmsEsp, may_be_bool, normalise
 from .mqtt_feed import MqttFeed, json_value, publish, subscribe
 
 
@@ -83,7 +83,8 @@ class EmsEspMqtt(EmsEsp):
     def reading(self, name, value):
         """A value as REST gives it: booleans normalised, an analog sensor's
         digital state 1/0 (MQTT says "on"/"off" where GET /api/analogsensor says 1/0)."""
-        value = normalise(value, self.unit_of(name) if isinstance(value, (str, int)) else None)
+        if may_be_bool(value):
+            value = normalise(value, self.unit_of(name))
         if type(value) is bool and name.startswith(self.name + ".analogsensor."):
             return 1 if value else 0
         return value

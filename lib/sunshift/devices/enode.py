@@ -446,8 +446,8 @@ class Enode(Adapter):
         if self.down is None:
             why = " after %s failed (%s)" % (cause.endpoint, clip(cause.message, 60)) if cause is not None else ""
             text = "Enode is down: GET /health/ready answered HTTP %d%s, so this is Enode, not a device" % (status, why)
-            self.down = DeviceError(self.name, "GET /health/ready", text, "outage", DOWN_RETRY)
-            self.down.stale = True  # the runner makes the device's signals stale at once
+            # stale: the runner makes the device's signals stale at once
+            self.down = DeviceError(self.name, "GET /health/ready", text, "outage", DOWN_RETRY, stale=True)
         raise self.down
 
     def _poll(self):

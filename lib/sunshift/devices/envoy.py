@@ -172,10 +172,6 @@ def _enabled(meters):
     return [m for m in meters if isinstance(m, dict) and m.get("state") == "enabled" and m.get("measurementType")]
 
 
-def _number(value):
-    return type(value) is not bool and isinstance(value, (int, float)) and value - value == 0
-
-
 def meter_readings(readings, eids, phases):
     """The CT figures of /ivp/meters/readings, named as signals without the
     device ("production", "net_consumption.L1", "import.lifetime" …).
@@ -301,8 +297,13 @@ def _entries(report, key):
     return [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
 
 
+def _number(value):
+    """True for a finite int or float (not a bool, which is an int on CPython)."""
+    return type(value) is not bool and isinstance(value, (int, float)) and value - value == 0
+
+
 def _watts(value, what):
-    if type(value) is bool or not isinstance(value, (int, float)) or value - value != 0:
+    if not _number(value):
         raise ValueError("%s is %s, not a number of watts" % (what, clip_repr(value)))
     return round(value)
 
@@ -524,7 +525,9 @@ class Plan:
         self.encharge = False  # IQ Batteries in the ensemble inventory
         self.secctrl = False  # /ivp/ensemble/secctrl answers (battery totals)
         self.acb = False  # the report counts AC Batteries
-        self.inverters = False  # /api/v1/production/inverters answers
+        self.inverters = False  # /api/v1/production/inverters answers, and the rules read an inverter
+        self.extras = False  # the rules read what only the report says (REPORT_EXTRAS)
+        self.battery = False  # the rules read the battery
 
 
 class Envoy(Adapter):
@@ -674,7 +677,10 @@ class Envoy(Adapter):
                 plan.report = REPORT
                 reports[REPORT] = report
         plan.acb = plan.report is not None and acb_entry(reports[plan.report]) is not None
-        if (plan.production is not None or plan.consumption is not None) and self._wants("battery"):
+        # What the rules read, found once here (new rules bring a new probe), not at every poll.
+        plan.extras = plan.report is not None and self._wants(*REPORT_EXTRAS)
+        plan.battery = self._wants("battery")
+        if (plan.production is not None or plan.consumption is not None) and plan.battery:
             plan.encharge = has_encharge(self._try_json(ENSEMBLE, _ENSEMBLE_KEYS)[0])
             plan.secctrl = (plan.encharge or plan.acb) and isinstance(self._try_json(SECCTRL, _SECCTRL_KEYS)[0], dict)
         if (plan.production is not None or plan.consumption is not None) and self._wants("inverters."):
@@ -724,8 +730,6 @@ class Envoy(Adapter):
         names = self.names
         wanted = self.wanted
         for figure in figures:
-            if figure[:10] == "inverters." and wanted and self.name + "." + figure not in wanted:
-                continue  # many serials: no name kept for those the rules do not read
             name = names.get(figure)
             if name is None:
                 name = self.name + "." + figure
@@ -740,17 +744,20 @@ class Envoy(Adapter):
         the device's name), or read everything (`read`)."""
         if not self.wanted:
             return True
-        skip = len(self.name) + 1
+        prefix = self.name + "."
+        skip = len(prefix)
         for name in self.wanted:
-            if name[: skip - 1] == self.name:
+            if name.startswith(prefix):
                 for part in parts:
-                    if name[skip : skip + len(part)] == part:
+                    if name.startswith(part, skip):
                         return True
         return False
 
     def age_of(self, signal):
         """How old ``signal`` is in seconds: the inverters' figures by their last
         report, everything else as old as the poll (0)."""
+        if not self.ages:
+            return 0  # the common case (CTs): nothing this poll is dated
         return self.ages.get(signal[len(self.name) + 1 :], 0)
 
     def _read(self, plan):
@@ -802,13 +809,13 @@ class Envoy(Adapter):
                     report = self.api.get_json(plan.consumption, _REPORT_KEYS)
                 if not read_report(report, plan.info, plan.meters, signals):
                     raise DeviceError(self.name, "GET " + plan.consumption, "the consumption CT sections are missing or inactive", "body")
-            if plan.report is not None and self._wants(*REPORT_EXTRAS):
+            if plan.extras:
                 if report is None or plan.report not in (where, plan.consumption, plan.report_for_inverters):
                     report = self.api.get_json(plan.report, _REPORT_KEYS)
                 report_energy(report, plan.info, signals)
-            if self._wants("battery"):
+            if plan.battery:
                 self._battery(plan, report, signals)
-            if plan.inverters and self._wants("inverters."):
+            if plan.inverters:
                 self._inverters(signals)
         except ValueError as e:
             raise DeviceError(self.name, "GET " + (plan.consumption or where), "bad answer: %s" % e, "body")

@@ -481,7 +481,7 @@ class Runner:
         before = health.kind
         if error is not None:
             health.failed(error)
-            if getattr(error, "stale", False):
+            if error.stale:
                 # The device says its values are no longer true (Enode is down): stale now.
                 for signal in self.wanted:
                     if signal.startswith(name + ".") and signal in self.engine.signals.values:
